@@ -1,0 +1,114 @@
+-- Frontdesk: the one schema.
+--
+-- Applied by numbered migrations at start (src/store/migrate.rs). Each block starting with a
+-- line `-- migration: N` runs once, in order, inside one transaction, after which
+-- `PRAGMA user_version` is N. Never edit a released block: append a new one.
+-- Every timestamp is milliseconds since the Unix epoch, UTC. Every id is a UUIDv4 as 32
+-- lowercase hex digits.
+
+-- migration: 1
+CREATE TABLE organisations (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+-- role_id: 1 = admin, 2 = supervisor, 3 = agent (a lower number outranks a higher one).
+CREATE TABLE staff (
+    id               TEXT PRIMARY KEY,
+    organisation_id  TEXT NOT NULL REFERENCES organisations(id),
+    email            TEXT NOT NULL,
+    email_norm       TEXT NOT NULL UNIQUE,           -- lower-cased: emails are unique case-insensitively
+    full_name        TEXT NOT NULL,
+    display_name     TEXT,
+    role_id          INTEGER NOT NULL CHECK (role_id IN (1, 2, 3)),
+    password_hash    TEXT NOT NULL,                  -- argon2id PHC string
+    disabled         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER
+);
+
+CREATE TABLE visitors (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    email         TEXT,
+    is_anonymous  INTEGER NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER
+);
+
+-- Opaque bearer tokens; only the SHA-256 of the token is stored.
+CREATE TABLE access_tokens (
+    token_hash   BLOB PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('staff', 'visitor')),
+    subject_id   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX access_tokens_subject ON access_tokens(kind, subject_id);
+
+-- A chat is one conversation: it starts with a visitor's first message and ends when the room
+-- is closed. status: 'unclaimed' (in the live queue), 'offline' (offline unclaimed queue),
+-- 'claimed' (served by staff), 'ended'.
+CREATE TABLE chats (
+    id              TEXT PRIMARY KEY,
+    visitor_id      TEXT NOT NULL REFERENCES visitors(id),
+    status          TEXT NOT NULL CHECK (status IN ('unclaimed', 'offline', 'claimed', 'ended')),
+    severity_level  INTEGER NOT NULL DEFAULT 0,
+    flagged_at      INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER,
+    ended_at        INTEGER
+);
+-- A visitor has at most one open chat.
+CREATE UNIQUE INDEX chats_one_open_per_visitor ON chats(visitor_id) WHERE status <> 'ended';
+CREATE INDEX chats_status ON chats(status);
+CREATE INDEX chats_flagged ON chats(flagged_at) WHERE flagged_at IS NOT NULL;
+
+-- The offline unclaimed queue, oldest first.
+CREATE TABLE offline_queue (
+    chat_id    TEXT PRIMARY KEY REFERENCES chats(id),
+    queued_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Who serves (or served) a chat. left_at IS NULL while serving.
+CREATE TABLE chat_staff (
+    chat_id    TEXT NOT NULL REFERENCES chats(id),
+    staff_id   TEXT NOT NULL REFERENCES staff(id),
+    joined_at  INTEGER NOT NULL,
+    left_at    INTEGER
+);
+CREATE INDEX chat_staff_chat ON chat_staff(chat_id);
+CREATE INDEX chat_staff_staff ON chat_staff(staff_id);
+
+-- type_id: 0 = system, 1 = chat message. sender: staff id, or NULL for the visitor.
+-- content: the client's JSON object, stored byte-for-byte as sent.
+CREATE TABLE messages (
+    id            TEXT PRIMARY KEY,
+    chat_id       TEXT NOT NULL REFERENCES chats(id),
+    sequence_num  INTEGER NOT NULL,
+    type_id       INTEGER NOT NULL CHECK (type_id IN (0, 1)),
+    sender        TEXT,
+    content       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (chat_id, sequence_num)
+);
+
+CREATE TABLE tags (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE chat_tags (
+    chat_id  TEXT NOT NULL REFERENCES chats(id),
+    tag_id   TEXT NOT NULL REFERENCES tags(id),
+    PRIMARY KEY (chat_id, tag_id)
+) WITHOUT ROWID;
+
+-- Runtime settings changed from the console; values are JSON.
+CREATE TABLE settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+) WITHOUT ROWID;

@@ -1,0 +1,34 @@
+//! The shared application state handed to every HTTP handler and transport.
+
+use crate::auth::Throttle;
+use crate::config::Config;
+use crate::store::Store;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// Failed logins, keyed `ip:<addr>` and `account:<email>`.
+    pub login_throttle: Arc<Throttle>,
+    /// Visitor creations per IP (the widget's only unauthenticated write).
+    pub visitor_throttle: Arc<Throttle>,
+    /// The one-time first-run token, present while no admin account exists.
+    pub setup_token: Arc<Mutex<Option<String>>>,
+    pub started: Instant,
+}
+
+impl App {
+    pub fn new(config: Config, store: Store) -> App {
+        let login_throttle = Throttle::new(config.login_max_failures, config.login_window);
+        App {
+            config: Arc::new(config),
+            store,
+            login_throttle: Arc::new(login_throttle),
+            visitor_throttle: Arc::new(Throttle::new(30, Duration::from_secs(60))),
+            setup_token: Arc::new(Mutex::new(None)),
+            started: Instant::now(),
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! HTTP: the warp routes. One module per area; this file composes them and holds the pieces they
+//! share (JSON bodies with size limits, error replies, the caller's address and token).
+
+mod accounts;
+mod assets;
+mod ops;
+mod setup;
+
+pub use accounts::check_email;
+pub use setup::open_if_needed as open_setup_if_needed;
+
+use crate::app::App;
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Buf, Filter, Rejection, Reply};
+
+/// The TCP peer of a request, inserted by the accept loop (server.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// All routes, with JSON errors for every rejection.
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let api = accounts::routes(app.clone())
+        .or(setup::routes(app.clone()))
+        .unify()
+        .or(ops::routes(app.clone()))
+        .unify();
+    api.or(assets::routes())
+        .unify()
+        .recover(handle_rejection)
+        .unify()
+        .map(|r: Response| with_common_headers(r))
+        .boxed()
+}
+
+fn with_common_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert("x-content-type-options", "nosniff".parse().expect("static"));
+    h.insert("referrer-policy", "no-referrer".parse().expect("static"));
+    r
+}
+
+/// A JSON reply with a status.
+pub fn json_reply<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+/// The error body of product.md §3.
+pub fn error_reply(e: &ApiError) -> Response {
+    let body = serde_json::json!({"error": {"code": e.code, "message": e.message}});
+    let mut r = json_reply(e.status, &body);
+    if let Some(secs) = e.retry_after {
+        if let Ok(v) = secs.to_string().parse() {
+            r.headers_mut().insert("retry-after", v);
+        }
+    }
+    r
+}
+
+/// Turns a handler's result into a reply.
+pub fn respond<T: Serialize>(status: StatusCode, res: Result<T, ApiError>) -> Response {
+    match res {
+        Ok(body) => json_reply(status, &body),
+        Err(e) => error_reply(&e),
+    }
+}
+
+async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
+    let e = if let Some(e) = err.find::<ApiError>() {
+        e.clone()
+    } else if err.is_not_found() {
+        ApiError::not_found("No such resource.")
+    } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This method is not allowed here.",
+        )
+    } else if err.find::<warp::reject::InvalidQuery>().is_some() {
+        ApiError::bad_request("The query string is invalid.")
+    } else if err.find::<warp::reject::InvalidHeader>().is_some()
+        || err.find::<warp::reject::MissingHeader>().is_some()
+    {
+        ApiError::bad_request("A request header is missing or invalid.")
+    } else if err.find::<warp::reject::UnsupportedMediaType>().is_some() {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send JSON.",
+        )
+    } else {
+        tracing::warn!(?err, "unhandled rejection");
+        ApiError::bad_request("The request could not be understood.")
+    };
+    Ok(error_reply(&e))
+}
+
+/// The request body, at most `limit` bytes (with or without a Content-Length).
+pub fn body(limit: usize) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(move |len: Option<u64>, stream| collect_body(len, stream, limit))
+}
+
+async fn collect_body<S, B>(len: Option<u64>, stream: S, limit: usize) -> Result<Bytes, Rejection>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    if len.is_some_and(|l| l > limit as u64) {
+        return Err(warp::reject::custom(ApiError::too_large(limit)));
+    }
+    let mut stream = std::pin::pin!(stream);
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let mut chunk = chunk.map_err(|_| {
+            warp::reject::custom(ApiError::bad_request("The request body was cut off."))
+        })?;
+        if buf.len() + chunk.remaining() > limit {
+            return Err(warp::reject::custom(ApiError::too_large(limit)));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            buf.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Parses a JSON body into `T`, with an error sentence that names the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::bad_request(
+            "The request body must be a JSON object.",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad_request(format!("The request body is not valid JSON: {inner}."));
+        }
+        let path = e.path().to_string();
+        let msg = inner.to_string();
+        // serde says "missing field `x`" at the parent's path; name the field itself.
+        let field = match msg.strip_prefix("missing field `") {
+            Some(rest) => rest.split('`').next().unwrap_or("").to_string(),
+            None => path,
+        };
+        if field.is_empty() || field == "." {
+            ApiError::bad_request(format!("The request body must be a JSON object ({msg})."))
+        } else {
+            ApiError::bad_request(format!("Missing/Invalid field: {field} ({msg})."))
+        }
+    })
+}
+
+/// The client's IP: the TCP peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+pub fn client_ip(app: App) -> impl Filter<Extract = (IpAddr,), Error = Rejection> + Clone {
+    warp::ext::optional::<PeerAddr>()
+        .and(warp::header::optional::<String>("x-forwarded-for"))
+        .map(move |peer: Option<PeerAddr>, fwd: Option<String>| {
+            let forwarded = fwd
+                .filter(|_| app.config.trust_proxy_headers)
+                .and_then(|f| f.split(',').next().and_then(|s| s.trim().parse().ok()));
+            forwarded
+                .or(peer.map(|p| p.0.ip()))
+                .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+        })
+}
+
+/// The raw `Authorization` token, if any.
+pub fn bearer() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>("authorization")
+        .or(warp::any().map(|| None))
+        .unify()
+        .map(|h: Option<String>| {
+            h.as_deref()
+                .and_then(auth::parse_authorization)
+                .map(str::to_string)
+        })
+}
+
+/// The principal behind the request's token, or 401.
+pub async fn require_principal(app: &App, token: Option<String>) -> Result<Principal, ApiError> {
+    let token = token.ok_or_else(|| {
+        ApiError::unauthorized("An access token is required in the Authorization header.")
+    })?;
+    auth::authenticate(&app.store, &token).await
+}
+
+pub fn with_app(app: App) -> impl Filter<Extract = (App,), Error = Infallible> + Clone {
+    warp::any().map(move || app.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        password: String,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Login>(br#"{"email": 5, "password": "x"}"#).unwrap_err();
+        assert!(e.message.contains("field: email"), "{}", e.message);
+        let e = parse_json::<Login>(br#"{"email": "a@b"}"#).unwrap_err();
+        assert!(e.message.contains("field: password"), "{}", e.message);
+        let e = parse_json::<Login>(b"{nope").unwrap_err();
+        assert!(e.message.contains("not valid JSON"), "{}", e.message);
+        let e = parse_json::<Login>(b"[1,2]").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        let e = parse_json::<Login>(b"").unwrap_err();
+        assert!(e.message.contains("JSON object"), "{}", e.message);
+    }
+}

@@ -1,0 +1,56 @@
+//! `frontdesk`: live customer-support chat in one executable. Parses the command line and hands
+//! off: `serve` to server.rs, the account and backup commands to commands.rs.
+
+mod app;
+mod auth;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod http;
+mod model;
+mod server;
+mod store;
+
+use clap::Parser;
+use cli::{Cli, Command, ServeArgs};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => run_server(args),
+        other => commands::run(other),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("frontdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_server(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    // Settings are checked before anything binds or touches the data directory.
+    let config = config::Config::resolve(&args)?;
+    init_logging(&config);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(server::serve(config))
+}
+
+fn init_logging(config: &config::Config) {
+    use tracing_subscriber::EnvFilter;
+    // RUST_LOG, when set, refines the configured level.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("frontdesk={0},warn", config.log_level)));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    match config.log_format {
+        config::LogFormat::Json => builder.json().init(),
+        config::LogFormat::Plain => builder.init(),
+    }
+}

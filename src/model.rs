@@ -1,0 +1,129 @@
+//! The objects that travel in payloads (product.md §5) and the small helpers every layer shares:
+//! ids, timestamps, roles.
+
+use serde::Serialize;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch, UTC: the one timestamp format of the protocol.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A new id: UUIDv4 as 32 lowercase hex digits, no dashes.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Whether a client-supplied string has the shape of one of our ids.
+pub fn is_id(s: &str) -> bool {
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Staff roles. The numbers are the seed's `role_id`; a lower number outranks a higher one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin = 1,
+    Supervisor = 2,
+    Agent = 3,
+}
+
+impl Role {
+    pub fn id(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_id(id: i64) -> Option<Role> {
+        match id {
+            1 => Some(Role::Admin),
+            2 => Some(Role::Supervisor),
+            3 => Some(Role::Agent),
+            _ => None,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Role> {
+        match name.to_ascii_lowercase().as_str() {
+            "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Supervisors and admins see the `*_for_supervisor` events and may take over chats.
+    pub fn is_supervisor(self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor)
+    }
+
+    /// Whether this role strictly outranks `other`.
+    pub fn outranks(self, other: Role) -> bool {
+        self.id() < other.id()
+    }
+}
+
+impl Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.id())
+    }
+}
+
+/// A staff account as shown in payloads. Never carries a password hash or token.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Staff {
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+    pub display_name: Option<String>,
+    pub organisation_id: String,
+    pub role_id: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+}
+
+/// A visitor as shown in payloads.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Visitor {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub is_anonymous: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_32_lowercase_hex() {
+        let id = new_id();
+        assert!(is_id(&id), "{id}");
+        assert!(!is_id(&id.to_uppercase()));
+        assert!(!is_id("not-an-id"));
+    }
+
+    #[test]
+    fn lower_role_number_outranks() {
+        assert!(Role::Admin.outranks(Role::Supervisor));
+        assert!(Role::Supervisor.outranks(Role::Agent));
+        assert!(!Role::Supervisor.outranks(Role::Supervisor));
+        assert!(!Role::Agent.outranks(Role::Admin));
+        assert_eq!(serde_json::to_string(&Role::Agent).unwrap(), "3");
+    }
+}

@@ -1,0 +1,281 @@
+//! SQL for staff accounts, visitors, access tokens and settings. Plain functions on a
+//! connection: the caller chooses the writer (`Store::write`) or a reader (`Store::read`).
+
+use crate::error::StoreError;
+use crate::model::{new_id, now_ms, Role, Staff, Visitor};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub fn ensure_organisation(conn: &Connection) -> Result<(), StoreError> {
+    let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM organisations)", [], |r| {
+        r.get(0)
+    })?;
+    if !exists {
+        conn.execute(
+            "INSERT INTO organisations (id, name, created_at) VALUES (?1, 'Frontdesk', ?2)",
+            params![new_id(), now_ms()],
+        )?;
+    }
+    Ok(())
+}
+
+const STAFF_COLS: &str = "id, email, full_name, display_name, organisation_id, role_id, disabled, \
+                          created_at, updated_at";
+
+fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
+    let role: i64 = r.get(5)?;
+    Ok(Staff {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        full_name: r.get(2)?,
+        display_name: r.get(3)?,
+        organisation_id: r.get(4)?,
+        role_id: Role::from_id(role).unwrap_or(Role::Agent),
+        disabled: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+pub struct NewStaff {
+    pub email: String,
+    pub full_name: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+pub fn create_staff(conn: &Connection, s: NewStaff) -> Result<Staff, StoreError> {
+    let org: String = conn.query_row("SELECT id FROM organisations LIMIT 1", [], |r| r.get(0))?;
+    let id = new_id();
+    let res = conn.execute(
+        "INSERT INTO staff (id, organisation_id, email, email_norm, full_name, display_name, \
+         role_id, password_hash, disabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+        params![
+            id,
+            org,
+            s.email,
+            s.email.to_lowercase(),
+            s.full_name,
+            s.display_name,
+            s.role.id(),
+            s.password_hash,
+            now_ms()
+        ],
+    );
+    match res {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Err(StoreError::Conflict(format!(
+                "A staff account with the email {} already exists.",
+                s.email
+            )))
+        }
+        other => {
+            other?;
+        }
+    }
+    staff_by_id(conn, &id)?.ok_or_else(|| StoreError::NotFound("staff vanished".into()))
+}
+
+pub fn staff_by_id(conn: &Connection, id: &str) -> Result<Option<Staff>, StoreError> {
+    let sql = format!("SELECT {STAFF_COLS} FROM staff WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], staff_from_row)
+        .optional()?)
+}
+
+/// The account and its password hash, by email (case-insensitive).
+pub fn staff_login_by_email(
+    conn: &Connection,
+    email: &str,
+) -> Result<Option<(Staff, String)>, StoreError> {
+    let sql = format!("SELECT {STAFF_COLS}, password_hash FROM staff WHERE email_norm = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([email.to_lowercase()], |r| {
+            Ok((staff_from_row(r)?, r.get::<_, String>(9)?))
+        })
+        .optional()?)
+}
+
+pub fn list_staff(conn: &Connection) -> Result<Vec<Staff>, StoreError> {
+    let sql = format!("SELECT {STAFF_COLS} FROM staff ORDER BY role_id, email_norm");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], staff_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Finds a staff account by id or by email.
+pub fn find_staff(conn: &Connection, id_or_email: &str) -> Result<Staff, StoreError> {
+    if let Some(s) = staff_by_id(conn, id_or_email)? {
+        return Ok(s);
+    }
+    staff_login_by_email(conn, id_or_email)?
+        .map(|(s, _)| s)
+        .ok_or_else(|| StoreError::NotFound(format!("No staff account {id_or_email}.")))
+}
+
+pub fn set_staff_password(conn: &Connection, id: &str, hash: &str) -> Result<(), StoreError> {
+    let n = conn.execute(
+        "UPDATE staff SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, hash, now_ms()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("No staff account {id}.")));
+    }
+    revoke_all_tokens(conn, "staff", id)
+}
+
+/// Disables (or re-enables) an account; disabling revokes its tokens.
+pub fn set_staff_disabled(conn: &Connection, id: &str, disabled: bool) -> Result<(), StoreError> {
+    let n = conn.execute(
+        "UPDATE staff SET disabled = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, disabled, now_ms()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("No staff account {id}.")));
+    }
+    if disabled {
+        revoke_all_tokens(conn, "staff", id)?;
+    }
+    Ok(())
+}
+
+/// Whether an enabled admin account exists (if not, the first-run setup is open).
+pub fn admin_exists(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM staff WHERE role_id = 1 AND disabled = 0)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+const VISITOR_COLS: &str = "id, name, email, is_anonymous, disabled, created_at, updated_at";
+
+fn visitor_from_row(r: &Row) -> rusqlite::Result<Visitor> {
+    Ok(Visitor {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        email: r.get(2)?,
+        is_anonymous: r.get(3)?,
+        disabled: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+pub fn create_visitor(
+    conn: &Connection,
+    name: &str,
+    email: Option<&str>,
+    is_anonymous: bool,
+) -> Result<Visitor, StoreError> {
+    let v = Visitor {
+        id: new_id(),
+        name: name.to_string(),
+        email: email.map(str::to_string),
+        is_anonymous,
+        disabled: false,
+        created_at: now_ms(),
+        updated_at: None,
+    };
+    conn.prepare_cached(
+        "INSERT INTO visitors (id, name, email, is_anonymous, disabled, created_at) \
+         VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+    )?
+    .execute(params![v.id, v.name, v.email, v.is_anonymous, v.created_at])?;
+    Ok(v)
+}
+
+pub fn visitor_by_id(conn: &Connection, id: &str) -> Result<Option<Visitor>, StoreError> {
+    let sql = format!("SELECT {VISITOR_COLS} FROM visitors WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], visitor_from_row)
+        .optional()?)
+}
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Staff,
+    Visitor,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Staff => "staff",
+            TokenKind::Visitor => "visitor",
+        }
+    }
+}
+
+pub fn insert_token(
+    conn: &Connection,
+    hash: &[u8],
+    kind: TokenKind,
+    subject: &str,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO access_tokens (token_hash, kind, subject_id, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![hash, kind.as_str(), subject, now_ms(), expires_at])?;
+    Ok(())
+}
+
+/// The live subject of a token: not expired, not revoked, account not disabled.
+pub enum Subject {
+    Staff(Staff),
+    Visitor(Visitor),
+}
+
+pub fn token_subject(conn: &Connection, hash: &[u8]) -> Result<Option<Subject>, StoreError> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT kind, subject_id FROM access_tokens \
+             WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+        )?
+        .query_row(params![hash, now_ms()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((kind, subject)) = row else {
+        return Ok(None);
+    };
+    Ok(match kind.as_str() {
+        "staff" => staff_by_id(conn, &subject)?
+            .filter(|s| !s.disabled)
+            .map(Subject::Staff),
+        _ => visitor_by_id(conn, &subject)?
+            .filter(|v| !v.disabled)
+            .map(Subject::Visitor),
+    })
+}
+
+pub fn revoke_token(conn: &Connection, hash: &[u8]) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE access_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+        params![hash, now_ms()],
+    )? > 0)
+}
+
+fn revoke_all_tokens(conn: &Connection, kind: &str, subject: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE access_tokens SET revoked_at = ?3 \
+         WHERE kind = ?1 AND subject_id = ?2 AND revoked_at IS NULL",
+        params![kind, subject, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Drops tokens that expired or were revoked more than a day ago.
+pub fn purge_tokens(conn: &Connection) -> Result<usize, StoreError> {
+    let cutoff = now_ms() - 86_400_000;
+    Ok(conn.execute(
+        "DELETE FROM access_tokens WHERE expires_at < ?1 OR revoked_at < ?1",
+        [cutoff],
+    )?)
+}

@@ -1,0 +1,101 @@
+//! Versioned migrations. `schema.sql` (embedded) is split at its `-- migration: N` lines; each
+//! block whose number is above the database's `PRAGMA user_version` runs once, in order, in its
+//! own transaction.
+
+use crate::error::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// The numbered blocks of `schema.sql`, in order: each starts at a line `-- migration: N`.
+pub fn migrations() -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = Vec::new();
+    for line in SCHEMA.lines() {
+        if let Some(n) = line.strip_prefix("-- migration: ") {
+            let version = n
+                .trim()
+                .parse()
+                .expect("schema.sql: `-- migration: N` needs a number");
+            out.push((version, String::new()));
+        } else if let Some((_, sql)) = out.last_mut() {
+            sql.push_str(line);
+            sql.push('\n');
+        }
+    }
+    out
+}
+
+pub fn latest_version() -> u32 {
+    migrations().last().map(|m| m.0).unwrap_or(0)
+}
+
+/// Brings the database up to the latest schema. Before changing a database that already has a
+/// schema, copies it to `<db>.pre-v<N>.bak` so a failed upgrade can be undone by hand.
+/// Returns the versions applied.
+pub fn migrate(conn: &mut Connection, db_path: &Path) -> Result<Vec<u32>, StoreError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::Migration(format!(
+            "the database {} has schema version {current}, newer than this frontdesk knows \
+             ({latest}); run a newer frontdesk or restore a backup",
+            db_path.display()
+        )));
+    }
+    let pending: Vec<(u32, String)> = migrations()
+        .into_iter()
+        .filter(|(v, _)| *v > current)
+        .collect();
+    if pending.is_empty() {
+        return Ok(vec![]);
+    }
+    if current > 0 {
+        let backup = db_path.with_extension(format!("db.pre-v{latest}.bak"));
+        tracing::info!(from = current, to = latest, backup = %backup.display(), "backing up the database before migrating");
+        super::backup::backup_connection(conn, &backup)?;
+    }
+    let mut applied = vec![];
+    for (version, sql) in pending {
+        let tx = conn.transaction()?;
+        tx.execute_batch(&sql).map_err(|e| {
+            StoreError::Migration(format!("migration {version} of schema.sql failed: {e}"))
+        })?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied schema migration");
+        applied.push(version);
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_blocks_are_numbered_from_one_without_gaps() {
+        let m = migrations();
+        assert!(!m.is_empty());
+        for (i, (v, sql)) in m.iter().enumerate() {
+            assert_eq!(*v as usize, i + 1);
+            assert!(
+                sql.contains("CREATE") || sql.contains("ALTER"),
+                "block {v} is empty"
+            );
+        }
+    }
+
+    #[test]
+    fn migrating_twice_applies_once_and_newer_databases_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(migrate(&mut conn, &path).unwrap().len(), migrations().len());
+        assert!(migrate(&mut conn, &path).unwrap().is_empty());
+        conn.pragma_update(None, "user_version", latest_version() + 1)
+            .unwrap();
+        let err = migrate(&mut conn, &path).unwrap_err().to_string();
+        assert!(err.contains("newer than this frontdesk knows"), "{err}");
+    }
+}

@@ -1,0 +1,233 @@
+//! SQLite storage. All SQL of the program lives under this module.
+//!
+//! - `writer`: the one writer thread with group commit; `Store::write` answers after the commit.
+//! - reads use their own connections (`Store::read`), so they never wait behind a commit.
+//! - `migrate`: the schema (`schema.sql`) applied by numbered migrations.
+//! - `accounts`: staff, visitors, access tokens, settings.
+
+pub mod accounts;
+pub mod backup;
+pub mod migrate;
+pub mod writer;
+
+use crate::error::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use writer::{FnJob, WriterHandle};
+
+pub const DB_FILE: &str = "frontdesk.db";
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: WriterHandle,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// How hard SQLite syncs: `full` survives power loss; `normal` survives a crash of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) `<data_dir>/frontdesk.db`, applies pending migrations and
+    /// starts the writer.
+    pub fn open(data_dir: &Path, sync: Synchronous) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Invalid(format!(
+                "could not put {} in WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        let sync_name = match sync {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync_name)?;
+        migrate::migrate(&mut conn, &path)?;
+        accounts::ensure_organisation(&conn)?;
+        let writer = WriterHandle::start(conn);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                writer,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn writer_stats(&self) -> &writer::WriterStats {
+        &self.inner.writer.stats
+    }
+
+    /// Runs `work` in the writer and answers once its batch is committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = FnJob::new(work, move |res| {
+            let _ = tx.send(res);
+        });
+        self.inner.writer.submit(Box::new(job)).await?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Queues `work`; `done` runs on the writer thread right after the commit, in commit order.
+    /// This is how the live chat delivers a message only once it is durable, without waiting.
+    pub async fn write_then<T, F, C>(&self, work: F, done: C) -> Result<(), StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        C: FnOnce(Result<T, StoreError>) + Send + 'static,
+    {
+        self.inner
+            .writer
+            .submit(Box::new(FnJob::new(work, done)))
+            .await
+    }
+
+    /// `write` for synchronous callers outside the runtime (the CLI).
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job = FnJob::new(work, move |res| {
+            let _ = tx.send(res);
+        });
+        self.inner.writer.submit_blocking(Box::new(job))?;
+        rx.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `work` on a read connection, off the async threads.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(work))
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// `read` for synchronous callers.
+    pub fn read_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let pooled = self.inner.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.inner.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = work(&conn);
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// A consistent copy of the database into `dest`, safe while the server writes.
+    pub async fn backup_to(&self, dest: PathBuf) -> Result<(), StoreError> {
+        self.read(move |conn| backup::backup_connection(conn, &dest))
+            .await
+    }
+
+    /// Commits what is queued and stops the writer (graceful shutdown).
+    pub async fn close(&self) {
+        self.inner.writer.stop().await;
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            pool.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_does_not_spoil_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Synchronous::Normal).unwrap();
+        let mut waits = vec![];
+        for i in 0..200 {
+            let s = store.clone();
+            waits.push(tokio::spawn(async move {
+                s.write(move |c| {
+                    if i % 10 == 0 {
+                        c.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+                    }
+                    c.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, '1')",
+                        [format!("k{i}")],
+                    )?;
+                    Ok(())
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for w in waits {
+            if w.await.unwrap().is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 180);
+        let n: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM settings", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 180);
+        assert!(
+            store
+                .writer_stats()
+                .commits
+                .load(std::sync::atomic::Ordering::Relaxed)
+                <= 200
+        );
+        store.close().await;
+        assert!(matches!(
+            store.write(|_| Ok(())).await,
+            Err(StoreError::WriterGone)
+        ));
+    }
+}
