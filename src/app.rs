@@ -22,11 +22,13 @@ pub struct App {
 impl App {
     pub fn new(config: Config, store: Store) -> App {
         let login_throttle = Throttle::new(config.login_max_failures, config.login_window);
+        let visitor_throttle =
+            Throttle::new(config.visitor_creations_per_minute, Duration::from_secs(60));
         App {
             config: Arc::new(config),
             store,
             login_throttle: Arc::new(login_throttle),
-            visitor_throttle: Arc::new(Throttle::new(30, Duration::from_secs(60))),
+            visitor_throttle: Arc::new(visitor_throttle),
             setup_token: Arc::new(Mutex::new(None)),
             started: Instant::now(),
         }

@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub visitor_token_ttl_secs: Option<u64>,
     pub login_max_failures: Option<usize>,
     pub login_window_secs: Option<u64>,
+    pub visitor_creations_per_minute: Option<usize>,
     pub max_body_bytes: Option<usize>,
     pub max_content_bytes: Option<usize>,
     pub max_events_per_sec: Option<u32>,
@@ -59,6 +60,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // wired into the live chat next
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -74,6 +76,8 @@ pub struct Config {
     pub visitor_token_ttl: Duration,
     pub login_max_failures: usize,
     pub login_window: Duration,
+    /// New visitors one IP may create per minute (the widget's only unauthenticated write).
+    pub visitor_creations_per_minute: usize,
     pub max_body_bytes: usize,
     pub max_content_bytes: usize,
     pub max_events_per_sec: u32,
@@ -164,6 +168,11 @@ impl Config {
             )?),
             login_max_failures: positive("login_max_failures", file.login_max_failures, 10)?,
             login_window: secs(positive("login_window_secs", file.login_window_secs, 900)?),
+            visitor_creations_per_minute: positive(
+                "visitor_creations_per_minute",
+                file.visitor_creations_per_minute,
+                30,
+            )?,
             max_body_bytes: positive("max_body_bytes", file.max_body_bytes, 64 * 1024)?,
             max_content_bytes: positive("max_content_bytes", file.max_content_bytes, 16 * 1024)?,
             max_events_per_sec: positive("max_events_per_sec", file.max_events_per_sec, 20)?,

@@ -48,7 +48,9 @@ fn init_logging(config: &config::Config) {
         .unwrap_or_else(|_| EnvFilter::new(format!("frontdesk={0},warn", config.log_level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match config.log_format {
         config::LogFormat::Json => builder.json().init(),
         config::LogFormat::Plain => builder.init(),

@@ -21,8 +21,16 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let mut config = config;
+    // With port 0 the OS picks one: say the real address (tests read it from this line).
+    config.listen = listener.local_addr()?;
+    if config.public_url.ends_with(":0") {
+        config.public_url = format!("http://{}", config.listen);
+    }
     let app = App::new(config, store.clone());
     announce(&app).await?;
+
+    tokio::spawn(purge_tokens_hourly(store.clone()));
 
     let routes = http::routes(app.clone());
     let svc = warp::service(routes);
@@ -81,12 +89,27 @@ async fn announce(app: &App) -> Result<(), Box<dyn std::error::Error>> {
         "frontdesk {} ready",
         env!("CARGO_PKG_VERSION")
     );
+    tracing::info!("listening on http://{}", app.config.listen);
     tracing::info!("staff console: {base}/console/");
     tracing::info!("widget snippet: <script src=\"{base}/widget.js\" async></script>");
     if let Some(token) = http::open_setup_if_needed(app).await? {
         tracing::info!("no admin account yet: create one at {base}/setup?token={token}");
     }
     Ok(())
+}
+
+/// Expired and revoked tokens are useless: drop them once an hour.
+async fn purge_tokens_hourly(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match store.write(crate::store::accounts::purge_tokens).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "dropped dead access tokens"),
+            Ok(_) => {}
+            Err(crate::error::StoreError::WriterGone) => return,
+            Err(e) => tracing::warn!(error = %e, "token purge failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,4 +1,131 @@
-// Frontdesk widget loader. The full launcher and chat panel arrive with the UI work.
+/* Frontdesk chat widget. Embed with:
+ *   <script src="https://HOST/widget.js" async
+ *     data-color="#2f6fed" data-position="right" data-title="Chat with us"
+ *     data-greeting="Hi! How can we help?" data-prechat="optional"></script>
+ * Adds a launcher button and a chat panel (an iframe of HOST/chat/) inside a shadow root,
+ * so no CSS or globals leak into the host page. */
 (function () {
   "use strict";
+  var d = document;
+  var script = d.currentScript || (function () {
+    var all = d.querySelectorAll("script[src]");
+    for (var i = all.length - 1; i >= 0; i--) if (/\/widget\.js(\?|#|$)/.test(all[i].src)) return all[i];
+    return null;
+  })();
+  if (!script || d.querySelector("[data-frontdesk-widget]")) return;
+  var origin;
+  try { origin = new URL(script.src, location.href).origin; } catch (e) { return; }
+  var ds = script.dataset;
+  var color = ds.color && /^(#[0-9a-f]{3,8}|[a-z]+|rgba?\([\d\s.,%]+\))$/i.test(ds.color) ? ds.color : "#2f6fed";
+  var left = ds.position === "left";
+  var title = ds.title || "Chat with us";
+
+  function init() {
+    var host = d.createElement("div");
+    host.setAttribute("data-frontdesk-widget", "");
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var side = left ? "left" : "right";
+    var css =
+      ":host{all:initial}" +
+      "*{box-sizing:border-box}" +
+      ".l{position:fixed;bottom:20px;" + side + ":20px;z-index:2147483646;width:60px;height:60px;border-radius:50%;border:0;" +
+      "background:" + color + ";color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(16,24,40,.28);display:grid;place-items:center;" +
+      "transition:transform .15s ease;padding:0}" +
+      ".l:hover{transform:scale(1.06)}.l:focus-visible{outline:3px solid #111;outline-offset:3px}" +
+      ".l svg{width:28px;height:28px;fill:currentColor}.l .x{display:none}.o .l .x{display:block}.o .l .c{display:none}" +
+      ".b{position:absolute;top:-4px;" + (left ? "left" : "right") + ":-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;" +
+      "background:#d92d20;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;border:2px solid #fff}" +
+      ".b[hidden]{display:none}" +
+      ".p{position:fixed;bottom:92px;" + side + ":20px;z-index:2147483647;width:380px;height:min(640px,calc(100vh - 112px));" +
+      "border-radius:16px;overflow:hidden;box-shadow:0 12px 48px rgba(16,24,40,.28);background:#fff;" +
+      "opacity:0;transform:translateY(12px);pointer-events:none;visibility:hidden;transition:opacity .18s,transform .18s,visibility 0s .18s}" +
+      ".o .p{opacity:1;transform:none;pointer-events:auto;visibility:visible;transition:opacity .18s,transform .18s}" +
+      ".p iframe{border:0;width:100%;height:100%;display:block}" +
+      "@media (max-width:480px){.p{inset:0;width:100%;height:100%;border-radius:0;bottom:0}.o .l{display:none}}" +
+      "@media (prefers-reduced-motion:reduce){.p,.l{transition:none}}";
+    if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      var st = d.createElement("style");
+      st.textContent = css;
+      root.appendChild(st);
+    }
+    var wrap = d.createElement("div");
+    var btn = d.createElement("button");
+    btn.type = "button";
+    btn.className = "l";
+    btn.setAttribute("aria-label", "Open chat: " + title);
+    btn.setAttribute("aria-expanded", "false");
+    btn.setAttribute("aria-controls", "fd-panel");
+    btn.appendChild(icon("c", "M12 3C6.5 3 2 6.9 2 11.7c0 2.6 1.3 4.9 3.4 6.5L4.6 22l4.1-2.3c1 .3 2.1.4 3.3.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"));
+    btn.appendChild(icon("x", "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"));
+    var badge = d.createElement("span");
+    badge.className = "b";
+    badge.hidden = true;
+    badge.setAttribute("aria-hidden", "true");
+    btn.appendChild(badge);
+
+    var panel = d.createElement("div");
+    panel.className = "p";
+    panel.id = "fd-panel";
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", title);
+    var frame = d.createElement("iframe");
+    frame.title = title;
+    frame.setAttribute("allow", "autoplay");
+    var q = new URLSearchParams({ embed: "1", host: location.origin, title: title, color: color });
+    if (ds.greeting) q.set("greeting", ds.greeting);
+    if (ds.prechat) q.set("prechat", ds.prechat);
+    frame.src = origin + "/chat/?" + q.toString();
+    panel.appendChild(frame);
+    wrap.appendChild(panel);
+    wrap.appendChild(btn);
+    root.appendChild(wrap);
+    d.body.appendChild(host);
+
+    var open = false;
+    function post(type) {
+      try { frame.contentWindow.postMessage({ type: type }, origin); } catch (e) { /* not loaded yet */ }
+    }
+    function setOpen(v, focusBack) {
+      open = v;
+      wrap.className = v ? "o" : "";
+      btn.setAttribute("aria-expanded", String(v));
+      btn.setAttribute("aria-label", (v ? "Close chat: " : "Open chat: ") + title);
+      post(v ? "frontdesk:open" : "frontdesk:close");
+      if (v) { setBadge(0); frame.focus(); } else if (focusBack) btn.focus();
+    }
+    function setBadge(n) {
+      n = Math.max(0, Math.min(99, n | 0));
+      badge.textContent = n ? String(n) : "";
+      badge.hidden = !n;
+      btn.setAttribute("aria-label", (open ? "Close chat: " : "Open chat: ") + title + (n ? " (" + n + " unread)" : ""));
+    }
+    btn.addEventListener("click", function () { setOpen(!open, false); });
+    window.addEventListener("message", function (ev) {
+      if (ev.origin !== origin || ev.source !== frame.contentWindow) return;
+      var m = ev.data;
+      if (!m || typeof m.type !== "string") return;
+      if (m.type === "frontdesk:unread") { if (!open) setBadge(m.count); }
+      else if (m.type === "frontdesk:close") setOpen(false, true);
+      else if (m.type === "frontdesk:open") setOpen(true);
+      else if (m.type === "frontdesk:ready") post(open ? "frontdesk:open" : "frontdesk:close");
+    });
+  }
+
+  function icon(cls, path) {
+    var ns = "http://www.w3.org/2000/svg";
+    var s = d.createElementNS(ns, "svg");
+    s.setAttribute("viewBox", "0 0 24 24");
+    s.setAttribute("aria-hidden", "true");
+    s.setAttribute("class", cls);
+    var p = d.createElementNS(ns, "path");
+    p.setAttribute("d", path);
+    s.appendChild(p);
+    return s;
+  }
+
+  if (d.body) init(); else d.addEventListener("DOMContentLoaded", init);
 })();

@@ -1,7 +1,8 @@
 //! Consistent online copies of the database with SQLite's backup API.
 
 use crate::error::StoreError;
-use rusqlite::{backup::Backup, Connection, OpenFlags};
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,8 +17,23 @@ pub fn backup_connection(src: &Connection, dest: &Path) -> Result<(), StoreError
     }
     let mut out = Connection::open(dest)?;
     {
+        // All pages in one step: one read transaction, so one consistent snapshot.
         let backup = Backup::new(src, &mut out)?;
-        backup.run_to_completion(-1, Duration::from_millis(0), None)?;
+        let mut tries = 0;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                _ if tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                _ => {
+                    return Err(StoreError::Invalid(
+                        "the database stayed locked; try the backup again".into(),
+                    ))
+                }
+            }
+        }
     }
     // A self-contained file: no -wal beside it.
     out.pragma_update(None, "journal_mode", "DELETE")?;

@@ -1,0 +1,293 @@
+// The browser journey of issue 4, in headless Chromium driven by playwright-core.
+// Env: FRONTDESK_URL (server base), FD_ADMIN/FD_SUPERVISOR/FD_AGENT as "email:password",
+// SCREENSHOTS (folder). Serves its own host page (another origin) with the widget snippet.
+// Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.FRONTDESK_URL || "http://127.0.0.1:8099";
+const SHOTS = process.env.SCREENSHOTS || path.resolve(new URL("../../screenshots", import.meta.url).pathname);
+const cred = (v, d) => { const [email, ...pw] = (process.env[v] || d).split(":"); return { email, password: pw.join(":") }; };
+const ADMIN = cred("FD_ADMIN", "admin@example.com:adminpass1");
+const SUP = cred("FD_SUPERVISOR", "sup@example.com:suppass12");
+const AGENT = cred("FD_AGENT", "agent@example.com:agentpass1");
+const XSS = "<img src=x onerror=alert(1)>";
+const T = 15000; // default wait
+
+fs.mkdirSync(SHOTS, { recursive: true });
+
+// ---- the host page: a shop on another origin, with the snippet -----------------------------------
+const hostHtml = `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme Shop</title>
+<style>body{font-family:Georgia,serif;margin:0;background:#faf7f2;color:#222}header{background:#3b2f2f;color:#fff;padding:18px 28px;font-size:22px}
+main{max-width:760px;margin:40px auto;padding:0 20px}button{font-size:16px}.card{background:#fff;border:1px solid #e5dccf;padding:24px;border-radius:6px;margin-bottom:20px}</style>
+</head><body><header>Acme Shop</header><main><div class="card"><h1>Handmade ceramics</h1>
+<p>Our mugs are thrown by hand in small batches. Questions about an order? Chat with us.</p>
+<button id="host-button" class="l b p">A host button</button></div>
+<div class="card"><h2>Shipping</h2><p>We ship worldwide within 3 working days.</p></div></main>
+<script src="${BASE}/widget.js" async data-color="#0f766e" data-position="right" data-title="Acme support"
+  data-greeting="Hi! Questions about an order? We're here to help."></script>
+</body></html>`;
+const hostServer = http.createServer((req, res) => { res.writeHead(200, { "content-type": "text/html; charset=utf-8" }); res.end(hostHtml); });
+await new Promise((r) => hostServer.listen(0, "127.0.0.1", r));
+const HOST_URL = `http://127.0.0.1:${hostServer.address().port}/`;
+
+// ---- a tiny runner -------------------------------------------------------------------------------
+let passed = 0, failed = 0, broken = false;
+const dialogs = [];
+const pageErrors = [];
+async function check(name, fn) {
+  if (broken) { failed++; console.log(`SKIP ${name} (an earlier step failed)`); return; }
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    broken = true;
+    console.log(`FAIL ${name}\n     ${String(e && e.message || e).split("\n").slice(0, 6).join("\n     ")}`);
+  }
+}
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+async function newPage(label, viewport = { width: 1280, height: 800 }, extra = {}) {
+  const ctx = await browser.newContext({ viewport, ...extra });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(T);
+  page.on("dialog", (d) => { dialogs.push(`${label}: ${d.type()} ${d.message()}`); d.dismiss().catch(() => {}); });
+  page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
+  return page;
+}
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name) });
+
+async function login(page, who) {
+  await page.goto(`${BASE}/console/`);
+  await page.fill("#login-email", who.email);
+  await page.fill("#login-password", who.password);
+  await page.click("#login-submit");
+  await page.locator("#conn.conn-ok").waitFor();
+}
+
+// ---- the journey ---------------------------------------------------------------------------------
+const visitor = await newPage("visitor");
+const agent = await newPage("agent", { width: 1366, height: 820 });
+const sup = await newPage("supervisor", { width: 1366, height: 820 });
+const chat = () => visitor.frameLocator("iframe[title='Acme support']");
+const launcher = () => visitor.locator("[data-frontdesk-widget] button.l");
+const FIRST = "Hello! My order #1042 hasn't arrived yet.";
+
+try {
+  await check("widget: the snippet adds a launcher on the host page without leaking globals or CSS", async () => {
+    await visitor.goto(HOST_URL);
+    await launcher().waitFor();
+    const leaked = await visitor.evaluate(() => Object.keys(window).filter((k) => /frontdesk|fd_/i.test(k)));
+    assert(leaked.length === 0, `globals leaked: ${leaked}`);
+    const bg = await visitor.locator("#host-button").evaluate((b) => getComputedStyle(b).borderRadius + "|" + getComputedStyle(b).position);
+    assert(bg === "0px|static", `host button restyled: ${bg}`);
+    const size = (await (await fetch(`${BASE}/widget.js`)).text()).length;
+    assert(size < 10240, `widget.js is ${size} bytes`);
+    await shot(visitor, "widget-closed-desktop.png");
+  });
+
+  await check("console: the agent signs in and sees an empty queue", async () => {
+    await login(agent, AGENT);
+    await agent.locator("#empty-queue").waitFor({ state: "visible" });
+  });
+
+  await check("widget: opening shows the chat panel (iframe of /chat/) with the greeting", async () => {
+    await launcher().click();
+    await chat().locator("#greeting").getByText("Questions about an order?").waitFor();
+    assert((await launcher().getAttribute("aria-expanded")) === "true", "launcher not expanded");
+    await chat().locator("#pc-name").fill("Dana Visitor");
+    await chat().locator("#pc-email").fill("dana@example.com");
+    await visitor.waitForTimeout(300);
+    await shot(visitor, "widget-open-desktop.png");
+  });
+
+  await check("visitor sends a first message and sees the waiting state", async () => {
+    await chat().locator("#input").fill(FIRST);
+    await chat().locator("#input").press("Enter");
+    await chat().locator(".msg-me .bubble", { hasText: FIRST }).waitFor();
+    await chat().locator("#waiting").waitFor({ state: "visible" });
+  });
+
+  await check("console: the chat appears live in the agent's queue", async () => {
+    await agent.locator("#list-queue .item", { hasText: "Dana Visitor" }).waitFor();
+    assert(/\(\d+\) Frontdesk/.test(await agent.title()), `title badge missing: ${await agent.title()}`);
+    await agent.locator("#list-queue .item", { hasText: "Dana Visitor" }).click();
+    await agent.locator("#thread .bubble", { hasText: FIRST }).waitFor();
+    await shot(agent, "console-queue.png");
+  });
+
+  await check("agent claims the chat; the visitor is told who joined", async () => {
+    await agent.click("#claim-btn");
+    await agent.locator("#list-mine .item", { hasText: "Dana Visitor" }).waitFor();
+    await agent.locator("#composer").waitFor({ state: "visible" });
+    await chat().locator(".note", { hasText: "joined the chat" }).waitFor();
+    await chat().locator("#waiting").waitFor({ state: "hidden" });
+  });
+
+  await check("typing indicator: the visitor sees the agent typing", async () => {
+    await agent.locator("#composer-input").click();
+    await agent.keyboard.type("Sorry to hear that, let me check", { delay: 25 });
+    await chat().locator("#typing").waitFor({ state: "visible" });
+    assert(/is typing/.test(await chat().locator("#typing-text").textContent()), "typing text");
+  });
+
+  await check("agent replies with Enter; Shift+Enter makes a new line", async () => {
+    await agent.keyboard.press("Shift+Enter");
+    await agent.keyboard.type("One moment please.");
+    await agent.keyboard.press("Enter");
+    const b = chat().locator(".msg-staff .bubble", { hasText: "let me check" });
+    await b.waitFor();
+    const text = await b.evaluate((n) => n.innerText);
+    assert(text.includes("let me check\nOne moment please."), `newline lost: ${JSON.stringify(text)}`);
+    await chat().locator("#typing").waitFor({ state: "hidden" });
+    assert((await agent.locator("#composer-input").inputValue()) === "", "composer not cleared");
+  });
+
+  await check("typing indicator: the agent sees the visitor typing, then the reply", async () => {
+    await chat().locator("#input").click();
+    await visitor.keyboard.type("Thanks! It was ordered", { delay: 25 });
+    await agent.locator("#typing-line", { hasText: "is typing" }).waitFor();
+    await visitor.keyboard.type(" last Monday.");
+    await visitor.keyboard.press("Enter");
+    await agent.locator("#thread .bubble", { hasText: "It was ordered last Monday." }).waitFor();
+  });
+
+  await check("markup is shown as literal text on both sides (no HTML injection, no dialog)", async () => {
+    await chat().locator("#input").fill(XSS);
+    await chat().locator("#input").press("Enter");
+    await agent.locator("#thread .bubble", { hasText: XSS }).waitFor();
+    await agent.locator("#composer-input").fill(XSS);
+    await agent.locator("#composer-input").press("Enter");
+    await chat().locator(".msg-staff .bubble", { hasText: XSS }).waitFor();
+    assert(await agent.locator("#thread img").count() === 0, "an <img> was injected in the console");
+    assert(await chat().locator("#messages img").count() === 0, "an <img> was injected in the chat");
+    await agent.waitForTimeout(500);
+    assert(dialogs.length === 0, `dialogs fired: ${dialogs}`);
+    await shot(agent, "console-chat.png");
+  });
+
+  await check("supervisor sees the live chat with its serving agent and watches it", async () => {
+    await login(sup, SUP);
+    const item = sup.locator("#list-live .item", { hasText: "Dana Visitor" });
+    await item.waitFor();
+    await item.click();
+    await sup.locator("#conv-banner", { hasText: "watching" }).waitFor();
+    await sup.locator("#thread .bubble", { hasText: FIRST }).waitFor();
+    await agent.locator("#composer-input").fill("I found your parcel, it is in transit.");
+    await agent.locator("#composer-input").press("Enter");
+    await sup.locator("#thread .bubble", { hasText: "it is in transit" }).waitFor();
+    await chat().locator(".msg-staff .bubble", { hasText: "it is in transit" }).waitFor();
+    await shot(sup, "supervisor-view.png");
+  });
+
+  await check("supervisor takes over; agent and visitor are told; supervisor replies", async () => {
+    await sup.click("#conv-takeover");
+    await sup.locator("#composer").waitFor({ state: "visible" });
+    await agent.locator("#conv-banner", { hasText: "took over" }).waitFor();
+    await chat().locator(".note", { hasText: "taken over" }).waitFor();
+    await sup.locator("#composer-input").fill("Hi Dana, I'm a supervisor. I'll make sure it arrives tomorrow.");
+    await sup.locator("#composer-input").press("Enter");
+    await chat().locator(".msg-staff .bubble", { hasText: "arrives tomorrow" }).waitFor();
+    await shot(sup, "supervisor-takeover.png");
+  });
+
+  await check("visitor reloads the page and still sees the conversation", async () => {
+    await visitor.reload();
+    await launcher().click();
+    await chat().locator(".msg-me .bubble", { hasText: FIRST }).waitFor();
+    await chat().locator(".msg-staff .bubble", { hasText: "arrives tomorrow" }).waitFor();
+    await chat().locator(".msg-staff .bubble", { hasText: XSS }).waitFor();
+    await chat().locator("#end-chat").waitFor({ state: "visible" });
+    // The conversation keeps going after the reload.
+    await chat().locator("#input").fill("Great, thank you!");
+    await chat().locator("#input").press("Enter");
+    await sup.locator("#thread .bubble", { hasText: "Great, thank you!" }).waitFor();
+  });
+
+  await check("unread badge on the launcher while the panel is closed", async () => {
+    await launcher().click(); // close
+    await sup.locator("#composer-input").fill("You're welcome!");
+    await sup.locator("#composer-input").press("Enter");
+    await visitor.locator("[data-frontdesk-widget] .b", { hasText: "1" }).waitFor();
+    await launcher().click(); // open again
+    await visitor.locator("[data-frontdesk-widget] .b").waitFor({ state: "hidden" });
+  });
+
+  await check("visitor ends the chat; the console shows it ended", async () => {
+    await chat().locator("#end-chat").click();
+    await chat().locator("#confirm-end-yes").click();
+    await chat().locator("#ended").waitFor({ state: "visible" });
+    await sup.locator("#conv-banner", { hasText: "left the chat" }).waitFor();
+    await agent.waitForTimeout(300);
+    assert(dialogs.length === 0, `dialogs fired: ${dialogs}`);
+  });
+
+  await check("phone width (375px): widget closed and open, full-screen panel", async () => {
+    const phone = await newPage("phone", { width: 375, height: 740 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    await phone.goto(HOST_URL);
+    const l = phone.locator("[data-frontdesk-widget] button.l");
+    await l.waitFor();
+    await shot(phone, "widget-closed-phone.png");
+    await l.tap();
+    const f = phone.frameLocator("iframe[title='Acme support']");
+    await f.locator("#greeting").waitFor();
+    const box = await phone.locator("[data-frontdesk-widget] .p").boundingBox();
+    assert(box && box.width >= 370 && box.height >= 700, `panel not full-screen: ${JSON.stringify(box)}`);
+    await f.locator("#input").fill("Do you ship to Norway?");
+    await f.locator("#input").press("Enter");
+    await f.locator("#waiting").waitFor({ state: "visible" });
+    await phone.waitForTimeout(300);
+    await shot(phone, "widget-open-phone.png");
+    await f.locator("#minimize").tap();
+    await l.waitFor({ state: "visible" });
+  });
+
+  await check("standalone /chat/ works at 360px wide", async () => {
+    const p = await newPage("standalone", { width: 360, height: 720 });
+    await p.goto(`${BASE}/chat/`);
+    await p.locator("#input").waitFor();
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert(!overflow, "horizontal overflow at 360px");
+    await shot(p, "chat-standalone-360.png");
+  });
+
+  await check("admin: staff accounts page lists, creates and disables accounts", async () => {
+    const admin = await newPage("admin", { width: 1280, height: 800 });
+    await login(admin, ADMIN);
+    await admin.click("#nav-team");
+    await admin.locator("#team-rows tr", { hasText: AGENT.email }).waitFor();
+    await admin.click("#team-new");
+    await admin.fill("#sf-full-name", "Nina New");
+    await admin.fill("#sf-email", "nina@example.com");
+    await admin.selectOption("#sf-role", "3");
+    await admin.fill("#sf-password", "ninapass123");
+    await admin.click("#staff-save");
+    const row = admin.locator("#team-rows tr", { hasText: "nina@example.com" });
+    await row.waitFor();
+    await row.getByRole("button", { name: "Disable" }).click();
+    await row.getByText("Disabled", { exact: true }).waitFor();
+    await shot(admin, "admin-staff.png");
+  });
+
+  await check("no page errors", async () => {
+    assert(pageErrors.length === 0, pageErrors.join("\n"));
+  });
+} finally {
+  await browser.close();
+  hostServer.close();
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,7 @@
+//! Integration tests: one test binary (one link) that starts the real `frontdesk` binary on a free
+//! loopback port with a temporary data directory and drives it through real clients.
+
+mod harness;
+
+mod cli_ops;
+mod http_api;

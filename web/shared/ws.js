@@ -1,0 +1,274 @@
+// The native /ws client shared by the console and the visitor chat (product.md §4):
+// one JSON object per frame; `{event, data, id}` out, `{ack, result, error_message}` and
+// `{event, data}` in. Reconnects with exponential backoff and jitter; acks are Promises.
+
+const ACK_TIMEOUT_MS = 10000;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+
+export class AckError extends Error {
+  constructor(message, kind) { super(message); this.kind = kind; }
+}
+
+/**
+ * States: "idle" → "connecting" → "open"; after a drop "reconnecting" (with `retryAt`);
+ * "stopped" when the app ends it (logout, refused session); "unauthorized" when the token
+ * is rejected.
+ */
+export class LiveSocket {
+  /**
+   * @param {object} opts
+   * @param {() => string|null} opts.token  current access token
+   * @param {(state: string, info: object) => void} [opts.onState]
+   * @param {() => Promise<boolean>} [opts.checkAuth]  resolves false when the token is invalid
+   */
+  constructor({ token, onState, checkAuth }) {
+    this.getToken = token;
+    this.onStateCb = onState || (() => {});
+    this.checkAuth = checkAuth;
+    this.handlers = new Map();
+    this.pending = new Map();
+    this.nextId = 1;
+    this.ws = null;
+    this.state = "idle";
+    this.attempt = 0;
+    this.timer = null;
+    this.force = false;
+    this.everOpened = false;
+    this.onOnline = () => { if (this.state === "reconnecting") this.connectNow(); };
+    window.addEventListener("online", this.onOnline);
+  }
+
+  on(event, fn) {
+    if (!this.handlers.has(event)) this.handlers.set(event, []);
+    this.handlers.get(event).push(fn);
+    return this;
+  }
+
+  setState(state, info = {}) {
+    this.state = state;
+    this.onStateCb(state, info);
+  }
+
+  /** Opens the connection; `force` takes over from an older session of the same user. */
+  connect({ force = false } = {}) {
+    this.force = force;
+    this.attempt = 0;
+    this.connectNow();
+  }
+
+  connectNow() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws) { this.detach(this.ws); try { this.ws.close(); } catch { /* already closed */ } }
+    const token = this.getToken();
+    if (!token) { this.setState("unauthorized"); return; }
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    let url = `${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`;
+    if (this.force) url += "&force=1";
+    this.setState(this.everOpened ? "reconnecting" : "connecting", { attempt: this.attempt });
+    let ws;
+    try { ws = new WebSocket(url); } catch { this.scheduleReconnect(); return; }
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.everOpened = true;
+      this.attempt = 0;
+      // `force` is for this one takeover; a later reconnect must not kick out a newer tab.
+      this.force = false;
+      this.setState("open");
+    };
+    ws.onmessage = (ev) => this.receive(ev.data);
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.failPending("The connection was lost.");
+      if (this.state === "stopped" || this.state === "unauthorized") return;
+      this.afterDrop(opened, ev);
+    };
+    ws.onerror = () => { /* onclose follows */ };
+  }
+
+  detach(ws) { ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null; }
+
+  async afterDrop(opened, ev) {
+    // A handshake refused before opening may be a bad token: ask the REST API once.
+    if (!opened && this.checkAuth && (this.attempt === 0 || this.attempt % 3 === 2)) {
+      try {
+        const ok = await this.checkAuth();
+        if (ok === false) { this.setState("unauthorized"); return; }
+      } catch { /* network down: keep retrying */ }
+    }
+    if (this.state === "stopped") return;
+    this.scheduleReconnect(ev && ev.code);
+  }
+
+  scheduleReconnect(code) {
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    const delay = Math.round(base / 2 + Math.random() * base / 2);
+    this.attempt += 1;
+    const retryAt = Date.now() + delay;
+    this.setState("reconnecting", { retryAt, attempt: this.attempt, code });
+    this.timer = setTimeout(() => this.connectNow(), delay);
+  }
+
+  /** Reconnect now (the "retry now" button). */
+  retryNow() { if (this.state !== "open") this.connectNow(); }
+
+  /** Ends the connection and stops reconnecting. */
+  stop(state = "stopped") {
+    clearTimeout(this.timer);
+    this.setState(state);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      this.detach(ws);
+      try { ws.close(1000); } catch { /* ignore */ }
+    }
+    this.failPending("The connection was closed.");
+  }
+
+  destroy() { this.stop(); window.removeEventListener("online", this.onOnline); }
+
+  receive(raw) {
+    let msg;
+    try { msg = JSON.parse(raw); } catch { return; }
+    if (!msg || typeof msg !== "object") return;
+    if ("ack" in msg && !("event" in msg)) {
+      const p = this.pending.get(msg.ack);
+      if (p) {
+        this.pending.delete(msg.ack);
+        clearTimeout(p.timer);
+        if (msg.result) p.resolve(msg);
+        else p.reject(new AckError(msg.error_message || "The server refused the request.", "refused"));
+      } else if (msg.ack == null && msg.result === false) {
+        console.warn("frontdesk: server rejected a frame:", msg.error_message);
+      }
+      return;
+    }
+    if (typeof msg.event !== "string") return;
+    for (const fn of this.handlers.get(msg.event) || []) {
+      try { fn(msg.data, msg.event); } catch (e) { console.error(`frontdesk: handler for ${msg.event}`, e); }
+    }
+    for (const fn of this.handlers.get("*") || []) {
+      try { fn(msg.data, msg.event); } catch (e) { console.error(e); }
+    }
+  }
+
+  get isOpen() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
+
+  /**
+   * Sends an event and resolves with the ack when `result` is true; rejects with an AckError
+   * (`kind`: "refused" with the server's sentence, "timeout", "offline").
+   */
+  send(event, data = null, { timeout = ACK_TIMEOUT_MS } = {}) {
+    if (!this.isOpen) {
+      return Promise.reject(new AckError("You are offline. Reconnecting…", "offline"));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new AckError("The server did not answer in time.", "timeout"));
+      }, timeout);
+      this.pending.set(id, { resolve, reject, timer });
+      try {
+        this.ws.send(JSON.stringify({ event, data, id }));
+      } catch {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new AckError("You are offline. Reconnecting…", "offline"));
+      }
+    });
+  }
+
+  /** Fire-and-forget (typing signals); no ack requested. */
+  emit(event, data = null) {
+    if (!this.isOpen) return false;
+    try { this.ws.send(JSON.stringify({ event, data })); return true; } catch { return false; }
+  }
+
+  failPending(reason) {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new AckError(reason, "offline"));
+      this.pending.delete(id);
+    }
+  }
+}
+
+/** Human text for a connection state, shared by both UIs. */
+export function describeState(state, info = {}) {
+  switch (state) {
+    case "open": return "Connected";
+    case "connecting": return "Connecting…";
+    case "reconnecting": {
+      if (info.retryAt) {
+        const s = Math.max(0, Math.ceil((info.retryAt - Date.now()) / 1000));
+        return s > 0 ? `Connection lost. Reconnecting in ${s} s…` : "Reconnecting…";
+      }
+      return "Reconnecting…";
+    }
+    case "unauthorized": return "Signed out";
+    case "stopped": return "Disconnected";
+    default: return "Offline";
+  }
+}
+
+/** Messages keyed by id, kept in sequence order; local (not yet acked) ones at the end. */
+export class MessageList {
+  constructor() { this.items = []; }
+
+  clear() { this.items = []; }
+
+  /** Adds a server message object; replaces a matching local echo. Returns true if new. */
+  add(msg) {
+    if (!msg || typeof msg !== "object") return false;
+    if (msg.id && this.items.some((m) => m.id === msg.id)) return false;
+    const ts = msg.content && msg.content.timestamp;
+    const local = this.items.findIndex((m) => m.local && ts && m.content.timestamp === ts &&
+      m.sender === msg.sender && m.content.content === (msg.content && msg.content.content));
+    if (local >= 0) {
+      this.items[local] = msg;
+    } else {
+      this.items.push(msg);
+    }
+    this.sort();
+    return local < 0;
+  }
+
+  /** A message shown before the server has it (own sends); sorted after what is known now. */
+  addLocal(msg, minKey = 0) {
+    const item = { ...msg, local: true, afterSeq: Math.max(this.nextKey(), minKey), order: this.items.length };
+    this.items.push(item);
+    return item;
+  }
+
+  maxSeq() {
+    let m = 0;
+    for (const it of this.items) if (!it.local && typeof it.sequence_num === "number") m = Math.max(m, it.sequence_num);
+    return m;
+  }
+
+  /** A sort key just after everything shown now (for local echoes and notes). */
+  nextKey() {
+    let m = 0;
+    for (const it of this.items) {
+      const k = it.local ? it.afterSeq : it.sequence_num;
+      if (typeof k === "number" && isFinite(k)) m = Math.max(m, k);
+    }
+    return m + 0.01;
+  }
+
+  sort() {
+    const key = (m) => (m.local ? m.afterSeq : (typeof m.sequence_num === "number" ? m.sequence_num : Infinity));
+    this.items.forEach((m, i) => { if (m.order == null) m.order = i; });
+    this.items.sort((a, b) => (key(a) - key(b)) || ((a.created_at || 0) - (b.created_at || 0)) || (a.order - b.order));
+  }
+
+  get last() {
+    for (let i = this.items.length - 1; i >= 0; i--) if (this.items[i].type_id !== 0) return this.items[i];
+    return this.items[this.items.length - 1] || null;
+  }
+}
