@@ -2,6 +2,7 @@
 
 use crate::auth::Throttle;
 use crate::config::Config;
+use crate::live::Live;
 use crate::store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 pub struct App {
     pub config: Arc<Config>,
     pub store: Store,
+    pub live: Live,
     /// Failed logins, keyed `ip:<addr>` and `account:<email>`.
     pub login_throttle: Arc<Throttle>,
     /// Visitor creations per IP (the widget's only unauthenticated write).
@@ -20,13 +22,14 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config, store: Store) -> App {
+    pub fn new(config: Config, store: Store, live: Live) -> App {
         let login_throttle = Throttle::new(config.login_max_failures, config.login_window);
         let visitor_throttle =
             Throttle::new(config.visitor_creations_per_minute, Duration::from_secs(60));
         App {
             config: Arc::new(config),
             store,
+            live,
             login_throttle: Arc::new(login_throttle),
             visitor_throttle: Arc::new(visitor_throttle),
             setup_token: Arc::new(Mutex::new(None)),

@@ -84,16 +84,6 @@ pub enum Principal {
     Visitor(Visitor),
 }
 
-impl Principal {
-    #[allow(dead_code)] // wired into the live chat next
-    pub fn staff(&self) -> Option<&Staff> {
-        match self {
-            Principal::Staff(s) => Some(s),
-            Principal::Visitor(_) => None,
-        }
-    }
-}
-
 /// A new token with its hash and its expiry (ms) `ttl` from now.
 pub fn mint(ttl: Duration) -> (String, Vec<u8>, i64) {
     let token = new_token();

@@ -60,7 +60,6 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // wired into the live chat next
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -82,6 +81,7 @@ pub struct Config {
     pub max_content_bytes: usize,
     pub max_events_per_sec: u32,
     pub max_staffs_in_chat: usize,
+    #[allow(dead_code)] // attachments (product.md §8.6) are not built yet
     pub max_attachment_bytes: usize,
 }
 

@@ -8,7 +8,9 @@ mod commands;
 mod config;
 mod error;
 mod http;
+mod live;
 mod model;
+mod realtime;
 mod server;
 mod store;
 

@@ -18,7 +18,6 @@ pub fn new_id() -> String {
 }
 
 /// Whether a client-supplied string has the shape of one of our ids.
-#[allow(dead_code)] // wired into the live chat next
 pub fn is_id(s: &str) -> bool {
     s.len() == 32
         && s.bytes()
@@ -33,7 +32,6 @@ pub enum Role {
     Agent = 3,
 }
 
-#[allow(dead_code)] // wired into the live chat next
 impl Role {
     pub fn id(self) -> i64 {
         self as i64
@@ -107,6 +105,23 @@ pub struct Visitor {
     pub created_at: i64,
     pub updated_at: Option<i64>,
 }
+
+/// A stored chat message (product.md §5). `content` is the client's JSON, byte-for-byte.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub chat_id: String,
+    pub sequence_num: i64,
+    /// 0 = system, 1 = chat message.
+    pub type_id: i64,
+    /// The staff id, or `None` for the visitor (and for system messages about the visitor).
+    pub sender: Option<String>,
+    pub content: std::sync::Arc<serde_json::value::RawValue>,
+    pub created_at: i64,
+}
+
+pub const MESSAGE_SYSTEM: i64 = 0;
+pub const MESSAGE_CHAT: i64 = 1;
 
 #[cfg(test)]
 mod tests {

@@ -2,16 +2,26 @@
 //! port with our own accept loop, and shuts down cleanly on SIGINT/SIGTERM.
 
 use crate::app::App;
+use crate::auth::{self, Principal};
 use crate::config::Config;
 use crate::http::{self, PeerAddr};
+use crate::live::{Live, LiveConfig};
+use crate::realtime::socketio;
 use crate::store::Store;
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use socketioxide::SocketIo;
+use std::convert::Infallible;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tower_service::Service;
+
+type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// How long open connections get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,13 +37,24 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.public_url.ends_with(":0") {
         config.public_url = format!("http://{}", config.listen);
     }
-    let app = App::new(config, store.clone());
+    let live = Live::start(
+        store.clone(),
+        LiveConfig::new(config.reconnect_grace, config.max_staffs_in_chat),
+    )
+    .await?;
+    let app = App::new(config, store.clone(), live.clone());
     announce(&app).await?;
-
     tokio::spawn(purge_tokens_hourly(store.clone()));
 
-    let routes = http::routes(app.clone());
-    let svc = warp::service(routes);
+    // socketioxide takes `/socket.io/`, everything else falls through to the warp routes.
+    let routes = TowerToHyperService::new(warp::service(http::routes(app.clone())));
+    let (svc, io) = SocketIo::builder()
+        .ping_interval(socketio::PING_INTERVAL)
+        .ping_timeout(socketio::PING_TIMEOUT)
+        .max_payload(1 << 20)
+        .with_state(socketio::Ctx { app: app.clone() })
+        .build_with_inner_svc(routes);
+    socketio::configure(&io);
     let graceful = GracefulShutdown::new();
     let builder = Builder::new(TokioExecutor::new());
     let mut shutdown = std::pin::pin!(shutdown_signal());
@@ -52,11 +73,20 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let svc = svc.clone();
+        let (svc, app) = (svc.clone(), app.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(PeerAddr(peer));
-            let mut svc = svc.clone();
-            svc.call(req)
+            let (svc, app) = (svc.clone(), app.clone());
+            async move {
+                if let Some(refusal) = check_socketio_handshake(&app, &mut req).await {
+                    return Ok::<_, Infallible>(refusal);
+                }
+                let resp = match svc.call(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                Ok(resp.map(|b| b.map_err(Into::into).boxed()))
+            }
         });
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());
@@ -67,8 +97,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         });
     }
 
-    tracing::info!("shutting down: no new connections, draining open ones");
+    tracing::info!("shutting down: no new connections, telling clients, draining");
     drop(listener);
+    live.shutdown().await;
+    io.close().await;
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
@@ -78,6 +110,54 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     tracing::info!("database flushed; bye");
     Ok(())
+}
+
+/// A Socket.IO handshake (a `/socket.io/` request without `sid`) that carries a token in the
+/// `Authorization` header or `?token=` is checked here: a bad token gets HTTP 401 before
+/// Engine.IO opens anything (the seed's rule). A good one rides along as a request extension.
+/// Without either, the token may come in the CONNECT packet, checked by the namespace.
+async fn check_socketio_handshake(
+    app: &App,
+    req: &mut hyper::Request<Incoming>,
+) -> Option<hyper::Response<Body>> {
+    if !req.uri().path().starts_with("/socket.io") {
+        return None;
+    }
+    let query = req.uri().query().unwrap_or("");
+    if query.split('&').any(|kv| kv.starts_with("sid=")) {
+        return None;
+    }
+    let from_header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::parse_authorization)
+        .map(str::to_string);
+    let from_query = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .map(str::to_string);
+    let token = from_header.or(from_query)?;
+    match auth::authenticate(&app.store, &token).await {
+        Ok(p) => {
+            req.extensions_mut().insert::<Principal>(p);
+            None
+        }
+        Err(e) => {
+            let body = serde_json::json!({"error": {"code": e.code, "message": e.message}});
+            let mut resp = hyper::Response::new(
+                Full::new(Bytes::from(body.to_string()))
+                    .map_err(|never| match never {})
+                    .boxed(),
+            );
+            *resp.status_mut() = e.status;
+            resp.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            Some(resp)
+        }
+    }
 }
 
 /// Logs where to find the console and the widget, and the setup URL while no admin exists.

@@ -3,8 +3,10 @@
 
 mod accounts;
 mod assets;
+mod chats;
 mod ops;
 mod setup;
+mod staff_admin;
 
 pub use accounts::check_email;
 pub use setup::open_if_needed as open_setup_if_needed;
@@ -33,8 +35,14 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(setup::routes(app.clone()))
         .unify()
         .or(ops::routes(app.clone()))
+        .unify()
+        .or(chats::routes(app.clone()))
+        .unify()
+        .or(staff_admin::routes(app.clone()))
         .unify();
-    api.or(assets::routes())
+    api.or(crate::realtime::ws::route(app))
+        .unify()
+        .or(assets::routes())
         .unify()
         .recover(handle_rejection)
         .unify()

@@ -46,6 +46,54 @@ fn metrics(app: &App) -> Response {
          # TYPE frontdesk_uptime_seconds gauge\nfrontdesk_uptime_seconds {}",
         app.started.elapsed().as_secs()
     );
+    let c = app.live.counts();
+    let gauges = [
+        (
+            "frontdesk_staff_online",
+            "Staff with a live connection.",
+            c.staff_online,
+        ),
+        (
+            "frontdesk_visitors_online",
+            "Visitors with a live connection.",
+            c.visitors_online,
+        ),
+        (
+            "frontdesk_queue_unclaimed",
+            "Chats waiting in the live queue.",
+            c.unclaimed,
+        ),
+        (
+            "frontdesk_queue_offline",
+            "Chats waiting in the offline queue.",
+            c.offline,
+        ),
+        ("frontdesk_chats_claimed", "Chats being served.", c.claimed),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    let waiting = c
+        .oldest_unclaimed_ms
+        .map(|t| (crate::model::now_ms() - t).max(0) as f64 / 1000.0)
+        .unwrap_or(0.0);
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_queue_oldest_wait_seconds How long the oldest queued chat has waited.\n\
+         # TYPE frontdesk_queue_oldest_wait_seconds gauge\nfrontdesk_queue_oldest_wait_seconds {waiting}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_events_received_total Client events received over both transports.\n\
+         # TYPE frontdesk_events_received_total counter\nfrontdesk_events_received_total {}\n\
+         # HELP frontdesk_events_delivered_total Server events delivered to connections.\n\
+         # TYPE frontdesk_events_delivered_total counter\nfrontdesk_events_delivered_total {}",
+        app.live.commands.load(Ordering::Relaxed),
+        app.live.events_delivered.load(Ordering::Relaxed)
+    );
     let _ = writeln!(
         out,
         "# HELP frontdesk_store_jobs_total Writes committed by the database writer.\n\

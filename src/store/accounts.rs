@@ -279,3 +279,55 @@ pub fn purge_tokens(conn: &Connection) -> Result<usize, StoreError> {
         [cutoff],
     )?)
 }
+
+/// The changes an admin may make to a staff account.
+#[derive(Default)]
+pub struct StaffChanges {
+    pub full_name: Option<String>,
+    pub display_name: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Applies `changes`; refuses to leave the organisation without an enabled admin.
+pub fn update_staff(
+    conn: &Connection,
+    id: &str,
+    changes: StaffChanges,
+) -> Result<Staff, StoreError> {
+    let before = staff_by_id(conn, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("No staff account {id}.")))?;
+    let now = now_ms();
+    if let Some(n) = &changes.full_name {
+        conn.execute(
+            "UPDATE staff SET full_name = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, n, now],
+        )?;
+    }
+    if let Some(d) = &changes.display_name {
+        conn.execute(
+            "UPDATE staff SET display_name = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, d, now],
+        )?;
+    }
+    if let Some(r) = changes.role {
+        conn.execute(
+            "UPDATE staff SET role_id = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, r.id(), now],
+        )?;
+    }
+    if let Some(d) = changes.disabled {
+        set_staff_disabled(conn, id, d)?;
+    }
+    if let Some(h) = &changes.password_hash {
+        set_staff_password(conn, id, h)?;
+    }
+    if before.role_id == Role::Admin && !admin_exists(conn)? {
+        // The writer rolls this job's savepoint back.
+        return Err(StoreError::Conflict(
+            "This is the last enabled admin account; make another admin first.".into(),
+        ));
+    }
+    staff_by_id(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("No staff account {id}.")))
+}

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod chats;
 pub mod migrate;
 pub mod writer;
 
@@ -97,7 +98,6 @@ impl Store {
 
     /// Queues `work`; `done` runs on the writer thread right after the commit, in commit order.
     /// This is how the live chat delivers a message only once it is durable, without waiting.
-    #[allow(dead_code)] // wired into the live chat next
     pub async fn write_then<T, F, C>(&self, work: F, done: C) -> Result<(), StoreError>
     where
         T: Send + 'static,

@@ -1,20 +1,76 @@
 // The browser journey of issue 4, in headless Chromium driven by playwright-core.
-// Env: FRONTDESK_URL (server base), FD_ADMIN/FD_SUPERVISOR/FD_AGENT as "email:password",
-// SCREENSHOTS (folder). Serves its own host page (another origin) with the widget snippet.
+//
+//   node journey.mjs --bin path/to/frontdesk     (what run.sh does; the real server)
+//   node journey.mjs --mock                      (the in-memory stand-in, mock-server.mjs)
+//   node journey.mjs --url http://HOST:PORT      (a server you started, with the FD_* accounts)
+//
+// With --bin/--mock it makes a temp data dir, creates an admin, a supervisor and an agent, starts
+// the server on a free port, serves a host page (another origin) with the widget snippet, runs
+// the journey and stops everything. Screenshots go to SCREENSHOTS (default: <repo>/screenshots).
 // Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
 import http from "node:http";
+import net from "node:net";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { spawn, execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 
-const BASE = process.env.FRONTDESK_URL || "http://127.0.0.1:8099";
-const SHOTS = process.env.SCREENSHOTS || path.resolve(new URL("../../screenshots", import.meta.url).pathname);
-const cred = (v, d) => { const [email, ...pw] = (process.env[v] || d).split(":"); return { email, password: pw.join(":") }; };
-const ADMIN = cred("FD_ADMIN", "admin@example.com:adminpass1");
-const SUP = cred("FD_SUPERVISOR", "sup@example.com:suppass12");
-const AGENT = cred("FD_AGENT", "agent@example.com:agentpass1");
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+const argv = process.argv.slice(2);
+const opt = (name) => { const i = argv.indexOf(name); return i >= 0 ? (argv[i + 1] ?? true) : null; };
+const BIN = opt("--bin");
+const MOCK = argv.includes("--mock");
+const SHOTS = process.env.SCREENSHOTS || path.resolve(HERE, "../../screenshots");
+const ADMIN = { email: "admin@example.com", password: "admin-pass-1", name: "Ada Admin", role: "admin", role_id: 1 };
+const SUP = { email: "sup@example.com", password: "super-pass-1", name: "Sam Supervisor", role: "supervisor", role_id: 2 };
+const AGENT = { email: "agent@example.com", password: "agent-pass-1", name: "Alice Agent", role: "agent", role_id: 3 };
 const XSS = "<img src=x onerror=alert(1)>";
 const T = 15000; // default wait
+
+// ---- the server under test -----------------------------------------------------------------------
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-browser-"));
+const PORT = await freePort();
+let BASE = opt("--url") || `http://127.0.0.1:${PORT}`;
+let server = null;
+const serverLog = path.join(DATA, "server.log");
+
+if (BIN) {
+  for (const u of [ADMIN, SUP, AGENT]) {
+    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA], { stdio: ["ignore", "ignore", "inherit"] });
+  }
+}
+
+async function startServer() {
+  const log = fs.openSync(serverLog, "a");
+  if (BIN) {
+    server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", log, log] });
+  } else if (MOCK) {
+    const staff = [ADMIN, SUP, AGENT].map((u) => ({ email: u.email, full_name: u.name, role_id: u.role_id, password: u.password }));
+    server = spawn(process.execPath, [path.join(HERE, "mock-server.mjs"), "--listen", `127.0.0.1:${PORT}`, "--state", path.join(DATA, "mock-state.json")],
+      { stdio: ["ignore", log, log], env: { ...process.env, FRONTDESK_MOCK_STAFF: JSON.stringify(staff) } });
+  } else {
+    return;
+  }
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${BASE}/healthz`)).ok) return; } catch { /* not yet */ }
+    if (server.exitCode != null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the server did not start; log:\n${fs.readFileSync(serverLog, "utf8")}`);
+}
+
+async function stopServer() {
+  if (!server || server.exitCode != null) return;
+  const done = new Promise((r) => server.once("exit", r));
+  server.kill("SIGTERM");
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  if (server.exitCode == null) { server.kill("SIGKILL"); await done; }
+}
 
 fs.mkdirSync(SHOTS, { recursive: true });
 
@@ -32,14 +88,15 @@ main{max-width:760px;margin:40px auto;padding:0 20px}button{font-size:16px}.card
 </body></html>`;
 const hostServer = http.createServer((req, res) => { res.writeHead(200, { "content-type": "text/html; charset=utf-8" }); res.end(hostHtml); });
 await new Promise((r) => hostServer.listen(0, "127.0.0.1", r));
+try { await startServer(); } catch (e) { console.log(`FAIL start the server: ${e.message}`); console.log("0 passed, 1 failed"); process.exit(1); }
 const HOST_URL = `http://127.0.0.1:${hostServer.address().port}/`;
 
 // ---- a tiny runner -------------------------------------------------------------------------------
 let passed = 0, failed = 0, broken = false;
 const dialogs = [];
 const pageErrors = [];
-async function check(name, fn) {
-  if (broken) { failed++; console.log(`SKIP ${name} (an earlier step failed)`); return; }
+async function check(name, fn, { independent = false } = {}) {
+  if (broken && !independent) { failed++; console.log(`SKIP ${name} (an earlier step failed)`); return; }
   const t0 = Date.now();
   try {
     await fn();
@@ -47,7 +104,7 @@ async function check(name, fn) {
     console.log(`ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failed++;
-    broken = true;
+    if (!independent) broken = true;
     console.log(`FAIL ${name}\n     ${String(e && e.message || e).split("\n").slice(0, 6).join("\n     ")}`);
   }
 }
@@ -64,7 +121,8 @@ async function newPage(label, viewport = { width: 1280, height: 800 }, extra = {
   page.setDefaultTimeout(T);
   page.on("dialog", (d) => { dialogs.push(`${label}: ${d.type()} ${d.message()}`); d.dismiss().catch(() => {}); });
   page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
+  // Chromium logs failed WebSocket handshakes itself (expected while a server restarts).
+  page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource|WebSocket connection to/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
   return page;
 }
 const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name) });
@@ -74,7 +132,7 @@ async function login(page, who) {
   await page.fill("#login-email", who.email);
   await page.fill("#login-password", who.password);
   await page.click("#login-submit");
-  await page.locator("#conn.conn-ok").waitFor();
+  await page.locator("#app-view").waitFor({ state: "visible" });
 }
 
 // ---- the journey ---------------------------------------------------------------------------------
@@ -84,6 +142,7 @@ const sup = await newPage("supervisor", { width: 1366, height: 820 });
 const chat = () => visitor.frameLocator("iframe[title='Acme support']");
 const launcher = () => visitor.locator("[data-frontdesk-widget] button.l");
 const FIRST = "Hello! My order #1042 hasn't arrived yet.";
+let phone = null;
 
 try {
   await check("widget: the snippet adds a launcher on the host page without leaking globals or CSS", async () => {
@@ -98,9 +157,15 @@ try {
     await shot(visitor, "widget-closed-desktop.png");
   });
 
-  await check("console: the agent signs in and sees an empty queue", async () => {
+  await check("console: the agent and a supervisor sign in and see an empty queue", async () => {
     await login(agent, AGENT);
+    await agent.locator("#conn.conn-ok").waitFor();
     await agent.locator("#empty-queue").waitFor({ state: "visible" });
+    // Supervisors learn about chats claimed while they are connected (agent_new_chat).
+    await login(sup, SUP);
+    await sup.locator("#conn.conn-ok").waitFor();
+    await sup.locator("#online-staff", { hasText: "Agent" }).waitFor();
+    await agent.locator("#online-staff .person", { hasText: "Supervisor" }).waitFor();
   });
 
   await check("widget: opening shows the chat panel (iframe of /chat/) with the greeting", async () => {
@@ -178,10 +243,27 @@ try {
     await shot(agent, "console-chat.png");
   });
 
+  await check("agent reloads the console and keeps the chat, with its history", async () => {
+    await agent.reload();
+    await agent.locator("#conn.conn-ok").waitFor();
+    const item = agent.locator("#list-mine .item", { hasText: "Dana Visitor" });
+    await item.waitFor();
+    await item.click();
+    await agent.locator("#thread .bubble", { hasText: FIRST }).waitFor();
+    await agent.locator("#composer").waitFor({ state: "visible" });
+    await agent.locator("#already-online").waitFor({ state: "hidden" });
+  });
+
+  await check("agent flags the chat; it shows under Flagged for the agent and the supervisor", async () => {
+    await agent.selectOption("#conv-priority", "3");
+    await agent.locator("#list-flagged .item", { hasText: "Dana Visitor" }).waitFor();
+    await sup.locator("#list-flagged .item", { hasText: "Dana Visitor" }).waitFor();
+  });
+
   await check("supervisor sees the live chat with its serving agent and watches it", async () => {
-    await login(sup, SUP);
     const item = sup.locator("#list-live .item", { hasText: "Dana Visitor" });
     await item.waitFor();
+    assert((await item.textContent()).includes("with "), "serving staff not shown in the list");
     await item.click();
     await sup.locator("#conv-banner", { hasText: "watching" }).waitFor();
     await sup.locator("#thread .bubble", { hasText: FIRST }).waitFor();
@@ -201,6 +283,7 @@ try {
     await sup.locator("#composer-input").press("Enter");
     await chat().locator(".msg-staff .bubble", { hasText: "arrives tomorrow" }).waitFor();
     await shot(sup, "supervisor-takeover.png");
+    await shot(agent, "console-taken-over.png");
   });
 
   await check("visitor reloads the page and still sees the conversation", async () => {
@@ -214,6 +297,7 @@ try {
     await chat().locator("#input").fill("Great, thank you!");
     await chat().locator("#input").press("Enter");
     await sup.locator("#thread .bubble", { hasText: "Great, thank you!" }).waitFor();
+    await shot(visitor, "widget-conversation-desktop.png");
   });
 
   await check("unread badge on the launcher while the panel is closed", async () => {
@@ -235,7 +319,7 @@ try {
   });
 
   await check("phone width (375px): widget closed and open, full-screen panel", async () => {
-    const phone = await newPage("phone", { width: 375, height: 740 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    phone = await newPage("phone", { width: 375, height: 740 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await phone.goto(HOST_URL);
     const l = phone.locator("[data-frontdesk-widget] button.l");
     await l.waitFor();
@@ -261,11 +345,12 @@ try {
     const overflow = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
     assert(!overflow, "horizontal overflow at 360px");
     await shot(p, "chat-standalone-360.png");
-  });
+  }, { independent: true });
 
   await check("admin: staff accounts page lists, creates and disables accounts", async () => {
     const admin = await newPage("admin", { width: 1280, height: 800 });
     await login(admin, ADMIN);
+    await admin.locator("#nav-team").waitFor({ state: "visible" });
     await admin.click("#nav-team");
     await admin.locator("#team-rows tr", { hasText: AGENT.email }).waitFor();
     await admin.click("#team-new");
@@ -279,14 +364,48 @@ try {
     await row.getByRole("button", { name: "Disable" }).click();
     await row.getByText("Disabled", { exact: true }).waitFor();
     await shot(admin, "admin-staff.png");
+  }, { independent: true });
+
+  if (BIN || MOCK) {
+    await check("server restart: both sides show the lost connection, reconnect by themselves, and a message typed meanwhile is delivered", async () => {
+      const f = phone.frameLocator("iframe[title='Acme support']");
+      await phone.locator("[data-frontdesk-widget] button.l").tap();
+      await f.locator("#input").waitFor();
+      await stopServer();
+      await f.locator("#banner", { hasText: /Reconnecting|offline/i }).waitFor();
+      await agent.locator("#conn.conn-warn").waitFor();
+      await f.locator("#input").fill("Are you still there?");
+      await f.locator("#input").press("Enter");
+      await f.locator(".msg-me", { hasText: "Waiting for connection" }).waitFor();
+      await phone.waitForTimeout(500);
+      await shot(phone, "widget-reconnecting-phone.png");
+      await startServer();
+      await f.locator("#banner").waitFor({ state: "hidden", timeout: 40000 });
+      await agent.locator("#conn.conn-ok").waitFor({ timeout: 40000 });
+      await agent.locator("#list-queue .item", { hasText: "Are you still there?" }).waitFor({ timeout: 20000 });
+    });
+  }
+
+  await check("a second console tab offers \"Use this tab instead\" and takes over the session", async () => {
+    const second = await agent.context().newPage();
+    second.on("pageerror", (e) => pageErrors.push(`agent tab 2: ${e.message}`));
+    await second.goto(`${BASE}/console/`);
+    await second.locator("#already-online").waitFor({ state: "visible" });
+    await second.click("#use-here");
+    await second.locator("#conn.conn-ok").waitFor();
+    await agent.locator("#already-online").waitFor({ state: "visible" });
+    await second.close();
   });
 
   await check("no page errors", async () => {
     assert(pageErrors.length === 0, pageErrors.join("\n"));
-  });
+  }, { independent: true });
 } finally {
   await browser.close();
   hostServer.close();
+  await stopServer();
+  if (failed && (BIN || MOCK)) console.log(`server log: ${serverLog}`);
+  else fs.rmSync(DATA, { recursive: true, force: true });
 }
 
 console.log(`${passed} passed, ${failed} failed`);

@@ -4,7 +4,7 @@
 // claim, messages, typing, leave, take over, add/remove staff, priority, presence, force,
 // reconnect grace, queue_position). Not a conformance reference: the Rust server is.
 //
-//   node mock-server.mjs --listen 127.0.0.1:8099 --web ../../web
+//   node mock-server.mjs --listen 127.0.0.1:8099 [--web ../../web] [--state FILE] [--grace SECS]
 //   staff from FRONTDESK_MOCK_STAFF='[{"email":..,"full_name":..,"role_id":1,"password":..}]'
 import http from "node:http";
 import fs from "node:fs";
@@ -34,7 +34,26 @@ function addStaff({ email, full_name, display_name = null, role_id = 3, password
   staff.set(s.id, s);
   return s;
 }
-for (const s of JSON.parse(process.env.FRONTDESK_MOCK_STAFF || "[]")) addStaff(s);
+// --state FILE: survive a restart (saved on SIGTERM), like the real server's SQLite.
+const STATE = args.state;
+if (STATE && fs.existsSync(STATE)) {
+  const st = JSON.parse(fs.readFileSync(STATE, "utf8"));
+  st.staff.forEach((x) => staff.set(x.id, x));
+  st.visitors.forEach((x) => visitors.set(x.id, x));
+  st.tokens.forEach(([k, v]) => tokens.set(k, v));
+  st.chats.forEach((c) => chats.set(c.id, { ...c, staff: new Set(c.staff), status: c.status === "unclaimed" ? "offline" : c.status }));
+  st.openChat.forEach(([k, v]) => openChat.set(k, v));
+  flagged.push(...st.flagged);
+} else {
+  for (const s of JSON.parse(process.env.FRONTDESK_MOCK_STAFF || "[]")) addStaff(s);
+}
+process.on("SIGTERM", () => {
+  if (STATE) {
+    fs.writeFileSync(STATE, JSON.stringify({ staff: [...staff.values()], visitors: [...visitors.values()], tokens: [...tokens],
+      chats: [...chats.values()].map((c) => ({ ...c, staff: [...c.staff] })), openChat: [...openChat], flagged }));
+  }
+  process.exit(0);
+});
 const pubStaff = (s) => { if (!s) return null; const { password, ...p } = s; return p; };
 const roomOf = (vid) => {
   const v = visitors.get(vid);
@@ -286,6 +305,7 @@ const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, "http://x");
   const p = url.pathname;
   res.setHeader("x-content-type-options", "nosniff");
+  if (p === "/healthz") { res.writeHead(200, { "content-type": "text/plain" }); return res.end("ok"); }
   if (p === "/api/v1/auth/login" && req.method === "POST") {
     const b = await body(req);
     const s = [...staff.values()].find((x) => x.email.toLowerCase() === String(b && b.email).toLowerCase());
@@ -303,6 +323,8 @@ const server = http.createServer(async (req, res) => {
     const w = who(req);
     if (!w) return err(res, 401, "unauthorized", "An access token is required in the Authorization header.");
     if (p === "/api/v1/me") return json(res, 200, w.kind === "staff" ? { kind: "staff", staff: pubStaff(staff.get(w.id)) } : { kind: "visitor", visitor: visitors.get(w.id) });
+    const one = p.match(/^\/api\/v1\/chats\/([0-9a-f]{32})$/);
+    if (one && w.kind === "staff") { const c = chats.get(one[1]); return c ? json(res, 200, { id: c.id, visitor_id: c.visitor_id, status: c.status === "ended" ? "ended" : "open" }) : err(res, 404, "not_found", "No such chat."); }
     const m = p.match(/^\/api\/v1\/chats\/([0-9a-f]{32})\/messages$/);
     if (m && w.kind === "staff") { const c = chats.get(m[1]); return c ? json(res, 200, { results: c.messages, next: null }) : err(res, 404, "not_found", "No such chat."); }
     if (p === "/api/v1/staff" || p.startsWith("/api/v1/staff/")) {

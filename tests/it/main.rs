@@ -2,6 +2,8 @@
 //! loopback port with a temporary data directory and drives it through real clients.
 
 mod harness;
+mod rt;
 
 mod cli_ops;
 mod http_api;
+mod protocol;

@@ -1,11 +1,12 @@
 // The visitor chat: standalone at /chat/ and inside the widget's iframe (?embed=1).
 // Talks to /ws as a visitor (product.md §4, §6). All user text is rendered with textContent.
 
-import { LiveSocket, MessageList, describeState } from "/shared/ws.js";
+import { LiveSocket, MessageList, describeState, asMessage, justReloaded } from "/shared/ws.js";
 import { el, setChildren, formatTime, formatFull, formatWait, contentText, staffName, richText,
   errorMessage, unlockAudio, chime, toMs } from "/shared/format.js";
 
 const STORE_KEY = "frontdesk.visitor";
+const NAMES_KEY = "frontdesk.visitor.staff_names";
 const TYPING_IDLE_MS = 2500;
 const TYPING_REPEAT_MS = 4000;
 const TYPING_SHOW_MS = 8000;
@@ -31,6 +32,7 @@ const state = {
   session: loadSession(),     // {token, expires_at, visitor}
   phase: "new",               // new | waiting | active | ended
   staff: new Map(),           // id -> staff serving this chat
+  names: loadNames(),         // id -> name of every staff seen (history after a reload)
   list: new MessageList(),
   notes: [],                  // system notes shown between messages: {afterSeq, text, at}
   queue: null,                // {position, estimated_wait_seconds}
@@ -52,9 +54,12 @@ function safeOrigin(s) {
 
 // ---- configuration from the query (the widget's data- attributes) -----------------------------
 
+let configuredTitle = "Chat with us";
+
 function applyConfig() {
   const title = params.get("title");
-  if (title) { ui.title.textContent = title.slice(0, 80); document.title = title.slice(0, 80); }
+  if (title) { configuredTitle = title.slice(0, 80); document.title = configuredTitle; }
+  ui.title.textContent = configuredTitle;
   const greeting = params.get("greeting");
   if (greeting) ui.greeting.textContent = greeting.slice(0, 500);
   const color = params.get("color");
@@ -100,6 +105,21 @@ function loadSession() {
   return null;
 }
 
+function loadNames() {
+  try { return new Map(Object.entries(JSON.parse(localStorage.getItem(NAMES_KEY) || "{}"))); } catch { return new Map(); }
+}
+
+function rememberStaff(st) {
+  if (!st || !st.id || state.names.get(st.id) === staffName(st)) return;
+  state.names.set(st.id, staffName(st));
+  try { localStorage.setItem(NAMES_KEY, JSON.stringify(Object.fromEntries([...state.names].slice(-50)))); } catch { /* ignore */ }
+}
+
+function nameOf(id) {
+  const st = state.staff.get(id);
+  return st ? staffName(st) : (state.names.get(id) || null);
+}
+
 function saveSession(s) {
   state.session = s;
   try {
@@ -136,10 +156,12 @@ const socket = new LiveSocket({
 
 socket.on("visitor_init", (data) => {
   data = data || {};
-  const contents = Array.isArray(data.contents) ? data.contents : [];
+  // product.md says `contents`; the seed says `content`.
+  const raw = Array.isArray(data.contents) ? data.contents : (Array.isArray(data.content) ? data.content : []);
+  const contents = raw.map((m) => asMessage(m)).filter(Boolean);
   const hadConversation = state.list.items.some((m) => !m.local);
   state.staff.clear();
-  if (data.staff) state.staff.set(data.staff.id, data.staff);
+  if (data.staff) { state.staff.set(data.staff.id, data.staff); rememberStaff(data.staff); }
   // The server's copy is authoritative: keep only our sends it has not acknowledged yet.
   const unsent = state.list.items.filter((m) => m.local && m.status !== "sent");
   state.list.clear();
@@ -162,8 +184,16 @@ socket.on("visitor_init", (data) => {
   flushOutbox();
 });
 
+const reloaded = justReloaded();
+let autoForced = false;
 socket.on("visitor_room_exists", () => {
   socket.stop();
+  if (reloaded && !autoForced && !state.initSeen) {
+    // The page before this reload still holds the session on the server: take it back.
+    autoForced = true;
+    socket.connect({ force: true });
+    return;
+  }
   showBanner("This chat is open in another tab or window.", "Use it here", () => {
     hideBanner();
     socket.connect({ force: true });
@@ -196,18 +226,21 @@ socket.on("staff_being_taken_over_chat", (d) => {
   if (!s) return;
   state.staff.clear();
   state.staff.set(s.id, s);
+  rememberStaff(s);
   addNote(`${staffName(s)} has taken over the chat`);
   state.phase = "active";
   render();
 });
 
 socket.on("staff_send", (d) => {
-  const msg = d && d.content;
+  const msg = d && asMessage(d.content, d.staff ? d.staff.id : null);
   if (!msg) return;
   if (d.staff && !state.staff.has(d.staff.id)) state.staff.set(d.staff.id, d.staff);
+  if (d.staff) rememberStaff(d.staff);
   if (state.phase !== "active") state.phase = "active";
   hideTyping();
   if (state.list.add(msg)) {
+    announce(`${staffName(d.staff)} says: ${contentText(msg.content)}`);
     if (!state.panelOpen || document.hidden) {
       state.unread += 1;
       postToHost({ type: "frontdesk:unread", count: state.unread });
@@ -242,13 +275,19 @@ function staffJoined(s, verb) {
   if (!s) return;
   const known = state.staff.has(s.id);
   state.staff.set(s.id, s);
+  rememberStaff(s);
   if (!known) addNote(`${staffName(s)} ${verb}`);
   state.phase = "active";
   state.queue = null;
   render();
 }
 
+function announce(text) {
+  document.getElementById("sr-live").textContent = String(text).slice(0, 300);
+}
+
 function addNote(text) {
+  announce(text);
   state.notes.push({ afterSeq: noteKey(), text, at: Date.now() });
 }
 
@@ -391,12 +430,15 @@ function render() {
 function renderHeader() {
   const serving = [...state.staff.values()];
   if (state.phase === "active" && serving.length) {
+    // Like Intercom: the agent's name up top, the team's name under it.
     const names = serving.map(staffName);
-    ui.subtitle.textContent = `You're chatting with ${names.join(", ")}`;
+    ui.title.textContent = names.join(", ");
+    ui.subtitle.textContent = configuredTitle;
     setChildren(ui.avatar, initialsOf(names[0]));
     ui.avatar.classList.add("has-agent");
   } else {
-    ui.subtitle.textContent = state.phase === "waiting" ? "Waiting for the next available agent" : "We typically reply in a few minutes";
+    ui.title.textContent = configuredTitle;
+    ui.subtitle.textContent = state.phase === "waiting" ? "Waiting for an agent" : "We typically reply in a few minutes";
     ui.avatar.classList.remove("has-agent");
     if (!ui.avatar.querySelector("svg")) {
       ui.avatar.replaceChildren(chatIcon());
@@ -441,6 +483,7 @@ function renderMessages() {
   const notes = [...state.notes];
   const keyOf = (m) => (m.local ? m.afterSeq : (m.sequence_num ?? Infinity));
   let prevSender;
+  const lastOwn = [...items].reverse().find((m) => m.sender == null && m.type_id !== 0);
   for (const m of items) {
     while (notes.length && notes[0].afterSeq < keyOf(m)) rows.push(noteRow(notes.shift().text));
     if (m.type_id === 0) {
@@ -453,13 +496,13 @@ function renderMessages() {
     const text = contentText(m.content);
     const showName = !mine && m.sender !== prevSender;
     prevSender = m.sender;
-    const staff = mine ? null : state.staff.get(m.sender);
+    const senderName = mine ? null : nameOf(m.sender);
     const meta = el("span", { class: "meta" },
       el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-      mine ? statusText(m) : null);
+      mine && (m.status !== "sent" || m === lastOwn) ? statusText(m) : null);
     const bubble = el("div", { class: `bubble ${mine ? "bubble-me" : "bubble-staff"}` }, richText(text));
     const row = el("li", { class: `msg ${mine ? "msg-me" : "msg-staff"}${m.status === "failed" || m.status === "queued" ? " msg-failed" : ""}` },
-      showName ? el("span", { class: "sender" }, staff ? staffName(staff) : "Support") : null,
+      showName ? el("span", { class: "sender" }, senderName || "Support") : null,
       el("span", { class: "sr-only" }, mine ? "You said: " : "Agent said: "),
       bubble, meta);
     if (m.status === "failed") {
@@ -481,7 +524,7 @@ function statusText(m) {
 
 function systemText(m) {
   const c = contentText(m.content).toLowerCase();
-  const who = m.sender && state.staff.get(m.sender) ? staffName(state.staff.get(m.sender)) : "An agent";
+  const who = (m.sender && nameOf(m.sender)) || "An agent";
   if (c === "join room") return `${who} joined the chat`;
   if (c === "take over room") return `${who} has taken over the chat`;
   if (c === "leave room") return `${who} left the chat`;
@@ -541,7 +584,7 @@ function hideBanner() { ui.banner.hidden = true; }
 
 function postToHost(msg) {
   if (!embedded) {
-    document.title = state.unread ? `(${state.unread}) ${ui.title.textContent}` : ui.title.textContent;
+    document.title = state.unread ? `(${state.unread}) ${configuredTitle}` : configuredTitle;
     return;
   }
   window.parent.postMessage(msg, hostOrigin || "*");

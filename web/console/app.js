@@ -1,7 +1,7 @@
 // Staff console entry: sign-in, the live connection, the top bar (connection state, sound,
 // desktop notifications, title badge), the "already online" takeover and the hash routes.
 
-import { LiveSocket, describeState } from "/shared/ws.js";
+import { LiveSocket, describeState, justReloaded } from "/shared/ws.js";
 import { el, staffName, roleName, initials, hueFor, unlockAudio, chime } from "/shared/format.js";
 import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js";
 import { Inbox } from "/console/inbox.js";
@@ -102,12 +102,21 @@ function boot(staff) {
   inbox.onChange = updateTitle;
   if (me.role_id === 1) team = new Team({ me, toast });
 
+  let autoForced = false;
+  let gotInit = false;
+  const reloaded = justReloaded();
   socket.on("staff_already_online", () => {
     socket.stop("stopped");
+    if (reloaded && !autoForced && !gotInit) {
+      // Our own page before the reload still holds the session: take it back silently.
+      autoForced = true;
+      socket.connect({ force: true });
+      return;
+    }
     $("already-online").hidden = false;
     $("use-here").focus();
   });
-  socket.on("staff_init", () => { $("already-online").hidden = true; });
+  socket.on("staff_init", () => { gotInit = true; $("already-online").hidden = true; });
   socket.connect();
 
   window.addEventListener("hashchange", route);

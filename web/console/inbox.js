@@ -1,8 +1,8 @@
 // The live inbox: queue, my chats, flagged, team chats (supervisors), the chat view and the
 // details panel. State is rebuilt from `staff_init` and kept current by the §6 events.
 
-import { MessageList } from "/shared/ws.js";
-import { el, setChildren, formatTime, formatFull, formatAgo, contentText, staffName, visitorName,
+import { MessageList, asMessage } from "/shared/ws.js";
+import { el, setChildren, formatTime, formatFull, formatAgo, formatWaiting, contentText, staffName, visitorName,
   roleName, initials, hueFor, richText, toMs, chime } from "/shared/format.js";
 import { api } from "/console/api.js";
 
@@ -63,8 +63,9 @@ export class Inbox {
 
   addMessages(r, msgs) {
     let added = 0;
-    for (const m of msgs || []) {
-      if (!m || typeof m !== "object") continue;
+    for (const raw of msgs || []) {
+      const m = asMessage(raw);
+      if (!m) continue;
       if (m.chat_id && !r.chatId) { r.chatId = m.chat_id; this.byChat.set(m.chat_id, r.id); }
       if (m.chat_id && r.chatId && m.chat_id !== r.chatId) continue; // an older chat
       if (r.list.add(m)) { added++; r.lastAt = Math.max(r.lastAt, toMs(m.created_at)); }
@@ -95,20 +96,36 @@ export class Inbox {
   persistMine() {
     try {
       const mine = [...this.rooms.values()].filter((r) => r.mine && !r.ended).map((r) => r.info);
-      sessionStorage.setItem(`frontdesk.mine.${this.me.id}`, JSON.stringify(mine));
+      localStorage.setItem(`frontdesk.mine.${this.me.id}`, JSON.stringify(mine));
     } catch { /* storage blocked */ }
   }
 
   restoreMine() {
     let saved = [];
-    try { saved = JSON.parse(sessionStorage.getItem(`frontdesk.mine.${this.me.id}`) || "[]"); } catch { /* ignore */ }
+    try { saved = JSON.parse(localStorage.getItem(`frontdesk.mine.${this.me.id}`) || "[]"); } catch { /* ignore */ }
     for (const info of saved) {
       const r = this.room(info);
       if (!r) continue;
       r.mine = true;
       r.serving.set(this.me.id, this.me);
       this.loadHistory(r);
+      this.checkStillOpen(r);
     }
+  }
+
+  /** A remembered chat may have ended while no console was open: ask the REST API. */
+  async checkStillOpen(r) {
+    if (!r.chatId) return;
+    try {
+      const c = await api(`/api/v1/chats/${encodeURIComponent(r.chatId)}`);
+      const chat = (c && c.chat) || c || {};
+      if (chat.status === "ended" || chat.ended_at || chat.end_time) {
+        r.mine = false;
+        r.serving.delete(this.me.id);
+        this.persistMine();
+        this.render();
+      }
+    } catch { /* unknown: keep it; a failed send will tell */ }
   }
 
   async loadHistory(r) {
@@ -121,9 +138,7 @@ export class Inbox {
         this.addMessages(r, (data && data.results) || []);
         const next = data && data.next;
         if (!next) break;
-        url = typeof next === "string" && next.startsWith("/")
-          ? next
-          : `/api/v1/chats/${encodeURIComponent(r.chatId)}/messages?limit=200&cursor=${encodeURIComponent(next)}`;
+        url = nextUrl(next, `/api/v1/chats/${encodeURIComponent(r.chatId)}/messages?limit=200`);
       }
     } catch (e) {
       r.historyLoaded = false;
@@ -145,7 +160,7 @@ export class Inbox {
       this.onlineVisitors.clear();
       for (const v of d.online_visitors || []) this.onlineVisitors.set(v.id, v);
       for (const c of d.unclaimed_chats || []) {
-        const r = this.room(c.visitor);
+        const r = this.room(c.visitor || c);
         if (!r) continue;
         r.inQueue = true;
         this.addMessages(r, c.contents);
@@ -289,18 +304,18 @@ export class Inbox {
       if (r.mine) {
         r.mine = false;
         r.takenOver = true;
-        r.ended = `${staffName(d.staff)} took over this chat.`;
+        r.notice = `${staffName(d.staff)} took over this chat. You can no longer reply.`;
         r.keepInMine = true;
         this.persistMine();
         this.toast(`${staffName(d.staff)} took over your chat with ${visitorName(r.info)}.`);
       }
-      addNote(r, `${staffName(d.staff)} took over the chat${prev.length ? ` from ${prev.map(staffName).join(", ")}` : ""}`);
+      this.takeoverNote(r, d.staff, prev);
       this.render();
     });
     s.on("staff_take_over_chat", (d) => {
       const r = this.room(d && d.visitor);
       if (!r || !d.staff) return;
-      if (!r.takenOver && !r.mine) addNote(r, `${staffName(d.staff)} took over the chat`);
+      if (!r.takenOver) this.takeoverNote(r, d.staff);
       r.serving.clear(); r.serving.set(d.staff.id, d.staff);
       if (d.staff.id === this.me.id) this.becomeMine(r);
       this.render();
@@ -335,7 +350,7 @@ export class Inbox {
       addNote(r, `${staffName(d.staff)} was removed from the chat`);
       if (d.staff.id === this.me.id && r.mine) {
         r.mine = false; r.keepInMine = true;
-        r.ended = "You were removed from this chat.";
+        r.notice = "You were removed from this chat.";
         this.persistMine();
       }
       this.render();
@@ -351,8 +366,10 @@ export class Inbox {
   visitorMessage(d) {
     const r = this.room(d && d.visitor);
     if (!r || !d.content) return;
+    d = { ...d, content: asMessage(d.content, null) };
     if (this.addMessages(r, [d.content]) === 0) return;
     r.typing = null;
+    if (this.selected === r.id) announce(`${visitorName(r.info)} says: ${contentText(d.content.content)}`);
     if (r.mine && (this.selected !== r.id || document.hidden)) {
       r.unread += 1;
       this.notify("message", visitorName(r.info), contentText(d.content.content), r.id);
@@ -362,6 +379,7 @@ export class Inbox {
 
   staffMessage(d) {
     if (!d || !d.content) return;
+    d = { ...d, content: asMessage(d.content, d.staff ? d.staff.id : null) };
     const id = (d.visitor && (d.visitor.visitor_id || d.visitor.id)) || this.byChat.get(d.content.chat_id);
     const r = id ? this.room(d.visitor || id) : null;
     if (!r) return;
@@ -369,8 +387,18 @@ export class Inbox {
     if (d.staff) this.knownStaff(d.staff);
     if (this.addMessages(r, [d.content]) === 0) return;
     if (r.typing && r.typing.staff) r.typing = null;
+    if (this.selected === r.id && d.staff && d.staff.id !== this.me.id) announce(`${staffName(d.staff)} says: ${contentText(d.content.content)}`);
     if (r.mine && d.staff && d.staff.id !== this.me.id && (this.selected !== r.id || document.hidden)) r.unread += 1;
     this.render();
+  }
+
+  /** One note per takeover, whichever of the ack and the events arrives first. */
+  takeoverNote(r, staff, prev = []) {
+    if (r.lastTakeover === staff.id) return;
+    r.lastTakeover = staff.id;
+    const who = staff.id === this.me.id ? "You" : staffName(staff);
+    const from = prev.filter((p) => p.id !== staff.id).map((p) => (p.id === this.me.id ? "you" : staffName(p)));
+    addNote(r, `${who} took over the chat${from.length ? ` from ${from.join(", ")}` : ""}`);
   }
 
   knownStaff(st) { this.staffCache = this.staffCache || new Map(); this.staffCache.set(st.id, st); }
@@ -393,7 +421,7 @@ export class Inbox {
   }
 
   becomeMine(r) {
-    r.mine = true; r.ended = null; r.takenOver = false; r.keepInMine = false;
+    r.mine = true; r.ended = null; r.takenOver = false; r.keepInMine = false; r.notice = null;
     r.inQueue = false; r.inOffline = false;
     r.serving.set(this.me.id, this.me);
     this.persistMine();
@@ -431,7 +459,7 @@ export class Inbox {
       await this.socket.send("take_over_chat", { visitor: r.id });
       r.serving.clear();
       this.becomeMine(r);
-      addNote(r, "You took over the chat");
+      this.takeoverNote(r, this.me);
       this.loadHistory(r);
       this.render();
       this.$("composer-input").focus();
@@ -633,11 +661,11 @@ export class Inbox {
     const servingNames = [...r.serving.values()].filter((s) => s.id !== this.me.id).map(staffName);
     let sub = null;
     if (kind === "live" || (kind === "flagged" && servingNames.length)) sub = el("span", { class: "item-staff" }, `with ${servingNames.join(", ") || "—"}`);
-    if (kind === "queue") sub = el("span", { class: "item-wait" }, `waiting ${formatAgo(r.queuedAt || r.lastAt)}`);
-    if (r.ended && kind === "mine") sub = el("span", { class: "item-ended" }, r.takenOver ? "Taken over" : "Ended");
+    if (kind === "queue") sub = el("span", { class: "item-wait" }, formatWaiting(r.queuedAt || r.lastAt));
+    if (kind === "mine" && !r.mine) sub = el("span", { class: "item-ended" }, r.takenOver ? "Taken over" : r.ended ? "Ended" : "No longer yours");
     const btn = el("button", {
       type: "button",
-      class: `item${this.selected === r.id ? " item-active" : ""}${r.unread ? " item-unread" : ""}${r.ended ? " item-ended-row" : ""}`,
+      class: `item${this.selected === r.id ? " item-active" : ""}${r.unread ? " item-unread" : ""}${r.ended || (kind === "mine" && !r.mine) ? " item-ended-row" : ""}`,
       "aria-current": this.selected === r.id ? "true" : null,
       "data-room": r.id,
       onclick: () => this.select(r.id),
@@ -672,29 +700,30 @@ export class Inbox {
     if (serving.length && !r.mine) sub += ` · with ${serving.map(staffName).join(", ")}`;
     $("conv-sub").textContent = sub;
 
-    const watching = !r.mine && !r.ended && serving.length > 0;
+    const watching = !r.mine && !r.ended && !r.keepInMine && serving.length > 0;
     const unclaimed = !r.mine && !r.ended && (r.inQueue || r.inOffline);
     $("conv-priority").value = String(Math.min(3, r.info.severity_level || 0));
     $("conv-priority").disabled = !!r.ended && !r.inOffline && !r.inQueue;
     const canTakeOver = this.isSupervisor && watching && serving.every((s) => s.role_id > this.me.role_id);
     $("conv-takeover").hidden = !canTakeOver;
     $("conv-leave").hidden = !r.mine;
-    $("conv-close").hidden = !(r.ended && r.keepInMine);
+    $("conv-close").hidden = !(r.keepInMine && !r.mine);
 
     const banner = $("conv-banner");
     let bannerText = "";
     if (r.ended) bannerText = r.ended;
+    else if (r.notice && !r.mine) bannerText = r.notice;
     else if (watching && this.isSupervisor) bannerText = `You are watching this chat live. ${serving.map(staffName).join(", ")} ${serving.length > 1 ? "are" : "is"} serving.`;
     else if (watching) bannerText = `${serving.map(staffName).join(", ")} is serving this chat.`;
     banner.textContent = bannerText;
     banner.hidden = !bannerText;
-    banner.className = `conv-banner${r.ended ? " conv-banner-ended" : ""}`;
+    banner.className = `conv-banner${r.ended || (r.notice && !r.mine) ? " conv-banner-ended" : ""}`;
 
     $("claim-bar").hidden = !unclaimed;
     if (unclaimed) {
       $("claim-text").textContent = r.inOffline
         ? `${name} left a message while nobody was available${online ? " and is back online" : ""}. Claim it to reply.`
-        : `${name} has been waiting ${formatAgo(r.queuedAt || r.lastAt)}.`;
+        : `${name} is in the queue (${formatWaiting(r.queuedAt || r.lastAt)}). Claim the chat to reply.`;
     }
     const composer = $("composer");
     const wasHidden = composer.hidden;
@@ -714,6 +743,7 @@ export class Inbox {
     const key = (m) => (m.local ? m.afterSeq : (m.sequence_num ?? Infinity));
     let lastSender;
     let lastDay = "";
+    const lastOwn = [...r.list.items].reverse().find((m) => m.sender === this.me.id);
     for (const m of r.list.items) {
       while (notes.length && notes[0].key < key(m)) rows.push(noteRow(notes.shift().text));
       const day = new Date(toMs(m.created_at)).toDateString();
@@ -733,7 +763,7 @@ export class Inbox {
         el("div", { class: "bubble" }, richText(contentText(m.content))),
         el("span", { class: "msg-meta" },
           el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-          m.local ? ` · ${m.status === "sending" ? "Sending…" : m.status === "sent" ? "Sent" : "Not sent"}` : ""));
+          m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${m.status === "sending" ? "Sending…" : m.status === "sent" ? "Sent" : "Not sent"}` : ""));
       if (m.status === "failed") {
         row.appendChild(el("button", { type: "button", class: "link-btn", onclick: () => { this.deliver(r, m); this.renderThread(); } }, `Retry (${m.error || "failed"})`));
       }
@@ -816,6 +846,23 @@ export class Inbox {
       return el("li", { class: "person" }, r ? el("button", { type: "button", class: "person-btn", onclick: () => this.select(v.id) }, inner) : inner);
     }));
   }
+}
+
+/** Screen readers hear new messages of the open chat (the thread itself is re-rendered). */
+function announce(text) {
+  const live = document.getElementById("sr-live");
+  if (live) live.textContent = String(text).slice(0, 300);
+}
+
+/** A pagination `next`: a same-origin URL or path, or a bare cursor. */
+function nextUrl(next, base) {
+  if (typeof next !== "string") return null;
+  if (next.startsWith("/")) return next;
+  if (/^https?:/.test(next)) {
+    const u = new URL(next);
+    return u.origin === location.origin ? u.pathname + u.search : null;
+  }
+  return `${base}&cursor=${encodeURIComponent(next)}`;
 }
 
 function addNote(r, text) {

@@ -7,7 +7,7 @@ export function toMs(t) {
   return t < 1e12 ? t * 1000 : t;
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -23,7 +23,13 @@ export function formatFull(t) {
   return fullFmt.format(new Date(toMs(t)));
 }
 
-/** "just now", "3 min", "2 h", "4 d" — for list items. */
+/** "waiting 3 min" / "just arrived", for the queue. */
+export function formatWaiting(t, now = Date.now()) {
+  const a = formatAgo(t, now);
+  return a === "now" ? "just arrived" : `waiting ${a}`;
+}
+
+/** "now", "3 min", "2 h", "4 d" — for list items. */
 export function formatAgo(t, now = Date.now()) {
   const s = Math.max(0, Math.round((now - toMs(t)) / 1000));
   if (s < 45) return "now";

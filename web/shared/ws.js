@@ -198,6 +198,21 @@ export class LiveSocket {
   }
 }
 
+/**
+ * True right after this tab reloaded or navigated within the app: the server may not have seen
+ * the old page's socket close yet, so an "already online" answer is our own previous page and
+ * the app may take over with `force` without asking.
+ */
+const RELOAD_KEY = "frontdesk.page_left_at";
+export function justReloaded() {
+  let t = 0;
+  try { t = Number(sessionStorage.getItem(RELOAD_KEY) || 0); } catch { /* storage blocked */ }
+  return Date.now() - t < 15000;
+}
+window.addEventListener("pagehide", () => {
+  try { sessionStorage.setItem(RELOAD_KEY, String(Date.now())); } catch { /* ignore */ }
+});
+
 /** Human text for a connection state, shared by both UIs. */
 export function describeState(state, info = {}) {
   switch (state) {
@@ -214,6 +229,17 @@ export function describeState(state, info = {}) {
     case "stopped": return "Disconnected";
     default: return "Offline";
   }
+}
+
+/**
+ * A message object (product.md §5) from an event payload. Tolerates a bare content object (the
+ * seed's older shape) by wrapping it, so a server that sends `{content, timestamp}` still renders.
+ */
+export function asMessage(m, sender = null) {
+  if (!m || typeof m !== "object") return null;
+  if ("type_id" in m || "sequence_num" in m || "chat_id" in m) return m;
+  return { id: null, chat_id: null, sequence_num: undefined, type_id: 1, sender, content: m,
+    created_at: typeof m.timestamp === "number" ? m.timestamp : Date.now() };
 }
 
 /** Messages keyed by id, kept in sequence order; local (not yet acked) ones at the end. */

@@ -1,0 +1,168 @@
+//! `/api/v1/staff`: the team. Any staff may list it (to add someone to a chat); only admins
+//! create and change accounts.
+
+use super::accounts::{check_email, optional_text};
+use super::{bearer, body, parse_json, require_principal, respond, with_app};
+use crate::app::App;
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::model::{Role, Staff};
+use crate::store::accounts::{self, NewStaff, StaffChanges};
+use bytes::Bytes;
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let limit = app.config.max_body_bytes;
+    let list = warp::path!("api" / "v1" / "staff")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(bearer())
+        .then(|app: App, token: Option<String>| async move {
+            let res = async {
+                staff_only(&app, token).await?;
+                let all = app.store.read(accounts::list_staff).await?;
+                Ok(json!({ "results": all }))
+            };
+            respond(StatusCode::OK, res.await)
+        });
+    let create = warp::path!("api" / "v1" / "staff")
+        .and(warp::post())
+        .and(with_app(app.clone()))
+        .and(bearer())
+        .and(body(limit))
+        .then(|app: App, token: Option<String>, body: Bytes| async move {
+            respond(StatusCode::CREATED, create(&app, token, &body).await)
+        });
+    let update = warp::path!("api" / "v1" / "staff" / String)
+        .and(warp::patch())
+        .and(with_app(app))
+        .and(bearer())
+        .and(body(limit))
+        .then(
+            |id: String, app: App, token: Option<String>, body: Bytes| async move {
+                respond(StatusCode::OK, update(&app, token, &id, &body).await)
+            },
+        );
+    list.or(create).unify().or(update).unify().boxed()
+}
+
+async fn staff_only(app: &App, token: Option<String>) -> Result<Staff, ApiError> {
+    match require_principal(app, token).await? {
+        Principal::Staff(s) => Ok(s),
+        Principal::Visitor(_) => Err(ApiError::forbidden("Only staff can do this.")),
+    }
+}
+
+async fn admin_only(app: &App, token: Option<String>) -> Result<Staff, ApiError> {
+    let s = staff_only(app, token).await?;
+    if s.role_id != Role::Admin {
+        return Err(ApiError::forbidden(
+            "Only admins can manage staff accounts.",
+        ));
+    }
+    Ok(s)
+}
+
+fn role(id: i64) -> Result<Role, ApiError> {
+    Role::from_id(id).ok_or_else(|| {
+        ApiError::bad_request("Invalid field: role_id (1 admin, 2 supervisor, 3 agent).")
+    })
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    auth::check_new_password(&password)?;
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(ApiError::from)
+}
+
+#[derive(Deserialize)]
+struct NewStaffRequest {
+    email: String,
+    full_name: String,
+    display_name: Option<String>,
+    role_id: i64,
+    password: String,
+}
+
+async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, ApiError> {
+    admin_only(app, token).await?;
+    let req: NewStaffRequest = parse_json(body)?;
+    let email = req.email.trim().to_string();
+    check_email("email", &email)?;
+    let full_name = optional_text("full_name", Some(req.full_name), 100)?
+        .ok_or_else(|| ApiError::bad_request("Missing/Invalid field: full_name."))?;
+    let display_name = optional_text("display_name", req.display_name, 100)?;
+    let role = role(req.role_id)?;
+    let password_hash = hash(req.password).await?;
+    Ok(app
+        .store
+        .write(move |c| {
+            accounts::create_staff(
+                c,
+                NewStaff {
+                    email,
+                    full_name,
+                    display_name,
+                    role,
+                    password_hash,
+                },
+            )
+        })
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct ChangeRequest {
+    full_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    display_name: Option<Option<String>>,
+    role_id: Option<i64>,
+    disabled: Option<bool>,
+    password: Option<String>,
+}
+
+/// Tells "absent" (None) from "null" (Some(None)).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+async fn update(
+    app: &App,
+    token: Option<String>,
+    id: &str,
+    body: &[u8],
+) -> Result<Staff, ApiError> {
+    admin_only(app, token).await?;
+    let req: ChangeRequest = parse_json(body)?;
+    let mut changes = StaffChanges {
+        disabled: req.disabled,
+        ..Default::default()
+    };
+    if let Some(n) = req.full_name {
+        changes.full_name = Some(
+            optional_text("full_name", Some(n), 100)?
+                .ok_or_else(|| ApiError::bad_request("Missing/Invalid field: full_name."))?,
+        );
+    }
+    if let Some(d) = req.display_name {
+        changes.display_name = Some(optional_text("display_name", d, 100)?);
+    }
+    if let Some(r) = req.role_id {
+        changes.role = Some(role(r)?);
+    }
+    if let Some(p) = req.password {
+        changes.password_hash = Some(hash(p).await?);
+    }
+    let id = id.to_string();
+    Ok(app
+        .store
+        .write(move |c| accounts::update_staff(c, &id, changes))
+        .await?)
+}

@@ -1,0 +1,410 @@
+//! The one owner of the live state: a task that takes commands from both transports in order,
+//! asks `LiveState` for a plan, and hands the plan to the database writer as one job. The job's
+//! completion (right after COMMIT, on the writer thread) answers the sender and delivers the
+//! events, so deliveries happen in command order and only once durable.
+
+use super::plan::{ConnId, Part, Plan, Reply, Timer};
+use super::request::Request;
+use super::state::{Counts, LiveConfig, LiveState};
+use crate::auth::Principal;
+use crate::model::now_ms;
+use crate::store::chats::{self, Slot};
+use crate::store::Store;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// Events waiting for one connection. A reader that falls this far behind is disconnected.
+pub const OUTBOX_DEPTH: usize = 1024;
+const QUEUE_TICK: Duration = Duration::from_millis(500);
+const SAVE_FAILED: &str = "The server could not save this. Please try again.";
+
+/// What a transport writes to its socket.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Event {
+        name: &'static str,
+        data: Arc<RawValue>,
+    },
+    /// `/ws` only: the answer to a client event that carried an `id`.
+    Ack {
+        id: u64,
+        result: bool,
+        error: Option<String>,
+    },
+    /// `/ws` only: a frame written as is (answers to frames that never became a command).
+    Raw(String),
+    /// Close the connection after what was queued before.
+    Close,
+}
+
+/// The sending half of a connection's outbox.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outgoing>,
+    /// Woken when the connection must go at once (too slow, or replaced).
+    pub kill: Arc<Notify>,
+}
+
+impl Outbox {
+    /// Queues without waiting; a full outbox means a reader too slow to keep: it is dropped.
+    pub fn push(&self, out: Outgoing) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+            self.kill.notify_one();
+        }
+    }
+
+    pub fn push_raw(&self, text: String) {
+        self.push(Outgoing::Raw(text));
+    }
+}
+
+/// Answers a client event: the transport decides how (Socket.IO ack or `/ws` frame).
+pub type Replier = Box<dyn FnOnce(Reply) + Send>;
+
+enum Command {
+    Connect {
+        conn: ConnId,
+        who: Principal,
+        force: bool,
+        outbox: Outbox,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+    Request {
+        conn: ConnId,
+        req: Request,
+        reply: Option<Replier>,
+    },
+    Timer(Timer),
+    Tick,
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle to the live state, cheap to clone, shared by every transport.
+#[derive(Clone)]
+pub struct Live {
+    tx: mpsc::Sender<Command>,
+    next_conn: Arc<AtomicU64>,
+    counts: Arc<Mutex<Counts>>,
+    pub events_delivered: Arc<AtomicU64>,
+    pub commands: Arc<AtomicU64>,
+}
+
+impl Live {
+    /// Restores the open chats from the store and starts the owner task.
+    pub async fn start(store: Store, cfg: LiveConfig) -> Result<Live, crate::error::StoreError> {
+        let restored = store.read(chats::load_open_chats).await?;
+        let (tx, rx) = mpsc::channel(4096);
+        let live = Live {
+            tx,
+            next_conn: Arc::new(AtomicU64::new(1)),
+            counts: Arc::new(Mutex::new(Counts::default())),
+            events_delivered: Arc::new(AtomicU64::new(0)),
+            commands: Arc::new(AtomicU64::new(0)),
+        };
+        let mut state = LiveState::new(cfg);
+        let n = restored.len();
+        let plan = state.restore(restored, now_ms());
+        if n > 0 {
+            tracing::info!(open_chats = n, "restored open chats from the database");
+        }
+        let runner = Runner {
+            state,
+            store,
+            outboxes: HashMap::new(),
+            live: live.clone(),
+        };
+        tokio::spawn(runner.run(rx, plan));
+        let ticker = live.tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(QUEUE_TICK);
+            loop {
+                every.tick().await;
+                if ticker.send(Command::Tick).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(live)
+    }
+
+    /// A new connection id and its outbox.
+    pub fn open(&self) -> (ConnId, Outbox, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(OUTBOX_DEPTH);
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        (
+            id,
+            Outbox {
+                tx,
+                kill: Arc::new(Notify::new()),
+            },
+            rx,
+        )
+    }
+
+    pub async fn connect(&self, conn: ConnId, who: Principal, force: bool, outbox: Outbox) {
+        let _ = self
+            .tx
+            .send(Command::Connect {
+                conn,
+                who,
+                force,
+                outbox,
+            })
+            .await;
+    }
+
+    pub async fn disconnect(&self, conn: ConnId) {
+        let _ = self.tx.send(Command::Disconnect { conn }).await;
+    }
+
+    /// Queues a client event. If the server is stopping, it is answered at once.
+    pub async fn request(&self, conn: ConnId, req: Request, reply: Option<Replier>) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+        if let Err(mpsc::error::SendError(Command::Request { reply: Some(r), .. })) =
+            self.tx.send(Command::Request { conn, req, reply }).await
+        {
+            r(Err("The server is shutting down.".into()));
+        }
+    }
+
+    /// Closes every connection (after what is queued for it) and stops taking commands.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts.lock().map(|c| *c).unwrap_or_default()
+    }
+}
+
+struct Runner {
+    state: LiveState,
+    store: Store,
+    outboxes: HashMap<ConnId, Outbox>,
+    live: Live,
+}
+
+impl Runner {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>, restore: Plan) {
+        self.carry_out(restore, None).await;
+        while let Some(cmd) = rx.recv().await {
+            let now = now_ms();
+            match cmd {
+                Command::Connect {
+                    conn,
+                    who,
+                    force,
+                    outbox,
+                } => {
+                    self.outboxes.insert(conn, outbox);
+                    let plan = self.state.connect(conn, &who, force, now);
+                    self.carry_out(plan, None).await;
+                }
+                Command::Disconnect { conn } => {
+                    let plan = self.state.disconnect(conn, now);
+                    self.outboxes.remove(&conn);
+                    self.carry_out(plan, None).await;
+                }
+                Command::Request { conn, req, reply } => {
+                    let plan = self.state.request(conn, req, now);
+                    self.carry_out(plan, reply).await;
+                }
+                Command::Timer(t) => {
+                    let plan = self.state.timer(t, now);
+                    self.carry_out(plan, None).await;
+                }
+                Command::Tick => {
+                    let plan = self.state.tick(now);
+                    self.carry_out(plan, None).await;
+                    if let Ok(mut c) = self.live.counts.lock() {
+                        *c = self.state.counts();
+                    }
+                }
+                Command::Shutdown(done) => {
+                    for outbox in self.outboxes.values() {
+                        outbox.push(Outgoing::Close);
+                    }
+                    rx.close();
+                    // Whatever is still queued is answered, not dropped.
+                    while let Ok(cmd) = rx.try_recv() {
+                        if let Command::Request { reply: Some(r), .. } = cmd {
+                            r(Err("The server is shutting down.".into()));
+                        }
+                    }
+                    let _ = self.store.write(|_| Ok(())).await;
+                    let _ = done.send(());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sets the plan's timers and hands its writes and deliveries to the writer.
+    async fn carry_out(&mut self, plan: Plan, reply: Option<Replier>) {
+        for (after, timer) in plan.timers.iter().cloned() {
+            let tx = self.live.tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = tx.send(Command::Timer(timer)).await;
+            });
+        }
+        let answer = plan.reply.clone();
+        if plan.ops.is_empty() && plan.sends.is_empty() && plan.closes.is_empty() {
+            if let (Some(r), Some(a)) = (reply, answer) {
+                r(a);
+            }
+            return;
+        }
+        let Plan {
+            ops, sends, closes, ..
+        } = plan;
+        let slots = plan_slots(&ops);
+        // Resolve connections now: a connection that closes later still gets what was
+        // decided while it was open.
+        let sends: Vec<(Vec<Outbox>, &'static str, super::plan::Payload)> = sends
+            .into_iter()
+            .map(|s| {
+                let to =
+                    s.to.iter()
+                        .filter_map(|c| self.outboxes.get(c).cloned())
+                        .collect();
+                (to, s.event, s.payload)
+            })
+            .collect();
+        let closes: Vec<Outbox> = closes
+            .iter()
+            .filter_map(|c| self.outboxes.get(c).cloned())
+            .collect();
+        let delivered = self.live.events_delivered.clone();
+        let res = self
+            .store
+            .write_then(
+                move |conn| chats::apply(conn, &ops, slots),
+                move |res| match res {
+                    Ok(filled) => {
+                        if let (Some(r), Some(a)) = (reply, answer) {
+                            r(a);
+                        }
+                        let mut n = 0u64;
+                        for (to, name, payload) in sends {
+                            let data = render(&payload.0, &filled);
+                            for outbox in to {
+                                outbox.push(Outgoing::Event {
+                                    name,
+                                    data: data.clone(),
+                                });
+                                n += 1;
+                            }
+                        }
+                        delivered.fetch_add(n, Ordering::Relaxed);
+                        for outbox in closes {
+                            outbox.push(Outgoing::Close);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "a live chat write failed; its events are dropped");
+                        if let Some(r) = reply {
+                            r(Err(SAVE_FAILED.into()));
+                        }
+                        for outbox in closes {
+                            outbox.push(Outgoing::Close);
+                        }
+                    }
+                },
+            )
+            .await;
+        if res.is_err() {
+            tracing::warn!(
+                "the database writer has stopped; a live chat command was not carried out"
+            );
+        }
+    }
+}
+
+fn plan_slots(ops: &[super::plan::DbOp]) -> usize {
+    use super::plan::DbOp;
+    ops.iter()
+        .filter_map(|op| match op {
+            DbOp::InsertMessage { slot, .. } | DbOp::LoadMessages { slot, .. } => Some(slot + 1),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The payload as JSON text, with the stored messages in place of their slots.
+pub fn render(parts: &[(&'static str, Part)], slots: &[Slot]) -> Arc<RawValue> {
+    let mut out = String::with_capacity(256);
+    write_object(&mut out, parts, slots);
+    match RawValue::from_string(out) {
+        Ok(raw) => Arc::from(raw),
+        Err(e) => {
+            tracing::error!(error = %e, "rendered an invalid payload");
+            Arc::from(RawValue::from_string("{}".into()).expect("{} is JSON"))
+        }
+    }
+}
+
+fn write_object(out: &mut String, parts: &[(&'static str, Part)], slots: &[Slot]) {
+    out.push('{');
+    for (i, (key, part)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"{key}\":");
+        write_part(out, part, slots);
+    }
+    out.push('}');
+}
+
+fn write_part(out: &mut String, part: &Part, slots: &[Slot]) {
+    match part {
+        Part::Json(v) => out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into())),
+        Part::Message(s) => match slots.get(*s) {
+            Some(Slot::Message(m)) => {
+                out.push_str(&serde_json::to_string(&**m).unwrap_or_else(|_| "null".into()))
+            }
+            _ => out.push_str("null"),
+        },
+        Part::Messages(list) => {
+            out.push('[');
+            let mut first = true;
+            for s in list {
+                let msgs: Vec<&Arc<crate::model::Message>> = match slots.get(*s) {
+                    Some(Slot::Message(m)) => vec![m],
+                    Some(Slot::Messages(ms)) => ms.iter().collect(),
+                    _ => vec![],
+                };
+                for m in msgs {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    out.push_str(&serde_json::to_string(&**m).unwrap_or_else(|_| "null".into()));
+                }
+            }
+            out.push(']');
+        }
+        Part::Object(parts) => write_object(out, parts, slots),
+        Part::List(items) => {
+            out.push('[');
+            for (i, p) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_part(out, p, slots);
+            }
+            out.push(']');
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The live chat: all in-process room state (presence, queues, rooms, assignments, flags) and
+//! the rules of product.md §6.
+//!
+//! - `state`: the rules; pure, returns plans (where a claim is decided, where `staff_init` is
+//!   built, what a dropped socket does).
+//! - `plan`: what a plan holds.
+//! - `request`: client events parsed and checked.
+//! - `actor`: the task that owns the state and carries plans out through the database writer.
+
+pub mod actor;
+pub mod plan;
+pub mod request;
+pub mod state;
+
+pub use actor::{Live, Outgoing, Replier};
+pub use request::Request;
+pub use state::LiveConfig;

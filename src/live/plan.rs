@@ -1,0 +1,236 @@
+//! What the live state decides: a `Plan` per command. Pure data — who gets which event with
+//! which payload, what to write, which connections to close, which timers to set — so the rules
+//! can be tested without sockets or a database. `live::actor` carries plans out.
+
+use crate::model::Visitor;
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A live connection (one socket of either transport).
+pub type ConnId = u64;
+
+/// The answer to a client event: `(true, null)` or `(false, sentence)`.
+pub type Reply = Result<(), String>;
+
+/// A part of an event payload. Messages are only known after the commit (the writer assigns
+/// `sequence_num`), so payloads refer to them by slot.
+#[derive(Debug, Clone)]
+pub enum Part {
+    Json(Value),
+    /// The message inserted in this slot.
+    Message(usize),
+    /// A list made of these slots, each a message or a loaded history, flattened in order.
+    Messages(Vec<usize>),
+    /// A nested object (e.g. `{visitor, contents}` entries of `staff_init`).
+    Object(Vec<(&'static str, Part)>),
+    List(Vec<Part>),
+}
+
+/// An event payload: a JSON object with these keys in this order.
+#[derive(Debug, Clone)]
+pub struct Payload(pub Vec<(&'static str, Part)>);
+
+#[cfg(test)]
+impl Payload {
+    pub fn get(&self, key: &str) -> Option<&Part> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
+    }
+    /// The JSON value of a key (test helper; `None` for message parts).
+    pub fn json(&self, key: &str) -> Option<&Value> {
+        match self.get(key) {
+            Some(Part::Json(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Send {
+    pub to: Vec<ConnId>,
+    pub event: &'static str,
+    pub payload: Payload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatStatus {
+    Unclaimed,
+    Offline,
+    Claimed,
+    Ended,
+}
+
+impl ChatStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatStatus::Unclaimed => "unclaimed",
+            ChatStatus::Offline => "offline",
+            ChatStatus::Claimed => "claimed",
+            ChatStatus::Ended => "ended",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ChatStatus> {
+        Some(match s {
+            "unclaimed" => ChatStatus::Unclaimed,
+            "offline" => ChatStatus::Offline,
+            "claimed" => ChatStatus::Claimed,
+            "ended" => ChatStatus::Ended,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: String,
+    pub chat_id: String,
+    pub type_id: i64,
+    pub sender: Option<String>,
+    pub content: Arc<RawValue>,
+    pub created_at: i64,
+}
+
+/// A write (or a consistent read) done by the writer, in plan order, in one transaction.
+#[derive(Debug, Clone)]
+pub enum DbOp {
+    CreateChat {
+        chat_id: String,
+        visitor_id: String,
+        at: i64,
+    },
+    SetChatStatus {
+        chat_id: String,
+        status: ChatStatus,
+        at: i64,
+    },
+    StaffJoined {
+        chat_id: String,
+        staff_id: String,
+        at: i64,
+    },
+    StaffLeft {
+        chat_id: String,
+        staff_id: String,
+        at: i64,
+    },
+    SetPriority {
+        chat_id: String,
+        severity_level: i64,
+        flagged_at: Option<i64>,
+        at: i64,
+    },
+    InsertMessage {
+        slot: usize,
+        message: NewMessage,
+    },
+    LoadMessages {
+        slot: usize,
+        chat_id: String,
+    },
+}
+
+/// Timers the live state asks for; they come back as commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timer {
+    StaffGone { staff_id: String, epoch: u64 },
+    VisitorGone { visitor_id: String, epoch: u64 },
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The answer to the command's sender, if it asked.
+    pub reply: Option<Reply>,
+    pub ops: Vec<DbOp>,
+    pub sends: Vec<Send>,
+    /// Connections to close after their sends.
+    pub closes: Vec<ConnId>,
+    pub timers: Vec<(Duration, Timer)>,
+    slots: usize,
+}
+
+impl Plan {
+    pub fn ok() -> Plan {
+        Plan {
+            reply: Some(Ok(())),
+            ..Default::default()
+        }
+    }
+
+    pub fn err(sentence: impl Into<String>) -> Plan {
+        Plan {
+            reply: Some(Err(sentence.into())),
+            ..Default::default()
+        }
+    }
+
+    pub fn send(
+        &mut self,
+        to: Vec<ConnId>,
+        event: &'static str,
+        payload: Vec<(&'static str, Part)>,
+    ) {
+        if !to.is_empty() {
+            self.sends.push(Send {
+                to,
+                event,
+                payload: Payload(payload),
+            });
+        }
+    }
+
+    pub fn op(&mut self, op: DbOp) {
+        self.ops.push(op);
+    }
+
+    /// Stores a message; returns the slot its stored form will be in.
+    pub fn insert_message(&mut self, message: NewMessage) -> usize {
+        let slot = self.next_slot();
+        self.ops.push(DbOp::InsertMessage { slot, message });
+        slot
+    }
+
+    /// Loads a chat's messages (as of this point of the transaction) into a slot.
+    pub fn load_messages(&mut self, chat_id: &str) -> usize {
+        let slot = self.next_slot();
+        self.ops.push(DbOp::LoadMessages {
+            slot,
+            chat_id: chat_id.to_string(),
+        });
+        slot
+    }
+
+    fn next_slot(&mut self) -> usize {
+        self.slots += 1;
+        self.slots - 1
+    }
+
+    #[cfg(test)]
+    /// Events sent to `conn`, in order (test helper).
+    pub fn events_for(&self, conn: ConnId) -> Vec<&'static str> {
+        self.sends
+            .iter()
+            .filter(|s| s.to.contains(&conn))
+            .map(|s| s.event)
+            .collect()
+    }
+
+    #[cfg(test)]
+    /// The first send of `event` (test helper).
+    pub fn find(&self, event: &str) -> Option<&Send> {
+        self.sends.iter().find(|s| s.event == event)
+    }
+}
+
+/// A chat as loaded from the database at start.
+#[derive(Debug, Clone)]
+pub struct RestoredChat {
+    pub chat_id: String,
+    pub visitor: Visitor,
+    pub status: ChatStatus,
+    pub severity_level: i64,
+    pub flagged_at: Option<i64>,
+    pub queued_at: i64,
+    pub tags: Vec<String>,
+    pub staff: Vec<crate::model::Staff>,
+}

@@ -1,0 +1,192 @@
+//! Socket.IO v5 (Engine.IO v4, polling and WebSocket with upgrade) at `/socket.io/`, with
+//! socketioxide in front of the warp routes. Events and payloads are the seed's; acks carry two
+//! arguments `(result, error_message)`.
+
+use super::{handle_event, Limits};
+use crate::app::App;
+use crate::auth::{self, Principal};
+use crate::live::{Live, Outgoing, Replier};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
+use socketioxide::handler::{ConnectHandler, FromMessageParts, Value as PacketValue};
+use socketioxide::socket::Socket;
+use socketioxide::SocketIo;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub app: App,
+}
+
+/// Who a socket is, decided before it joins the namespace.
+#[derive(Clone)]
+struct Session {
+    who: Principal,
+    force: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct AuthPayload {
+    token: Option<String>,
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Engine.IO settings: a dead peer is found within `PING_INTERVAL + PING_TIMEOUT` (< 30 s).
+pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+pub const PING_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub fn configure(io: &SocketIo) {
+    io.ns("/", on_connect.with(authenticate));
+}
+
+fn query_flag(query: Option<&str>, key: &str) -> Option<String> {
+    query?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then(|| v.to_string())
+    })
+}
+
+/// CONNECT: the principal from the handshake (header or `?token=`, already checked by the
+/// server, which answered 401 if it was bad) or from the auth payload `{token, force}`.
+async fn authenticate(
+    s: SocketRef,
+    TryData(auth): TryData<AuthPayload>,
+    State(ctx): State<Ctx>,
+) -> Result<(), Refused> {
+    let auth = auth.unwrap_or_default();
+    let query = s.req_parts().uri.query().map(str::to_string);
+    let force = auth.force
+        || query_flag(query.as_deref(), "force").is_some_and(|f| f == "1" || f == "true");
+    let who = match s.req_parts().extensions.get::<Principal>() {
+        Some(p) => p.clone(),
+        None => {
+            let token = auth
+                .token
+                .as_deref()
+                .and_then(auth::parse_authorization)
+                .ok_or_else(|| Refused("An access token is required.".into()))?;
+            auth::authenticate(&ctx.app.store, token)
+                .await
+                .map_err(|e| Refused(e.message))?
+        }
+    };
+    s.extensions.insert(Session { who, force });
+    Ok(())
+}
+
+/// The event's first argument as the exact JSON text the client sent (`None` if it sent none).
+/// socketioxide's own extractors re-serialize; message content must stay byte-for-byte.
+struct RawArg(Option<Box<RawValue>>);
+
+impl<A: Adapter> FromMessageParts<A> for RawArg {
+    type Error = Infallible;
+    fn from_message_parts(
+        _: &Arc<Socket<A>>,
+        v: &mut PacketValue,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        // The packet's data is the array `["event", arg, ...]`.
+        let first = v
+            .as_str()
+            .and_then(|text| serde_json::from_str::<Vec<&RawValue>>(text).ok())
+            .and_then(|args| args.get(1).map(|a| (*a).to_owned()));
+        Ok(RawArg(first))
+    }
+}
+
+fn replier(ack: AckSender) -> Replier {
+    Box::new(move |r: Result<(), String>| {
+        let (ok, err) = match r {
+            Ok(()) => (true, None),
+            Err(e) => (false, Some(e)),
+        };
+        let _ = ack.send(&(ok, err));
+    })
+}
+
+async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        let _ = s.disconnect();
+        return;
+    };
+    let live: Live = ctx.app.live.clone();
+    let (conn, outbox, mut rx) = live.open();
+    let limits = Arc::new(Limits::new(
+        ctx.app.config.max_events_per_sec,
+        ctx.app.config.max_content_bytes,
+    ));
+
+    for name in crate::live::request::EVENTS {
+        let (live, limits) = (live.clone(), limits.clone());
+        s.on(
+            name,
+            move |RawArg(data): RawArg, ack: AckSender| async move {
+                handle_event(
+                    &live,
+                    conn,
+                    &limits,
+                    name,
+                    data.as_deref(),
+                    Some(replier(ack)),
+                )
+                .await;
+            },
+        );
+    }
+    {
+        let live = live.clone();
+        let limits = limits.clone();
+        s.on_fallback(move |Event(name): Event, ack: AckSender| async move {
+            // Unknown events are answered by the parser's sentence.
+            handle_event(&live, conn, &limits, &name, None, Some(replier(ack))).await;
+        });
+    }
+    {
+        let live = live.clone();
+        s.on_disconnect(move || async move {
+            live.disconnect(conn).await;
+        });
+    }
+
+    let kill = outbox.kill.clone();
+    let socket = s.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(Outgoing::Event { name, data }) => {
+                        if socket.emit(name, &*data).is_err() {
+                            // socketioxide's own buffer is full: too slow a reader.
+                            let _ = socket.disconnect();
+                            break;
+                        }
+                    }
+                    Some(Outgoing::Close) | None => {
+                        let _ = socket.disconnect();
+                        break;
+                    }
+                    Some(Outgoing::Ack { .. } | Outgoing::Raw(_)) => {}
+                },
+                _ = kill.notified() => {
+                    let _ = socket.disconnect();
+                    break;
+                }
+            }
+        }
+    });
+    live.connect(conn, session.who, session.force, outbox).await;
+}

@@ -1,0 +1,293 @@
+//! SQL for chats and messages: carrying out the live state's `DbOp`s inside the writer,
+//! restoring open chats at start, and reading history.
+
+use crate::error::StoreError;
+use crate::live::plan::{ChatStatus, DbOp, RestoredChat};
+use crate::model::{Message, Role, Staff, Visitor};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// What a slot holds after the ops ran.
+#[derive(Debug, Clone)]
+pub enum Slot {
+    Empty,
+    Message(Arc<Message>),
+    Messages(Vec<Arc<Message>>),
+}
+
+/// Runs a plan's ops in order; returns the filled slots.
+pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>, StoreError> {
+    let mut out = vec![Slot::Empty; slots];
+    for op in ops {
+        match op {
+            DbOp::CreateChat {
+                chat_id,
+                visitor_id,
+                at,
+            } => {
+                conn.prepare_cached(
+                    "INSERT INTO chats (id, visitor_id, status, created_at) \
+                     VALUES (?1, ?2, 'unclaimed', ?3)",
+                )?
+                .execute(params![chat_id, visitor_id, at])?;
+            }
+            DbOp::SetChatStatus {
+                chat_id,
+                status,
+                at,
+            } => {
+                let ended = (*status == ChatStatus::Ended).then_some(*at);
+                conn.prepare_cached(
+                    "UPDATE chats SET status = ?2, updated_at = ?3, ended_at = COALESCE(?4, ended_at) \
+                     WHERE id = ?1",
+                )?
+                .execute(params![chat_id, status.as_str(), at, ended])?;
+                if *status == ChatStatus::Offline {
+                    conn.prepare_cached(
+                        "INSERT OR REPLACE INTO offline_queue (chat_id, queued_at) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![chat_id, at])?;
+                } else {
+                    conn.prepare_cached("DELETE FROM offline_queue WHERE chat_id = ?1")?
+                        .execute([chat_id])?;
+                }
+                if *status == ChatStatus::Ended {
+                    conn.prepare_cached(
+                        "UPDATE chat_staff SET left_at = ?2 WHERE chat_id = ?1 AND left_at IS NULL",
+                    )?
+                    .execute(params![chat_id, at])?;
+                }
+            }
+            DbOp::StaffJoined {
+                chat_id,
+                staff_id,
+                at,
+            } => {
+                conn.prepare_cached(
+                    "INSERT INTO chat_staff (chat_id, staff_id, joined_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![chat_id, staff_id, at])?;
+            }
+            DbOp::StaffLeft {
+                chat_id,
+                staff_id,
+                at,
+            } => {
+                conn.prepare_cached(
+                    "UPDATE chat_staff SET left_at = ?3 \
+                     WHERE chat_id = ?1 AND staff_id = ?2 AND left_at IS NULL",
+                )?
+                .execute(params![chat_id, staff_id, at])?;
+            }
+            DbOp::SetPriority {
+                chat_id,
+                severity_level,
+                flagged_at,
+                at,
+            } => {
+                conn.prepare_cached(
+                    "UPDATE chats SET severity_level = ?2, flagged_at = ?3, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![chat_id, severity_level, flagged_at, at])?;
+            }
+            DbOp::InsertMessage { slot, message: m } => {
+                // The one writer makes MAX + 1 race-free, and a failed insert leaves no gap.
+                let seq: i64 = conn
+                    .prepare_cached(
+                        "INSERT INTO messages (id, chat_id, sequence_num, type_id, sender, content, created_at) \
+                         VALUES (?1, ?2, (SELECT COALESCE(MAX(sequence_num), 0) + 1 FROM messages WHERE chat_id = ?2), \
+                                 ?3, ?4, ?5, ?6) RETURNING sequence_num",
+                    )?
+                    .query_row(
+                        params![m.id, m.chat_id, m.type_id, m.sender, m.content.get(), m.created_at],
+                        |r| r.get(0),
+                    )?;
+                set(
+                    &mut out,
+                    *slot,
+                    Slot::Message(Arc::new(Message {
+                        id: m.id.clone(),
+                        chat_id: m.chat_id.clone(),
+                        sequence_num: seq,
+                        type_id: m.type_id,
+                        sender: m.sender.clone(),
+                        content: m.content.clone(),
+                        created_at: m.created_at,
+                    })),
+                )?;
+            }
+            DbOp::LoadMessages { slot, chat_id } => {
+                let all = messages_after(conn, chat_id, 0, i64::MAX)?;
+                set(
+                    &mut out,
+                    *slot,
+                    Slot::Messages(all.into_iter().map(Arc::new).collect()),
+                )?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn set(out: &mut [Slot], slot: usize, value: Slot) -> Result<(), StoreError> {
+    let place = out
+        .get_mut(slot)
+        .ok_or_else(|| StoreError::Invalid(format!("plan slot {slot} out of range")))?;
+    *place = value;
+    Ok(())
+}
+
+fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
+    let content: String = r.get(5)?;
+    let content = RawValue::from_string(content)
+        .map(Arc::from)
+        .unwrap_or_else(|_| Arc::from(RawValue::from_string("null".into()).expect("null is JSON")));
+    Ok(Message {
+        id: r.get(0)?,
+        chat_id: r.get(1)?,
+        sequence_num: r.get(2)?,
+        type_id: r.get(3)?,
+        sender: r.get(4)?,
+        content,
+        created_at: r.get(6)?,
+    })
+}
+
+/// Messages of a chat with `sequence_num` above `after`, oldest first, at most `limit`.
+pub fn messages_after(
+    conn: &Connection,
+    chat_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, chat_id, sequence_num, type_id, sender, content, created_at FROM messages \
+         WHERE chat_id = ?1 AND sequence_num > ?2 ORDER BY sequence_num LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![chat_id, after, limit], message_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every chat that is not ended, with what the live state needs to take it back.
+pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, c.status, c.severity_level, c.flagged_at, c.created_at, \
+                COALESCE(q.queued_at, c.updated_at, c.created_at), \
+                v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at \
+         FROM chats c JOIN visitors v ON v.id = c.visitor_id \
+         LEFT JOIN offline_queue q ON q.chat_id = c.id \
+         WHERE c.status <> 'ended' ORDER BY COALESCE(q.queued_at, c.created_at)",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let status: String = r.get(1)?;
+        Ok(RestoredChat {
+            chat_id: r.get(0)?,
+            status: ChatStatus::parse(&status).unwrap_or(ChatStatus::Unclaimed),
+            severity_level: r.get(2)?,
+            flagged_at: r.get(3)?,
+            queued_at: r.get(5)?,
+            visitor: Visitor {
+                id: r.get(6)?,
+                name: r.get(7)?,
+                email: r.get(8)?,
+                is_anonymous: r.get(9)?,
+                disabled: r.get(10)?,
+                created_at: r.get(11)?,
+                updated_at: r.get(12)?,
+            },
+            tags: vec![],
+            staff: vec![],
+        })
+    })?;
+    let mut chats: Vec<RestoredChat> = rows.collect::<Result<_, _>>()?;
+    let mut staff_stmt = conn.prepare(
+        "SELECT s.id, s.email, s.full_name, s.display_name, s.organisation_id, s.role_id, s.disabled, \
+                s.created_at, s.updated_at \
+         FROM chat_staff cs JOIN staff s ON s.id = cs.staff_id \
+         WHERE cs.chat_id = ?1 AND cs.left_at IS NULL ORDER BY cs.joined_at",
+    )?;
+    let mut tag_stmt = conn.prepare(
+        "SELECT t.name FROM chat_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.chat_id = ?1 ORDER BY t.name",
+    )?;
+    for chat in &mut chats {
+        chat.staff = staff_stmt
+            .query_map([&chat.chat_id], |r| {
+                let role: i64 = r.get(5)?;
+                Ok(Staff {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    full_name: r.get(2)?,
+                    display_name: r.get(3)?,
+                    organisation_id: r.get(4)?,
+                    role_id: Role::from_id(role).unwrap_or(Role::Agent),
+                    disabled: r.get(6)?,
+                    created_at: r.get(7)?,
+                    updated_at: r.get(8)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        chat.tags = tag_stmt
+            .query_map([&chat.chat_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(chats)
+}
+
+/// A chat as the REST API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChatRecord {
+    pub id: String,
+    pub visitor_id: String,
+    pub status: String,
+    pub severity_level: i64,
+    pub flagged_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub message_count: i64,
+    pub visitor: Visitor,
+    /// Staff serving now.
+    pub staff: Vec<String>,
+}
+
+pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT c.id, c.visitor_id, c.status, c.severity_level, c.flagged_at, c.created_at, \
+                    c.updated_at, c.ended_at, \
+                    (SELECT count(*) FROM messages m WHERE m.chat_id = c.id), \
+                    v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at \
+             FROM chats c JOIN visitors v ON v.id = c.visitor_id WHERE c.id = ?1",
+        )?
+        .query_row([chat_id], |r| {
+            Ok(ChatRecord {
+                id: r.get(0)?,
+                visitor_id: r.get(1)?,
+                status: r.get(2)?,
+                severity_level: r.get(3)?,
+                flagged_at: r.get(4)?,
+                created_at: r.get(5)?,
+                updated_at: r.get(6)?,
+                ended_at: r.get(7)?,
+                message_count: r.get(8)?,
+                visitor: Visitor {
+                    id: r.get(9)?,
+                    name: r.get(10)?,
+                    email: r.get(11)?,
+                    is_anonymous: r.get(12)?,
+                    disabled: r.get(13)?,
+                    created_at: r.get(14)?,
+                    updated_at: r.get(15)?,
+                },
+                staff: vec![],
+            })
+        })
+        .optional()?;
+    let Some(mut rec) = row else { return Ok(None) };
+    rec.staff = conn
+        .prepare_cached("SELECT staff_id FROM chat_staff WHERE chat_id = ?1 AND left_at IS NULL ORDER BY joined_at")?
+        .query_map([chat_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(rec))
+}

@@ -1,0 +1,438 @@
+//! Real-time clients for tests: a real Socket.IO client (rust_socketio) and a raw `/ws` client
+//! (tokio-tungstenite), behind one interface that records every event received.
+
+#![allow(dead_code)]
+
+use crate::harness::Server;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use rust_socketio::asynchronous::{Client as SioClient, ClientBuilder};
+use rust_socketio::{Event, Payload};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_tungstenite::tungstenite::Message;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a negative check waits for an event that must not come.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Transport {
+    SocketIo,
+    Ws,
+}
+
+type Ack = (bool, Option<String>);
+
+#[derive(Default)]
+struct Inbox {
+    events: Mutex<Vec<(String, Value, bool)>>,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
+impl Inbox {
+    fn push(&self, name: String, data: Value) {
+        self.events.lock().unwrap().push((name, data, false));
+        self.notify.notify_waiters();
+    }
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+enum Inner {
+    Sio(SioClient),
+    Ws {
+        out: mpsc::UnboundedSender<String>,
+        next_id: AtomicU64,
+        pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Ack>>>>,
+    },
+}
+
+pub struct Client {
+    inner: Inner,
+    inbox: Arc<Inbox>,
+    pub name: String,
+}
+
+/// Why a connection did not open.
+#[derive(Debug)]
+pub enum Refused {
+    /// HTTP status of the refused handshake.
+    Http(u16),
+    /// Socket.IO CONNECT_ERROR (or the transport failed) with this text.
+    Connect(String),
+}
+
+impl Client {
+    pub async fn connect(s: &Server, t: Transport, token: &str) -> Client {
+        Client::open(s, t, Some(token), false, true)
+            .await
+            .unwrap_or_else(|e| panic!("connect refused: {e:?}"))
+    }
+
+    pub async fn connect_force(s: &Server, t: Transport, token: &str) -> Client {
+        Client::open(s, t, Some(token), true, true)
+            .await
+            .expect("connect")
+    }
+
+    /// `header`: token in the Authorization header (else in the CONNECT auth / `?token=`).
+    pub async fn open(
+        s: &Server,
+        t: Transport,
+        token: Option<&str>,
+        force: bool,
+        header: bool,
+    ) -> Result<Client, Refused> {
+        match t {
+            Transport::SocketIo => Client::open_sio(s, token, force, header).await,
+            Transport::Ws => Client::open_ws(s, token, force, header).await,
+        }
+    }
+
+    async fn open_sio(
+        s: &Server,
+        token: Option<&str>,
+        force: bool,
+        header: bool,
+    ) -> Result<Client, Refused> {
+        let inbox = Arc::new(Inbox::default());
+        let (conn_tx, conn_rx) = oneshot::channel::<Result<(), String>>();
+        let conn_tx = Arc::new(Mutex::new(Some(conn_tx)));
+        let ib = inbox.clone();
+        let (c1, c2) = (conn_tx.clone(), conn_tx.clone());
+        let ib_close = inbox.clone();
+        let mut b = ClientBuilder::new(s.url("/"))
+            .reconnect(false)
+            .on_any(move |ev: Event, payload: Payload, _c: SioClient| {
+                let ib = ib.clone();
+                async move {
+                    let first = match payload {
+                        Payload::Text(mut v) if !v.is_empty() => v.remove(0),
+                        _ => Value::Null,
+                    };
+                    match ev {
+                        Event::Custom(name) => ib.push(name, first),
+                        other => ib.push(other.as_str().to_string(), first),
+                    }
+                }
+                .boxed()
+            })
+            .on(Event::Connect, move |_p: Payload, _c: SioClient| {
+                let c1 = c1.clone();
+                async move {
+                    if let Some(tx) = c1.lock().unwrap().take() {
+                        let _ = tx.send(Ok(()));
+                    }
+                }
+                .boxed()
+            })
+            .on(Event::Error, move |p: Payload, _c: SioClient| {
+                let c2 = c2.clone();
+                async move {
+                    if let Some(tx) = c2.lock().unwrap().take() {
+                        let _ = tx.send(Err(format!("{p:?}")));
+                    }
+                }
+                .boxed()
+            })
+            .on(Event::Close, move |_p: Payload, _c: SioClient| {
+                let ib = ib_close.clone();
+                async move { ib.close() }.boxed()
+            });
+        if let Some(t) = token {
+            if header {
+                b = b.opening_header("Authorization", t.to_string());
+                if force {
+                    b = b.auth(json!({ "force": true }));
+                }
+            } else {
+                b = b.auth(json!({ "token": t, "force": force }));
+            }
+        }
+        let client = match b.connect().await {
+            Ok(c) => c,
+            Err(e) => {
+                let text = format!("{e:?}");
+                if text.contains("401") {
+                    return Err(Refused::Http(401));
+                }
+                return Err(Refused::Connect(text));
+            }
+        };
+        match tokio::time::timeout(WAIT, conn_rx).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => return Err(Refused::Connect(e)),
+            _ => return Err(Refused::Connect("no CONNECT answer".into())),
+        }
+        Ok(Client {
+            inner: Inner::Sio(client),
+            inbox,
+            name: String::new(),
+        })
+    }
+
+    async fn open_ws(
+        s: &Server,
+        token: Option<&str>,
+        force: bool,
+        header: bool,
+    ) -> Result<Client, Refused> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut url = format!("ws://{}/ws", s.addr);
+        let mut params = vec![];
+        if let (Some(t), false) = (token, header) {
+            params.push(format!("token={t}"));
+        }
+        if force {
+            params.push("force=1".into());
+        }
+        if !params.is_empty() {
+            url = format!("{url}?{}", params.join("&"));
+        }
+        let mut req = url.into_client_request().unwrap();
+        if let (Some(t), true) = (token, header) {
+            req.headers_mut()
+                .insert("Authorization", t.parse().unwrap());
+        }
+        let (socket, _) = match tokio_tungstenite::connect_async(req).await {
+            Ok(x) => x,
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                return Err(Refused::Http(r.status().as_u16()))
+            }
+            Err(e) => return Err(Refused::Connect(e.to_string())),
+        };
+        let (mut sink, mut stream) = socket.split();
+        let inbox = Arc::new(Inbox::default());
+        let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Ack>>>> = Arc::default();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            while let Some(text) = out_rx.recv().await {
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let (ib, p) = (inbox.clone(), pending.clone());
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Ok(text) = msg.to_text() else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(text) else {
+                    continue;
+                };
+                if v.get("ack").is_some() {
+                    let ack = (
+                        v["result"].as_bool().unwrap_or(false),
+                        v["error_message"].as_str().map(str::to_string),
+                    );
+                    match v["ack"]
+                        .as_u64()
+                        .and_then(|id| p.lock().unwrap().remove(&id))
+                    {
+                        Some(tx) => {
+                            let _ = tx.send(ack);
+                        }
+                        None => ib.push("__ack__".into(), v.clone()),
+                    }
+                } else if let Some(name) = v["event"].as_str() {
+                    ib.push(name.to_string(), v["data"].clone());
+                }
+            }
+            ib.close();
+        });
+        Ok(Client {
+            inner: Inner::Ws {
+                out,
+                next_id: AtomicU64::new(1),
+                pending,
+            },
+            inbox,
+            name: String::new(),
+        })
+    }
+
+    /// Emits an event and waits for its ack `(result, error_message)`.
+    pub async fn emit(&self, event: &str, data: Value) -> Ack {
+        match &self.inner {
+            Inner::Sio(c) => {
+                let (tx, rx) = oneshot::channel::<Ack>();
+                let tx = Arc::new(Mutex::new(Some(tx)));
+                let payload = if data.is_null() {
+                    Payload::Text(vec![])
+                } else {
+                    Payload::Text(vec![data])
+                };
+                c.emit_with_ack(event, payload, WAIT, move |p: Payload, _c: SioClient| {
+                    let tx = tx.clone();
+                    async move {
+                        // A two-argument ack arrives as one array: [result, error].
+                        let v = match p {
+                            Payload::Text(v) => v,
+                            _ => vec![],
+                        };
+                        let arr = match v.as_slice() {
+                            [Value::Array(a)] => a.clone(),
+                            other => other.to_vec(),
+                        };
+                        let ack = (
+                            arr.first().and_then(Value::as_bool).unwrap_or(false),
+                            arr.get(1).and_then(Value::as_str).map(str::to_string),
+                        );
+                        if let Some(tx) = tx.lock().unwrap().take() {
+                            let _ = tx.send(ack);
+                        }
+                    }
+                    .boxed()
+                })
+                .await
+                .expect("emit");
+                tokio::time::timeout(WAIT, rx)
+                    .await
+                    .expect("ack in time")
+                    .expect("ack")
+            }
+            Inner::Ws {
+                out,
+                next_id,
+                pending,
+            } => {
+                let id = next_id.fetch_add(1, Ordering::SeqCst);
+                let (tx, rx) = oneshot::channel();
+                pending.lock().unwrap().insert(id, tx);
+                let frame = json!({"event": event, "data": data, "id": id}).to_string();
+                out.send(frame).expect("send");
+                tokio::time::timeout(WAIT, rx)
+                    .await
+                    .expect("ack in time")
+                    .expect("ack")
+            }
+        }
+    }
+
+    /// `/ws` only: sends a text frame as is.
+    pub fn send_raw(&self, text: &str) {
+        match &self.inner {
+            Inner::Ws { out, .. } => out.send(text.to_string()).expect("send"),
+            Inner::Sio(_) => panic!("send_raw is for /ws"),
+        }
+    }
+
+    /// Waits for the next not yet taken event `name` and takes it.
+    pub async fn next(&self, name: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.inbox.notify.notified();
+            {
+                let mut evs = self.inbox.events.lock().unwrap();
+                if let Some(e) = evs.iter_mut().find(|e| e.0 == name && !e.2) {
+                    e.2 = true;
+                    return e.1.clone();
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "{}: no `{name}` within {WAIT:?}; got {:?}",
+                    self.name,
+                    self.names()
+                );
+            }
+        }
+    }
+
+    /// Asserts no (untaken) `name` arrives within SETTLE.
+    pub async fn none(&self, name: &str) {
+        tokio::time::sleep(SETTLE).await;
+        let evs = self.inbox.events.lock().unwrap();
+        if let Some(e) = evs.iter().find(|e| e.0 == name && !e.2) {
+            panic!("{}: unexpected `{name}`: {}", self.name, e.1);
+        }
+    }
+
+    /// Names of all events received so far (taken or not).
+    pub fn names(&self) -> Vec<String> {
+        self.inbox
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.0.clone())
+            .collect()
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.inbox
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.0 == name)
+            .count()
+    }
+
+    /// Waits until the server closed the connection.
+    pub async fn closed(&self) -> bool {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.inbox.notify.notified();
+            if self.inbox.closed.load(Ordering::SeqCst) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.inbox.closed.load(Ordering::SeqCst);
+            }
+        }
+    }
+
+    pub async fn disconnect(self) {
+        match self.inner {
+            Inner::Sio(c) => {
+                let _ = c.disconnect().await;
+            }
+            Inner::Ws { out, .. } => drop(out),
+        }
+    }
+
+    pub fn named(mut self, name: &str) -> Client {
+        self.name = name.to_string();
+        self
+    }
+}
+
+/// A staff member or visitor with a live connection.
+pub struct Party {
+    pub id: String,
+    pub token: String,
+    pub c: Client,
+}
+
+pub async fn staff(s: &Server, t: Transport, email: &str, role: &str) -> Party {
+    let (id, token) = s.staff(email, role).await;
+    let c = Client::connect(s, t, &token).await.named(email);
+    c.next("staff_init").await;
+    Party { id, token, c }
+}
+
+pub async fn visitor(s: &Server, t: Transport, name: &str) -> Party {
+    let (id, token) = s.visitor(Some(name)).await;
+    let c = Client::connect(s, t, &token).await.named(name);
+    c.next("visitor_init").await;
+    Party { id, token, c }
+}
+
+pub fn ok() -> Ack {
+    (true, None)
+}
+
+pub fn fails(sentence: &str) -> Ack {
+    (false, Some(sentence.to_string()))
+}
+
+pub fn text(t: &str) -> Value {
+    json!({ "content": t, "timestamp": 1_700_000_000_000i64 })
+}
