@@ -1053,9 +1053,17 @@ impl LiveState {
             .as_ref()
             .map(staff_json)
             .unwrap_or(json!({ "id": target }));
-        let mut to = self.visitor_conn(vid);
-        to.extend(self.serving_conns(vid, None));
-        plan.send(to, "staff_being_removed_from_chat", vec![("staff", j(rj))]);
+        plan.send(
+            self.visitor_conn(vid),
+            "staff_being_removed_from_chat",
+            vec![("staff", j(rj.clone()))],
+        );
+        // Staff also get the room, so the removed one knows which chat to close.
+        plan.send(
+            self.serving_conns(vid, None),
+            "staff_being_removed_from_chat",
+            vec![("staff", j(rj)), ("visitor", j(self.room(vid)))],
+        );
         self.system_message(&mut plan, vid, Some(target), "leave room", now);
         self.unjoin(&mut plan, target, vid, now);
         if self.chats.get(vid).is_some_and(|c| c.serving.is_empty()) {
