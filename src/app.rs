@@ -7,6 +7,46 @@ use crate::store::Store;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Live connections by transport and role, for `/metrics`.
+#[derive(Default)]
+pub struct Connections {
+    /// [transport: 0 = socket.io, 1 = ws][role: 0 = staff, 1 = visitor]
+    counts: [[std::sync::atomic::AtomicI64; 2]; 2],
+}
+
+pub const TRANSPORTS: [&str; 2] = ["socketio", "ws"];
+pub const ROLES: [&str; 2] = ["staff", "visitor"];
+
+impl Connections {
+    /// Counts a connection until the guard drops.
+    pub fn open(self: &Arc<Self>, transport: usize, staff: bool) -> ConnectionGuard {
+        let role = usize::from(!staff);
+        self.counts[transport][role].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ConnectionGuard {
+            of: self.clone(),
+            transport,
+            role,
+        }
+    }
+
+    pub fn get(&self, transport: usize, role: usize) -> i64 {
+        self.counts[transport][role].load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+pub struct ConnectionGuard {
+    of: Arc<Connections>,
+    transport: usize,
+    role: usize,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.of.counts[self.transport][self.role]
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
@@ -19,6 +59,7 @@ pub struct App {
     /// The one-time first-run token, present while no admin account exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
     pub started: Instant,
+    pub connections: Arc<Connections>,
 }
 
 impl App {
@@ -34,6 +75,7 @@ impl App {
             visitor_throttle: Arc::new(visitor_throttle),
             setup_token: Arc::new(Mutex::new(None)),
             started: Instant::now(),
+            connections: Arc::default(),
         }
     }
 }

@@ -55,6 +55,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .with_state(socketio::Ctx { app: app.clone() })
         .build_with_inner_svc(routes);
     socketio::configure(&io);
+    crate::notify::systemd("READY=1");
     let graceful = GracefulShutdown::new();
     let builder = Builder::new(TokioExecutor::new());
     let mut shutdown = std::pin::pin!(shutdown_signal());
@@ -97,6 +98,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         });
     }
 
+    crate::notify::systemd("STOPPING=1");
     tracing::info!("shutting down: no new connections, telling clients, draining");
     drop(listener);
     live.shutdown().await;

@@ -76,6 +76,19 @@ fn metrics(app: &App) -> Response {
             "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP frontdesk_connections Live real-time connections.\n# TYPE frontdesk_connections gauge"
+    );
+    for (t, transport) in crate::app::TRANSPORTS.iter().enumerate() {
+        for (r, role) in crate::app::ROLES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "frontdesk_connections{{transport=\"{transport}\",role=\"{role}\"}} {}",
+                app.connections.get(t, r)
+            );
+        }
+    }
     let waiting = c
         .oldest_unclaimed_ms
         .map(|t| (crate::model::now_ms() - t).max(0) as f64 / 1000.0)
@@ -90,9 +103,12 @@ fn metrics(app: &App) -> Response {
         "# HELP frontdesk_events_received_total Client events received over both transports.\n\
          # TYPE frontdesk_events_received_total counter\nfrontdesk_events_received_total {}\n\
          # HELP frontdesk_events_delivered_total Server events delivered to connections.\n\
-         # TYPE frontdesk_events_delivered_total counter\nfrontdesk_events_delivered_total {}",
+         # TYPE frontdesk_events_delivered_total counter\nfrontdesk_events_delivered_total {}\n\
+         # HELP frontdesk_messages_stored_total Chat and system messages committed.\n\
+         # TYPE frontdesk_messages_stored_total counter\nfrontdesk_messages_stored_total {}",
         app.live.commands.load(Ordering::Relaxed),
-        app.live.events_delivered.load(Ordering::Relaxed)
+        app.live.events_delivered.load(Ordering::Relaxed),
+        app.live.messages_stored.load(Ordering::Relaxed)
     );
     let _ = writeln!(
         out,

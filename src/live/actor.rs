@@ -94,6 +94,7 @@ pub struct Live {
     counts: Arc<Mutex<Counts>>,
     pub events_delivered: Arc<AtomicU64>,
     pub commands: Arc<AtomicU64>,
+    pub messages_stored: Arc<AtomicU64>,
 }
 
 impl Live {
@@ -107,6 +108,7 @@ impl Live {
             counts: Arc::new(Mutex::new(Counts::default())),
             events_delivered: Arc::new(AtomicU64::new(0)),
             commands: Arc::new(AtomicU64::new(0)),
+            messages_stored: Arc::new(AtomicU64::new(0)),
         };
         let mut state = LiveState::new(cfg);
         let n = restored.len();
@@ -286,12 +288,15 @@ impl Runner {
             .filter_map(|c| self.outboxes.get(c).cloned())
             .collect();
         let delivered = self.live.events_delivered.clone();
+        let stored = self.live.messages_stored.clone();
         let res = self
             .store
             .write_then(
                 move |conn| chats::apply(conn, &ops, slots),
                 move |res| match res {
                     Ok(filled) => {
+                        let new = filled.iter().filter(|s| matches!(s, Slot::Message(_))).count();
+                        stored.fetch_add(new as u64, Ordering::Relaxed);
                         if let (Some(r), Some(a)) = (reply, answer) {
                             r(a);
                         }

@@ -164,7 +164,12 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
 
     let kill = outbox.kill.clone();
     let socket = s.clone();
+    let counted = ctx
+        .app
+        .connections
+        .open(0, matches!(session.who, Principal::Staff(_)));
     tokio::spawn(async move {
+        let _counted = counted;
         loop {
             tokio::select! {
                 out = rx.recv() => match out {

@@ -71,6 +71,7 @@ fn ack_frame(id: Option<u64>, result: bool, error: Option<&str>) -> String {
 
 async fn session(socket: WebSocket, app: App, who: Principal, force: bool) {
     let live: Live = app.live.clone();
+    let _counted = app.connections.open(1, matches!(who, Principal::Staff(_)));
     let (conn, outbox, mut rx) = live.open();
     let limits = Limits::new(app.config.max_events_per_sec, app.config.max_content_bytes);
     live.connect(conn, who, force, outbox.clone()).await;

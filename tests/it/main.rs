@@ -6,4 +6,5 @@ mod rt;
 
 mod cli_ops;
 mod http_api;
+mod presence;
 mod protocol;

@@ -48,7 +48,7 @@ impl Inbox {
 enum Inner {
     Sio(SioClient),
     Ws {
-        out: mpsc::UnboundedSender<String>,
+        out: mpsc::UnboundedSender<Message>,
         next_id: AtomicU64,
         pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Ack>>>>,
     },
@@ -211,13 +211,15 @@ impl Client {
         let (mut sink, mut stream) = socket.split();
         let inbox = Arc::new(Inbox::default());
         let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Ack>>>> = Arc::default();
-        let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
         tokio::spawn(async move {
-            while let Some(text) = out_rx.recv().await {
-                if sink.send(Message::text(text)).await.is_err() {
+            while let Some(msg) = out_rx.recv().await {
+                let close = msg.is_close();
+                if sink.send(msg).await.is_err() || close {
                     break;
                 }
             }
+            let _ = sink.close().await;
         });
         let (ib, p) = (inbox.clone(), pending.clone());
         tokio::spawn(async move {
@@ -306,7 +308,7 @@ impl Client {
                 let (tx, rx) = oneshot::channel();
                 pending.lock().unwrap().insert(id, tx);
                 let frame = json!({"event": event, "data": data, "id": id}).to_string();
-                out.send(frame).expect("send");
+                out.send(Message::text(frame)).expect("send");
                 tokio::time::timeout(WAIT, rx)
                     .await
                     .expect("ack in time")
@@ -318,7 +320,7 @@ impl Client {
     /// `/ws` only: sends a text frame as is.
     pub fn send_raw(&self, text: &str) {
         match &self.inner {
-            Inner::Ws { out, .. } => out.send(text.to_string()).expect("send"),
+            Inner::Ws { out, .. } => out.send(Message::text(text.to_string())).expect("send"),
             Inner::Sio(_) => panic!("send_raw is for /ws"),
         }
     }
@@ -394,7 +396,16 @@ impl Client {
             Inner::Sio(c) => {
                 let _ = c.disconnect().await;
             }
-            Inner::Ws { out, .. } => drop(out),
+            Inner::Ws { out, .. } => {
+                let _ = out.send(Message::Close(None));
+                // Wait for the server's close to finish the handshake.
+                let deadline = tokio::time::Instant::now() + WAIT;
+                while !self.inbox.closed.load(Ordering::SeqCst)
+                    && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
         }
     }
 
