@@ -21,6 +21,8 @@ use warp::{Filter, Reply};
 /// The server pings this often; a peer silent for `DEAD_AFTER` is dropped.
 const PING_EVERY: Duration = Duration::from_secs(10);
 const DEAD_AFTER: Duration = Duration::from_secs(25);
+/// A peer that takes longer than this to accept one frame is too slow to keep.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Frames above this are a protocol error (content itself is limited far lower).
 const MAX_FRAME: usize = 1 << 20;
 
@@ -123,24 +125,29 @@ async fn session(socket: WebSocket, app: App, who: Principal, force: bool) {
                     Some(Outgoing::Ack { id, result, error }) => ack_frame(Some(id), result, error.as_deref()),
                     Some(Outgoing::Raw(text)) => text,
                     Some(Outgoing::Close) | None => {
-                        let _ = sink.send(Message::close_with(1000u16, "closed by the server")).await;
+                        let bye = sink.send(Message::close_with(1000u16, "closed by the server"));
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, bye).await;
                         break;
                     }
                 };
-                if sink.send(Message::text(text)).await.is_err() {
-                    break;
+                // A reader that stops reading must not hold this loop (and its outbox) forever.
+                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::text(text))).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
                 }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > DEAD_AFTER {
                     break;
                 }
-                if sink.send(Message::ping(Vec::new())).await.is_err() {
-                    break;
+                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::ping(Vec::new()))).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
                 }
             }
             _ = kill.notified() => {
-                let _ = sink.send(Message::close_with(1008u16, "too far behind")).await;
+                let bye = sink.send(Message::close_with(1008u16, "too far behind"));
+                let _ = tokio::time::timeout(Duration::from_millis(100), bye).await;
                 break;
             }
         }

@@ -512,3 +512,58 @@ async fn a_killed_server_loses_no_acked_message_and_restores_the_open_chat() {
     let got = a2.next("visitor_send").await;
     assert_eq!(got["content"]["sequence_num"], all.len() as i64 + 1);
 }
+
+#[tokio::test]
+async fn a_slow_reader_is_dropped_and_never_delays_the_others() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+    let s = Server::start_with(Options {
+        config: Some("max_events_per_sec = 100000\n".into()),
+        ..Default::default()
+    });
+    let sup = staff(&s, Transport::Ws, "sup@shop.test", "supervisor").await;
+    let v = visitor(&s, Transport::Ws, "Chatty").await;
+    assert_eq!(v.c.emit("visitor_msg", text("hi")).await, ok());
+    // An agent whose client claims the chat and then never reads a byte.
+    let (slow_id, slow_token) = s.staff("slow@shop.test", "agent").await;
+    let mut req = format!("ws://{}/ws", s.addr).into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", slow_token.parse().unwrap());
+    let (mut slow, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let claim = json!({"event": "staff_join", "data": {"visitor": v.id}, "id": 1}).to_string();
+    slow.send(Message::text(claim)).await.unwrap();
+    assert_eq!(
+        v.c.next("staff_join_room").await["staff"]["id"],
+        slow_id.as_str()
+    );
+
+    // 3,000 messages of 12 KB: far more than the slow agent's socket buffers and outbox hold.
+    let filler = "x".repeat(12_000);
+    for batch in 0..6 {
+        let sends = (0..500).map(|i| {
+            v.c.emit(
+                "visitor_msg",
+                json!({"content": filler, "n": batch * 500 + i}),
+            )
+        });
+        let acks = futures_util::future::join_all(sends).await;
+        assert!(acks.iter().all(|a| *a == ok()));
+    }
+    // The supervisor, reading normally, got every one of them, in order.
+    for n in 0..3000 {
+        let m = sup.c.next("new_visitor_msg_for_supervisor").await;
+        assert_eq!(m["content"]["content"]["n"], n);
+    }
+    // The slow agent was dropped.
+    let (_, body) = get(&s, "/metrics", None).await;
+    let text = body.as_str().unwrap().to_string();
+    assert!(
+        text.contains("frontdesk_connections{transport=\"ws\",role=\"staff\"} 1"),
+        "only the supervisor is left:\n{}",
+        text.lines()
+            .filter(|l| l.starts_with("frontdesk_connections"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    drop(slow);
+}
