@@ -1,10 +1,9 @@
 // The browser journey of issue 4, in headless Chromium driven by playwright-core.
 //
 //   node journey.mjs --bin path/to/frontdesk     (what run.sh does; the real server)
-//   node journey.mjs --mock                      (the in-memory stand-in, mock-server.mjs)
-//   node journey.mjs --url http://HOST:PORT      (a server you started, with the FD_* accounts)
+//   node journey.mjs --url http://HOST:PORT      (a server you started, with the ADMIN/SUP/AGENT accounts below)
 //
-// With --bin/--mock it makes a temp data dir, creates an admin, a supervisor and an agent, starts
+// With --bin it makes a temp data dir, creates an admin, a supervisor and an agent, starts
 // the server on a free port, serves a host page (another origin) with the widget snippet, runs
 // the journey and stops everything. Screenshots go to SCREENSHOTS (default: <repo>/screenshots).
 // Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
@@ -20,7 +19,6 @@ const HERE = path.dirname(new URL(import.meta.url).pathname);
 const argv = process.argv.slice(2);
 const opt = (name) => { const i = argv.indexOf(name); return i >= 0 ? (argv[i + 1] ?? true) : null; };
 const BIN = opt("--bin");
-const MOCK = argv.includes("--mock");
 const SHOTS = process.env.SCREENSHOTS || path.resolve(HERE, "../../screenshots");
 const ADMIN = { email: "admin@example.com", password: "admin-pass-1", name: "Ada Admin", role: "admin", role_id: 1 };
 const SUP = { email: "sup@example.com", password: "super-pass-1", name: "Sam Supervisor", role: "supervisor", role_id: 2 };
@@ -49,10 +47,6 @@ async function startServer() {
   const log = fs.openSync(serverLog, "a");
   if (BIN) {
     server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", log, log] });
-  } else if (MOCK) {
-    const staff = [ADMIN, SUP, AGENT].map((u) => ({ email: u.email, full_name: u.name, role_id: u.role_id, password: u.password }));
-    server = spawn(process.execPath, [path.join(HERE, "mock-server.mjs"), "--listen", `127.0.0.1:${PORT}`, "--state", path.join(DATA, "mock-state.json")],
-      { stdio: ["ignore", log, log], env: { ...process.env, FRONTDESK_MOCK_STAFF: JSON.stringify(staff) } });
   } else {
     return;
   }
@@ -113,7 +107,7 @@ function assert(cond, msg) { if (!cond) throw new Error(msg); }
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
 });
 async function newPage(label, viewport = { width: 1280, height: 800 }, extra = {}) {
   const ctx = await browser.newContext({ viewport, ...extra });
@@ -183,6 +177,8 @@ try {
     await chat().locator("#input").press("Enter");
     await chat().locator(".msg-me .bubble", { hasText: FIRST }).waitFor();
     await chat().locator("#waiting").waitFor({ state: "visible" });
+    // queue_position {position, estimated_wait_seconds}
+    await chat().locator("#waiting-detail", { hasText: "next in line" }).waitFor();
   });
 
   await check("console: the chat appears live in the agent's queue", async () => {
@@ -260,10 +256,13 @@ try {
     await sup.locator("#list-flagged .item", { hasText: "Dana Visitor" }).waitFor();
   });
 
-  await check("supervisor sees the live chat with its serving agent and watches it", async () => {
+  await check("supervisor reloads and still sees the live chat with its serving agent (claimed_chats), and watches it", async () => {
+    await sup.reload();
+    await sup.locator("#conn.conn-ok").waitFor();
     const item = sup.locator("#list-live .item", { hasText: "Dana Visitor" });
     await item.waitFor();
-    assert((await item.textContent()).includes("with "), "serving staff not shown in the list");
+    assert((await item.textContent()).includes(`with ${AGENT.name}`), `serving staff not shown in the list: ${await item.textContent()}`);
+    assert(await sup.locator("#list-mine .item").count() === 0, "a chat the supervisor does not serve is listed as theirs");
     await item.click();
     await sup.locator("#conv-banner", { hasText: "watching" }).waitFor();
     await sup.locator("#thread .bubble", { hasText: FIRST }).waitFor();
@@ -284,6 +283,28 @@ try {
     await chat().locator(".msg-staff .bubble", { hasText: "arrives tomorrow" }).waitFor();
     await shot(sup, "supervisor-takeover.png");
     await shot(agent, "console-taken-over.png");
+  });
+
+  await check("supervisor adds the agent back, then removes them; agent and visitor are told", async () => {
+    await sup.locator("#add-staff-form").waitFor({ state: "visible" });
+    await sup.selectOption("#add-staff-select", { label: AGENT.name });
+    await sup.locator("#add-staff-form button[type=submit]").click();
+    await sup.locator("#participants .person", { hasText: AGENT.name }).waitFor();
+    // The agent gets the chat back, with what was said while they were out of it.
+    await agent.locator("#list-mine .item", { hasText: "Dana Visitor" }).click();
+    await agent.locator("#composer").waitFor({ state: "visible" });
+    await agent.locator("#thread .bubble", { hasText: "arrives tomorrow" }).waitFor();
+    await chat().locator(".note", { hasText: `${AGENT.name} joined the chat` }).nth(1).waitFor(); // after the first join
+    await agent.locator("#composer-input").fill("Back in the loop, thanks.");
+    await agent.locator("#composer-input").press("Enter");
+    await sup.locator("#thread .bubble", { hasText: "Back in the loop" }).waitFor();
+    await chat().locator(".msg-staff .bubble", { hasText: "Back in the loop" }).waitFor();
+    await sup.locator("#participants .person", { hasText: AGENT.name }).getByRole("button", { name: /Remove/ }).click();
+    await agent.locator("#conv-banner", { hasText: "removed" }).waitFor();
+    await agent.locator("#composer").waitFor({ state: "hidden" });
+    await chat().locator(".note", { hasText: `${AGENT.name} left the chat` }).waitFor();
+    await sup.locator("#participants .person", { hasText: AGENT.name }).waitFor({ state: "detached" });
+    await sup.locator("#composer").waitFor({ state: "visible" });
   });
 
   await check("visitor reloads the page and still sees the conversation", async () => {
@@ -366,7 +387,7 @@ try {
     await shot(admin, "admin-staff.png");
   }, { independent: true });
 
-  if (BIN || MOCK) {
+  if (BIN) {
     await check("server restart: both sides show the lost connection, reconnect by themselves, and a message typed meanwhile is delivered", async () => {
       const f = phone.frameLocator("iframe[title='Acme support']");
       await phone.locator("[data-frontdesk-widget] button.l").tap();
@@ -404,7 +425,7 @@ try {
   await browser.close();
   hostServer.close();
   await stopServer();
-  if (failed && (BIN || MOCK)) console.log(`server log: ${serverLog}`);
+  if (failed && BIN) console.log(`server log: ${serverLog}`);
   else fs.rmSync(DATA, { recursive: true, force: true });
 }
 

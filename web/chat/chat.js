@@ -46,6 +46,7 @@ const state = {
   typingIdleTimer: null,
   typingShowTimer: null,
   bannerTimer: null,
+  stick: true,                // keep the log scrolled to the newest message (false once the reader scrolls up)
 };
 
 function safeOrigin(s) {
@@ -511,9 +512,8 @@ function renderMessages() {
     rows.push(row);
   }
   notes.forEach((n) => rows.push(noteRow(n.text)));
-  const atBottom = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80;
   setChildren(ui.messages, rows);
-  if (atBottom || items.some((m) => m.local && m.status === "sending")) scrollToEnd();
+  if (state.stick || items.some((m) => m.local && m.status === "sending")) scrollToEnd();
 }
 
 function statusText(m) {
@@ -536,7 +536,10 @@ function noteRow(text, at) {
 }
 
 function scrollToEnd() {
-  requestAnimationFrame(() => { ui.log.scrollTop = ui.log.scrollHeight; });
+  // Now, and once more after the next layout (a status line or the typing row may still grow it).
+  state.stick = true;
+  ui.log.scrollTop = ui.log.scrollHeight;
+  requestAnimationFrame(() => { if (state.stick) ui.log.scrollTop = ui.log.scrollHeight; });
 }
 
 // ---- banner (connection state, other tab) ------------------------------------------------------
@@ -622,6 +625,11 @@ ui.input.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitMessage(); }
 });
 ui.input.addEventListener("input", onInputTyping);
+ui.log.addEventListener("scroll", () => {
+  // A hidden panel (widget closed) has no layout: it tells nothing about where the reader is.
+  if (ui.log.clientHeight === 0) return;
+  state.stick = ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80;
+}, { passive: true });
 ui.input.addEventListener("blur", stopTyping);
 ui.minimize.addEventListener("click", () => { state.panelOpen = false; postToHost({ type: "frontdesk:close" }); });
 document.addEventListener("keydown", (e) => {

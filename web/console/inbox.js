@@ -31,7 +31,6 @@ export class Inbox {
     this.$ = (id) => document.getElementById(id);
     this.bindEvents();
     this.bindUi();
-    this.restoreMine();
     setInterval(() => this.renderLists(), 30000);
   }
 
@@ -92,54 +91,24 @@ export class Inbox {
     if (level > 0) this.flaggedOrder.unshift(r.id);
   }
 
-  /** Remembers my chats across a reload (the server resumes them within the reconnect grace). */
-  persistMine() {
-    try {
-      const mine = [...this.rooms.values()].filter((r) => r.mine && !r.ended).map((r) => r.info);
-      localStorage.setItem(`frontdesk.mine.${this.me.id}`, JSON.stringify(mine));
-    } catch { /* storage blocked */ }
-  }
-
-  restoreMine() {
-    let saved = [];
-    try { saved = JSON.parse(localStorage.getItem(`frontdesk.mine.${this.me.id}`) || "[]"); } catch { /* ignore */ }
-    for (const info of saved) {
-      const r = this.room(info);
-      if (!r) continue;
-      r.mine = true;
-      r.serving.set(this.me.id, this.me);
-      this.loadHistory(r);
-      this.checkStillOpen(r);
-    }
-  }
-
-  /** A remembered chat may have ended while no console was open: ask the REST API. */
-  async checkStillOpen(r) {
-    if (!r.chatId) return;
-    try {
-      const c = await api(`/api/v1/chats/${encodeURIComponent(r.chatId)}`);
-      const chat = (c && c.chat) || c || {};
-      if (chat.status === "ended" || chat.ended_at || chat.end_time) {
-        r.mine = false;
-        r.serving.delete(this.me.id);
-        this.persistMine();
-        this.render();
-      }
-    } catch { /* unknown: keep it; a failed send will tell */ }
-  }
-
   async loadHistory(r) {
     if (!r.chatId || r.historyLoaded) return;
     r.historyLoaded = true;
     try {
       let url = `/api/v1/chats/${encodeURIComponent(r.chatId)}/messages?limit=200`;
+      let fromServer = [];
       for (let page = 0; page < 10 && url; page++) {
         const data = await api(url);
-        this.addMessages(r, (data && data.results) || []);
+        const results = (data && data.results) || [];
+        fromServer = fromServer.concat(results);
+        this.addMessages(r, results);
         const next = data && data.next;
         if (!next) break;
         url = nextUrl(next, `/api/v1/chats/${encodeURIComponent(r.chatId)}/messages?limit=200`);
       }
+      // The stored system messages ("join room", "take over room", "leave room") stand in for
+      // the notes made from live events, at their true place in the conversation.
+      if (fromServer.some((m) => m && m.type_id === 0)) r.notes = [];
     } catch (e) {
       r.historyLoaded = false;
       console.warn("frontdesk: history", e);
@@ -153,23 +122,24 @@ export class Inbox {
     const s = this.socket;
     s.on("staff_init", (d) => {
       d = d || {};
+      // staff_init is the whole truth (it comes again after every reconnect): rebuild the lists.
       for (const r of this.rooms.values()) { r.inQueue = false; r.inOffline = false; }
       this.onlineStaff.clear();
       for (const st of d.online_users || []) this.onlineStaff.set(st.id, st);
       this.onlineStaff.set(this.me.id, this.me);
       this.onlineVisitors.clear();
-      for (const v of d.online_visitors || []) this.onlineVisitors.set(v.id, v);
+      for (const v of d.online_visitors || []) this.onlineVisitors.set(v.visitor_id || v.id, v);
       for (const c of d.unclaimed_chats || []) {
         const r = this.room(c.visitor || c);
         if (!r) continue;
-        r.inQueue = true;
+        r.inQueue = true; r.ended = null; r.serving.clear();
         this.addMessages(r, c.contents);
         r.queuedAt = r.queuedAt || firstAt(r) || Date.now();
       }
       for (const v of d.offline_unclaimed_chats || []) {
         const r = this.room(v);
         if (!r) continue;
-        r.inOffline = true;
+        r.inOffline = true; r.ended = null; r.serving.clear();
         r.queuedAt = r.queuedAt || toMs(v.created_at);
         if (!r.list.items.length) this.loadHistory(r);
       }
@@ -178,21 +148,33 @@ export class Inbox {
         const r = this.room(v);
         if (r && !this.flaggedOrder.includes(r.id)) this.flaggedOrder.push(r.id);
       }
-      // Optional extensions: chats this staff serves and (supervisors) all live chats.
-      for (const key of ["my_chats", "claimed_chats"]) {
-        for (const c of d[key] || []) {
-          const r = this.room(c.visitor || c);
-          if (!r) continue;
-          r.mine = true; r.ended = null;
-          r.serving.set(this.me.id, this.me);
-          this.addMessages(r, c.contents);
-        }
-      }
-      for (const c of d.live_chats || []) {
+      // Beyond the seed: the chats I serve (a reloaded console gets them back)...
+      const serving = new Set();
+      for (const c of d.serving_chats || []) {
         const r = this.room(c.visitor || c);
         if (!r) continue;
-        if (c.staff) r.serving.set(c.staff.id, c.staff);
+        serving.add(r.id);
+        this.becomeMine(r);
+        if ((c.contents || []).some((m) => m && m.type_id === 0)) r.notes = [];
         this.addMessages(r, c.contents);
+        if (!r.list.items.length) this.loadHistory(r);
+      }
+      // ...and, for supervisors and admins, every claimed chat with its serving staff.
+      const claimed = new Set(serving);
+      for (const v of d.claimed_chats || []) {
+        const r = this.room(v);
+        if (!r) continue;
+        claimed.add(r.id);
+        r.ended = null;
+        if (v.staff && v.staff.id && !r.serving.has(v.staff.id)) { r.serving.clear(); r.serving.set(v.staff.id, v.staff); }
+      }
+      // What I knew before a reconnect and the server no longer lists has ended meanwhile.
+      for (const r of this.rooms.values()) {
+        if (r.mine && !serving.has(r.id)) {
+          this.endRoom(r, "This chat ended while you were disconnected.");
+        } else if (!r.mine && !r.inQueue && !r.inOffline && !claimed.has(r.id)) {
+          r.serving.clear();
+        }
       }
       this.render();
     });
@@ -306,7 +288,6 @@ export class Inbox {
         r.takenOver = true;
         r.notice = `${staffName(d.staff)} took over this chat. You can no longer reply.`;
         r.keepInMine = true;
-        this.persistMine();
         this.toast(`${staffName(d.staff)} took over your chat with ${visitorName(r.info)}.`);
       }
       this.takeoverNote(r, d.staff, prev);
@@ -337,6 +318,8 @@ export class Inbox {
       addNote(r, `${staffName(d.staff)} joined the chat`);
       if (d.staff.id === this.me.id) {
         this.becomeMine(r);
+        // Messages sent while I was not in the room never reached me: fetch them.
+        r.historyLoaded = false;
         this.loadHistory(r);
         this.notify("chat", `You were added to a chat with ${visitorName(r.info)}`, "", r.id);
       }
@@ -351,7 +334,6 @@ export class Inbox {
       if (d.staff.id === this.me.id && r.mine) {
         r.mine = false; r.keepInMine = true;
         r.notice = "You were removed from this chat.";
-        this.persistMine();
       }
       this.render();
     });
@@ -424,7 +406,6 @@ export class Inbox {
     r.mine = true; r.ended = null; r.takenOver = false; r.keepInMine = false; r.notice = null;
     r.inQueue = false; r.inOffline = false;
     r.serving.set(this.me.id, this.me);
-    this.persistMine();
   }
 
   endRoom(r, reason) {
@@ -432,7 +413,6 @@ export class Inbox {
     r.typing = null;
     if (r.mine) { r.keepInMine = true; r.mine = false; }
     r.serving.clear();
-    this.persistMine();
   }
 
   // ---- actions ---------------------------------------------------------------------------------
@@ -472,7 +452,6 @@ export class Inbox {
       r.mine = false; r.keepInMine = false;
       r.serving.delete(this.me.id);
       if (r.serving.size === 0) r.ended = "You left the chat.";
-      this.persistMine();
       if (this.selected === r.id) this.select(null);
       this.render();
       this.toast(`You left the chat with ${visitorName(r.info)}.`);
@@ -505,7 +484,7 @@ export class Inbox {
     try {
       await this.socket.send("remove_staff_from_chat", { visitor: r.id, staff: staffId });
       r.serving.delete(staffId);
-      if (staffId === this.me.id) { r.mine = false; this.persistMine(); }
+      if (staffId === this.me.id) r.mine = false;
       if (r.serving.size === 0) r.inQueue = true;
       this.render();
     } catch (e) { this.toast(e.message, "error"); }
@@ -521,7 +500,7 @@ export class Inbox {
     this.stopTyping(r);
     const now = Date.now();
     const item = r.list.addLocal({ id: null, chat_id: r.chatId, type_id: 1, sender: this.me.id,
-      content: { content: text, timestamp: now }, created_at: now, status: "sending" });
+      content: { content: text, timestamp: now }, created_at: now, status: "sending" }, noteKey(r));
     r.lastAt = now;
     this.render();
     this.deliver(r, item);
@@ -819,7 +798,7 @@ export class Inbox {
       : el("li", { class: "empty" }, "Nobody has claimed this chat yet."));
     const addable = [...this.onlineStaff.values()].filter((s) => !r.serving.has(s.id));
     $("add-staff-form").hidden = !canManage || addable.length === 0;
-    setChildren($("add-staff-select"), addable.map((s) => el("option", { value: s.id }, `${staffName(s)}${s.id === this.me.id ? " (you)" : ""} — ${roleName(s.role_id)}`)));
+    setChildren($("add-staff-select"), addable.map((s) => el("option", { value: s.id, title: roleName(s.role_id) }, `${staffName(s)}${s.id === this.me.id ? " (you)" : ""}`)));
   }
 
   renderPeople() {
@@ -867,9 +846,14 @@ function nextUrl(next, base) {
 
 function addNote(r, text) {
   r.notes = r.notes || [];
+  r.notes.push({ key: noteKey(r), text });
+}
+
+/** A sort key after every message and note shown now. */
+function noteKey(r) {
   let k = r.list.nextKey();
-  for (const n of r.notes) k = Math.max(k, n.key + 0.001);
-  r.notes.push({ key: k, text });
+  for (const n of r.notes || []) k = Math.max(k, n.key + 0.001);
+  return k;
 }
 
 function firstAt(r) {

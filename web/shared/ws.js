@@ -221,7 +221,7 @@ export function describeState(state, info = {}) {
     case "reconnecting": {
       if (info.retryAt) {
         const s = Math.max(0, Math.ceil((info.retryAt - Date.now()) / 1000));
-        return s > 0 ? `Connection lost. Reconnecting in ${s} s…` : "Reconnecting…";
+        return s > 0 ? `Connection lost. Reconnecting in ${s}\u00a0s…` : "Reconnecting…";
       }
       return "Reconnecting…";
     }
