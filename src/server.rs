@@ -4,12 +4,13 @@
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::config::Config;
+use crate::http::Body;
 use crate::http::{self, PeerAddr};
 use crate::live::{Live, LiveConfig};
 use crate::realtime::socketio;
+use crate::realtime::ws;
 use crate::store::Store;
-use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::Service as _;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -20,8 +21,6 @@ use socketioxide::SocketIo;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 /// How long open connections get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,6 +50,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let (svc, io) = SocketIo::builder()
         .ping_interval(socketio::PING_INTERVAL)
         .ping_timeout(socketio::PING_TIMEOUT)
+        .max_buffer_size(socketio::BUFFER)
         .max_payload(1 << 20)
         .with_state(socketio::Ctx { app: app.clone() })
         .build_with_inner_svc(routes);
@@ -79,6 +79,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             req.extensions_mut().insert(PeerAddr(peer));
             let (svc, app) = (svc.clone(), app.clone());
             async move {
+                if ws::is_ws(&req) {
+                    return Ok(ws::handle(&app, req).await);
+                }
                 if let Some(refusal) = check_socketio_handshake(&app, &mut req).await {
                     return Ok::<_, Infallible>(refusal);
                 }
@@ -145,20 +148,7 @@ async fn check_socketio_handshake(
             req.extensions_mut().insert::<Principal>(p);
             None
         }
-        Err(e) => {
-            let body = serde_json::json!({"error": {"code": e.code, "message": e.message}});
-            let mut resp = hyper::Response::new(
-                Full::new(Bytes::from(body.to_string()))
-                    .map_err(|never| match never {})
-                    .boxed(),
-            );
-            *resp.status_mut() = e.status;
-            resp.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static("application/json"),
-            );
-            Some(resp)
-        }
+        Err(e) => Some(crate::http::boxed_error(&e)),
     }
 }
 

@@ -40,9 +40,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .unify()
         .or(staff_admin::routes(app.clone()))
         .unify();
-    api.or(crate::realtime::ws::route(app))
-        .unify()
-        .or(assets::routes())
+    api.or(assets::routes())
         .unify()
         .recover(handle_rejection)
         .unify()
@@ -55,6 +53,34 @@ fn with_common_headers(mut r: Response) -> Response {
     h.insert("x-content-type-options", "nosniff".parse().expect("static"));
     h.insert("referrer-policy", "no-referrer".parse().expect("static"));
     r
+}
+
+/// The body type of every response the server sends (warp's, socketioxide's, our own).
+pub type Body =
+    http_body_util::combinators::BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
+
+pub fn empty_body() -> Body {
+    use http_body_util::BodyExt;
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// The error body of product.md §3, for the handlers that run outside warp.
+pub fn boxed_error(e: &ApiError) -> hyper::Response<Body> {
+    use http_body_util::BodyExt;
+    let body = serde_json::json!({"error": {"code": e.code, "message": e.message}});
+    let mut resp = hyper::Response::new(
+        http_body_util::Full::new(Bytes::from(body.to_string()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *resp.status_mut() = e.status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// A JSON reply with a status.

@@ -13,13 +13,17 @@ use crate::store::Store;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-/// Events waiting for one connection. A reader that falls this far behind is disconnected.
-pub const OUTBOX_DEPTH: usize = 1024;
+/// Bytes of events waiting for one connection; a reader that falls this far behind is
+/// disconnected. Bounded in bytes, not events, so a stalled reader never pins more than this.
+/// Staff consoles hear about every visitor (a burst of new chats is one event each per staff),
+/// so theirs is larger.
+pub const OUTBOX_BYTES_VISITOR: usize = 1 << 20;
+pub const OUTBOX_BYTES_STAFF: usize = 16 << 20;
 const QUEUE_TICK: Duration = Duration::from_millis(500);
 const SAVE_FAILED: &str = "The server could not save this. Please try again.";
 
@@ -42,19 +46,60 @@ pub enum Outgoing {
     Close,
 }
 
+impl Outgoing {
+    /// Roughly what it costs to keep queued.
+    fn size(&self) -> usize {
+        match self {
+            Outgoing::Event { name, data } => 64 + name.len() + data.get().len(),
+            Outgoing::Ack { error, .. } => 64 + error.as_ref().map_or(0, String::len),
+            Outgoing::Raw(text) => 64 + text.len(),
+            Outgoing::Close => 0,
+        }
+    }
+}
+
 /// The sending half of a connection's outbox.
 #[derive(Clone)]
 pub struct Outbox {
-    tx: mpsc::Sender<Outgoing>,
+    tx: mpsc::UnboundedSender<Outgoing>,
+    queued: Arc<AtomicUsize>,
+    limit: usize,
     /// Woken when the connection must go at once (too slow, or replaced).
     pub kill: Arc<Notify>,
 }
 
+/// The receiving half, read by the connection's transport.
+pub struct OutboxRx {
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl OutboxRx {
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        let out = self.rx.recv().await?;
+        self.queued.fetch_sub(out.size(), Ordering::Relaxed);
+        Some(out)
+    }
+
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        let out = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(out.size(), Ordering::Relaxed);
+        Some(out)
+    }
+}
+
 impl Outbox {
-    /// Queues without waiting; a full outbox means a reader too slow to keep: it is dropped.
+    /// Queues without waiting; an outbox over its byte limit means a reader too slow to keep:
+    /// it is dropped.
     pub fn push(&self, out: Outgoing) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(out) {
+        let n = out.size();
+        if self.queued.fetch_add(n, Ordering::Relaxed) + n > self.limit {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
             self.kill.notify_one();
+            return;
+        }
+        if self.tx.send(out).is_err() {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
         }
     }
 
@@ -137,17 +182,22 @@ impl Live {
     }
 
     /// A new connection id and its outbox.
-    pub fn open(&self) -> (ConnId, Outbox, mpsc::Receiver<Outgoing>) {
-        let (tx, rx) = mpsc::channel(OUTBOX_DEPTH);
+    pub fn open(&self, staff: bool) -> (ConnId, Outbox, OutboxRx) {
+        let limit = if staff {
+            OUTBOX_BYTES_STAFF
+        } else {
+            OUTBOX_BYTES_VISITOR
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        (
-            id,
-            Outbox {
-                tx,
-                kill: Arc::new(Notify::new()),
-            },
-            rx,
-        )
+        let outbox = Outbox {
+            tx,
+            queued: queued.clone(),
+            limit,
+            kill: Arc::new(Notify::new()),
+        };
+        (id, outbox, OutboxRx { rx, queued })
     }
 
     pub async fn connect(&self, conn: ConnId, who: Principal, force: bool, outbox: Outbox) {

@@ -16,6 +16,7 @@ use socketioxide::SocketIo;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -48,6 +49,9 @@ impl std::fmt::Display for Refused {
 /// Engine.IO settings: a dead peer is found within `PING_INTERVAL + PING_TIMEOUT` (< 30 s).
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 pub const PING_TIMEOUT: Duration = Duration::from_secs(15);
+/// socketioxide's own per-socket packet buffer (its default, 128, is too small for a staff
+/// console during a burst of new chats).
+pub const BUFFER: usize = 65_536;
 
 pub fn configure(io: &SocketIo) {
     io.ns("/", on_connect.with(authenticate));
@@ -108,6 +112,17 @@ impl<A: Adapter> FromMessageParts<A> for RawArg {
     }
 }
 
+/// Events of one socket waiting to be handed on; a client this far ahead is told to slow down.
+const EVENT_QUEUE: usize = 256;
+
+type EventQueue = mpsc::Sender<(String, Option<Box<RawValue>>, AckSender)>;
+
+fn enqueue(events: &EventQueue, name: String, data: Option<Box<RawValue>>, ack: AckSender) {
+    if let Err(mpsc::error::TrySendError::Full((_, _, ack))) = events.try_send((name, data, ack)) {
+        replier(ack)(Err("Too many events; slow down.".into()));
+    }
+}
+
 fn replier(ack: AckSender) -> Replier {
     Box::new(move |r: Result<(), String>| {
         let (ok, err) = match r {
@@ -124,35 +139,43 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
         return;
     };
     let live: Live = ctx.app.live.clone();
-    let (conn, outbox, mut rx) = live.open();
+    let (conn, outbox, mut rx) = live.open(matches!(session.who, Principal::Staff(_)));
     let limits = Arc::new(Limits::new(
         ctx.app.config.max_events_per_sec,
         ctx.app.config.max_content_bytes,
     ));
 
+    // socketioxide runs each handler's future as its own task, so two events of one socket
+    // could reach the live state in either order. It calls the handler itself in packet order,
+    // though: the handler queues the event right then (returning a finished future), and one
+    // task per socket hands the queue on in that order.
+    let (events, mut queue) =
+        mpsc::channel::<(String, Option<Box<RawValue>>, AckSender)>(EVENT_QUEUE);
     for name in crate::live::request::EVENTS {
-        let (live, limits) = (live.clone(), limits.clone());
-        s.on(
-            name,
-            move |RawArg(data): RawArg, ack: AckSender| async move {
+        let events = events.clone();
+        s.on(name, move |RawArg(data): RawArg, ack: AckSender| {
+            enqueue(&events, name.to_string(), data, ack);
+            std::future::ready(())
+        });
+    }
+    s.on_fallback(move |Event(name): Event, ack: AckSender| {
+        enqueue(&events, name, None, ack);
+        std::future::ready(())
+    });
+    {
+        let live = live.clone();
+        tokio::spawn(async move {
+            while let Some((name, data, ack)) = queue.recv().await {
                 handle_event(
                     &live,
                     conn,
                     &limits,
-                    name,
+                    &name,
                     data.as_deref(),
                     Some(replier(ack)),
                 )
                 .await;
-            },
-        );
-    }
-    {
-        let live = live.clone();
-        let limits = limits.clone();
-        s.on_fallback(move |Event(name): Event, ack: AckSender| async move {
-            // Unknown events are answered by the parser's sentence.
-            handle_event(&live, conn, &limits, &name, None, Some(replier(ack))).await;
+            }
         });
     }
     {

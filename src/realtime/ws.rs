@@ -6,52 +6,126 @@ use super::{handle_event, Limits};
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
-use crate::http::{bearer, error_reply};
+use crate::http::Body;
 use crate::live::{Live, Outgoing};
 use futures_util::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use warp::filters::ws::{Message, WebSocket, Ws};
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
-use warp::{Filter, Reply};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 /// The server pings this often; a peer silent for `DEAD_AFTER` is dropped.
 const PING_EVERY: Duration = Duration::from_secs(10);
 const DEAD_AFTER: Duration = Duration::from_secs(25);
 /// A peer that takes longer than this to accept one frame is too slow to keep.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Frames written before one flush.
+const WRITE_BATCH: usize = 256;
 /// Frames above this are a protocol error (content itself is limited far lower).
 const MAX_FRAME: usize = 1 << 20;
 
-pub fn route(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("ws")
-        .and(warp::ws())
-        .and(bearer())
-        .and(warp::query::<HashMap<String, String>>())
-        .and(crate::http::with_app(app))
-        .then(
-            |ws: Ws, header: Option<String>, query: HashMap<String, String>, app: App| async move {
-                let token = header.or_else(|| query.get("token").cloned());
-                let force = query.get("force").is_some_and(|f| f == "1" || f == "true");
-                let principal = match token {
-                    None => Err(ApiError::unauthorized(
-                        "An access token is required (Authorization header or ?token=).",
-                    )),
-                    Some(t) => auth::authenticate(&app.store, &t).await,
-                };
-                match principal {
-                    Err(e) => error_reply(&e),
-                    Ok(who) => ws
-                        .max_message_size(MAX_FRAME)
-                        .on_upgrade(move |socket| session(socket, app, who, force))
-                        .into_response(),
-                }
-            },
-        )
-        .boxed()
+/// Small buffers: tungstenite zero-fills its whole read buffer, so its 128 KiB default would
+/// keep 128 KiB resident per connection. Chat frames are small; bigger ones still get through.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
+        // Past this, writes wait for the peer: the outbox fills and a stalled reader is dropped
+        // (tungstenite's default is unbounded).
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME))
+}
+
+pub fn is_ws(req: &Request<Incoming>) -> bool {
+    req.uri().path() == "/ws"
+}
+
+fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then_some(v)
+    })
+}
+
+/// `GET /ws`: checks the token (401 before any upgrade), then upgrades.
+pub async fn handle(app: &App, mut req: Request<Incoming>) -> Response<Body> {
+    let h = req.headers();
+    let upgrade = h
+        .get(hyper::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let key = h
+        .get("sec-websocket-key")
+        .map(|k| derive_accept_key(k.as_bytes()));
+    let (Some(accept), true, true) = (key, upgrade, req.method() == hyper::Method::GET) else {
+        return crate::http::boxed_error(&ApiError::bad_request(
+            "/ws is a WebSocket endpoint: send a GET with Upgrade: websocket.",
+        ));
+    };
+    let query = req.uri().query().unwrap_or("").to_string();
+    let token = h
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::parse_authorization)
+        .or_else(|| query_param(&query, "token"))
+        .map(str::to_string);
+    let force = query_param(&query, "force").is_some_and(|f| f == "1" || f == "true");
+    let who = match token {
+        None => Err(ApiError::unauthorized(
+            "An access token is required (Authorization header or ?token=).",
+        )),
+        Some(t) => auth::authenticate(&app.store, &t).await,
+    };
+    let who = match who {
+        Ok(w) => w,
+        Err(e) => return crate::http::boxed_error(&e),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let app = app.clone();
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config()),
+                )
+                .await;
+                session(ws, app, who, force).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    let mut resp = Response::new(crate::http::empty_body());
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(
+        hyper::header::UPGRADE,
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(v) = accept.parse() {
+        h.insert("sec-websocket-accept", v);
+    }
+    resp
+}
+
+fn close(code: CloseCode, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -71,10 +145,13 @@ fn ack_frame(id: Option<u64>, result: bool, error: Option<&str>) -> String {
     serde_json::json!({"ack": id, "result": result, "error_message": error}).to_string()
 }
 
-async fn session(socket: WebSocket, app: App, who: Principal, force: bool) {
+async fn session<S>(socket: WebSocketStream<S>, app: App, who: Principal, force: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let live: Live = app.live.clone();
     let _counted = app.connections.open(1, matches!(who, Principal::Staff(_)));
-    let (conn, outbox, mut rx) = live.open();
+    let (conn, outbox, mut rx) = live.open(matches!(who, Principal::Staff(_)));
     let limits = Limits::new(app.config.max_events_per_sec, app.config.max_content_bytes);
     live.connect(conn, who, force, outbox.clone()).await;
     let (mut sink, mut stream) = socket.split();
@@ -94,10 +171,14 @@ async fn session(socket: WebSocket, app: App, who: Principal, force: bool) {
                 if msg.is_ping() || msg.is_pong() {
                     continue;
                 }
-                let Ok(text) = msg.to_str() else {
+                let Ok(text) = msg.to_text() else {
                     outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames.")));
                     continue;
                 };
+                if !msg.is_text() {
+                    outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames.")));
+                    continue;
+                }
                 match serde_json::from_str::<Frame>(text) {
                     Ok(Frame { event: Some(event), data, id }) => {
                         let reply = id.map(|id| {
@@ -118,35 +199,59 @@ async fn session(socket: WebSocket, app: App, who: Principal, force: bool) {
                 }
             }
             out = rx.recv() => {
-                let text = match out {
-                    Some(Outgoing::Event { name, data }) => {
-                        format!("{{\"event\":\"{name}\",\"data\":{}}}", data.get())
+                // Write everything already queued, then flush once: one syscall for a burst.
+                let mut next = out;
+                let mut closing = false;
+                let mut batch = 0;
+                loop {
+                    let text = match next {
+                        Some(Outgoing::Event { name, data }) => {
+                            format!("{{\"event\":\"{name}\",\"data\":{}}}", data.get())
+                        }
+                        Some(Outgoing::Ack { id, result, error }) => ack_frame(Some(id), result, error.as_deref()),
+                        Some(Outgoing::Raw(text)) => text,
+                        Some(Outgoing::Close) | None => {
+                            closing = true;
+                            break;
+                        }
+                    };
+                    // A reader that stops reading must not hold this loop (and its outbox) forever.
+                    match tokio::time::timeout(SEND_TIMEOUT, sink.feed(Message::text(text))).await {
+                        Ok(Ok(())) => {}
+                        _ => {
+                            closing = true;
+                            break;
+                        }
                     }
-                    Some(Outgoing::Ack { id, result, error }) => ack_frame(Some(id), result, error.as_deref()),
-                    Some(Outgoing::Raw(text)) => text,
-                    Some(Outgoing::Close) | None => {
-                        let bye = sink.send(Message::close_with(1000u16, "closed by the server"));
-                        let _ = tokio::time::timeout(SEND_TIMEOUT, bye).await;
+                    batch += 1;
+                    if batch == WRITE_BATCH {
                         break;
                     }
-                };
-                // A reader that stops reading must not hold this loop (and its outbox) forever.
-                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::text(text))).await {
-                    Ok(Ok(())) => {}
-                    _ => break,
+                    match rx.try_recv() {
+                        Some(o) => next = Some(o),
+                        None => break,
+                    }
+                }
+                if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.flush()).await, Ok(Ok(()))) {
+                    break;
+                }
+                if closing {
+                    let bye = sink.send(close(CloseCode::Normal, "closed by the server"));
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, bye).await;
+                    break;
                 }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > DEAD_AFTER {
                     break;
                 }
-                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::ping(Vec::new()))).await {
+                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await {
                     Ok(Ok(())) => {}
                     _ => break,
                 }
             }
             _ = kill.notified() => {
-                let bye = sink.send(Message::close_with(1008u16, "too far behind"));
+                let bye = sink.send(close(CloseCode::Policy, "too far behind"));
                 let _ = tokio::time::timeout(Duration::from_millis(100), bye).await;
                 break;
             }

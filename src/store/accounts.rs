@@ -5,16 +5,13 @@ use crate::error::StoreError;
 use crate::model::{new_id, now_ms, Role, Staff, Visitor};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+/// One statement, so two processes starting at once still make one organisation.
 pub fn ensure_organisation(conn: &Connection) -> Result<(), StoreError> {
-    let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM organisations)", [], |r| {
-        r.get(0)
-    })?;
-    if !exists {
-        conn.execute(
-            "INSERT INTO organisations (id, name, created_at) VALUES (?1, 'Frontdesk', ?2)",
-            params![new_id(), now_ms()],
-        )?;
-    }
+    conn.execute(
+        "INSERT INTO organisations (id, name, created_at) SELECT ?1, 'Frontdesk', ?2 \
+         WHERE NOT EXISTS (SELECT 1 FROM organisations)",
+        params![new_id(), now_ms()],
+    )?;
     Ok(())
 }
 

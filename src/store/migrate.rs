@@ -57,7 +57,13 @@ pub fn migrate(conn: &mut Connection, db_path: &Path) -> Result<Vec<u32>, StoreE
     }
     let mut applied = vec![];
     for (version, sql) in pending {
-        let tx = conn.transaction()?;
+        // Another process (a CLI command beside the server) may migrate at the same moment:
+        // take the write lock first, then look again.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= version {
+            continue;
+        }
         tx.execute_batch(&sql).map_err(|e| {
             StoreError::Migration(format!("migration {version} of schema.sql failed: {e}"))
         })?;

@@ -343,3 +343,45 @@ async fn healthcheck_command_reports_the_server() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn commands_racing_on_a_fresh_data_dir_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let data = data.clone();
+            std::thread::spawn(move || {
+                let email = format!("racer{i}@shop.test");
+                cli(
+                    &data,
+                    &[
+                        "user",
+                        "add",
+                        "--email",
+                        &email,
+                        "--name",
+                        "r",
+                        "--role",
+                        "agent",
+                        "--password",
+                        PASSWORD,
+                    ],
+                )
+            })
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let db = rusqlite::Connection::open(data.join("frontdesk.db")).unwrap();
+    let orgs: i64 = db
+        .query_row("SELECT count(*) FROM organisations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orgs, 1);
+}

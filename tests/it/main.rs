@@ -6,5 +6,6 @@ mod rt;
 
 mod cli_ops;
 mod http_api;
+mod load_check;
 mod presence;
 mod protocol;
