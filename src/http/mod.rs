@@ -200,14 +200,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// The client's IP: the TCP peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+/// The client's IP: the TCP peer, or, behind a trusted proxy, the last `X-Forwarded-For` hop
+/// (the one that proxy added; earlier hops are whatever the client claimed).
 pub fn client_ip(app: App) -> impl Filter<Extract = (IpAddr,), Error = Rejection> + Clone {
     warp::ext::optional::<PeerAddr>()
         .and(warp::header::optional::<String>("x-forwarded-for"))
         .map(move |peer: Option<PeerAddr>, fwd: Option<String>| {
             let forwarded = fwd
                 .filter(|_| app.config.trust_proxy_headers)
-                .and_then(|f| f.split(',').next().and_then(|s| s.trim().parse().ok()));
+                .and_then(|f| f.rsplit(',').next().and_then(|s| s.trim().parse().ok()));
             forwarded
                 .or(peer.map(|p| p.0.ip()))
                 .unwrap_or(IpAddr::from([0, 0, 0, 0]))
