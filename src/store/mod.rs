@@ -29,7 +29,13 @@ struct Inner {
     path: PathBuf,
     writer: WriterHandle,
     readers: Mutex<Vec<Connection>>,
+    /// At most `READERS` reads at once: a burst of reads queues for a pooled connection instead
+    /// of opening (and caching pages for) hundreds of connections on hundreds of threads.
+    read_slots: tokio::sync::Semaphore,
 }
+
+/// Read connections kept open.
+const READERS: usize = 4;
 
 /// How hard SQLite syncs: `full` survives power loss; `normal` survives a crash of the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Default)]
@@ -74,6 +80,7 @@ impl Store {
                 path,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                read_slots: tokio::sync::Semaphore::new(READERS),
             }),
         })
     }
@@ -130,6 +137,12 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let _slot = self
+            .inner
+            .read_slots
+            .acquire()
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read_blocking(work))
             .await
@@ -150,12 +163,14 @@ impl Store {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 configure(&c)?;
+                // Readers share the OS page cache; a small private cache each is plenty.
+                c.pragma_update(None, "cache_size", -1024)?;
                 c
             }
         };
         let out = work(&conn);
         if let Ok(mut pool) = self.inner.readers.lock() {
-            if pool.len() < 8 {
+            if pool.len() < READERS {
                 pool.push(conn);
             }
         }
