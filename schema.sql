@@ -112,3 +112,22 @@ CREATE TABLE settings (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- migration: 2
+-- Messages are read by (chat_id, sequence_num), never by id alone. A primary key on the random
+-- UUIDv4 id put every insert on a random page of its index, so each commit rewrote hundreds of
+-- pages: the load benchmark's bottleneck. The id stays (unique by construction), unindexed.
+CREATE TABLE messages_v2 (
+    id            TEXT NOT NULL,
+    chat_id       TEXT NOT NULL REFERENCES chats(id),
+    sequence_num  INTEGER NOT NULL,
+    type_id       INTEGER NOT NULL CHECK (type_id IN (0, 1)),
+    sender        TEXT,
+    content       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (chat_id, sequence_num)
+);
+INSERT INTO messages_v2 (id, chat_id, sequence_num, type_id, sender, content, created_at)
+    SELECT id, chat_id, sequence_num, type_id, sender, content, created_at FROM messages ORDER BY rowid;
+DROP TABLE messages;
+ALTER TABLE messages_v2 RENAME TO messages;

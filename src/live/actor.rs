@@ -161,11 +161,14 @@ impl Live {
         if n > 0 {
             tracing::info!(open_chats = n, "restored open chats from the database");
         }
+        let (deliveries, to_deliver) = mpsc::unbounded_channel();
+        tokio::spawn(deliver(to_deliver, live.clone()));
         let runner = Runner {
             state,
             store,
             outboxes: HashMap::new(),
             live: live.clone(),
+            deliveries,
         };
         tokio::spawn(runner.run(rx, plan));
         let ticker = live.tx.clone();
@@ -244,6 +247,7 @@ struct Runner {
     store: Store,
     outboxes: HashMap<ConnId, Outbox>,
     live: Live,
+    deliveries: mpsc::UnboundedSender<Delivery>,
 }
 
 impl Runner {
@@ -283,9 +287,6 @@ impl Runner {
                     }
                 }
                 Command::Shutdown(done) => {
-                    for outbox in self.outboxes.values() {
-                        outbox.push(Outgoing::Close);
-                    }
                     rx.close();
                     // Whatever is still queued is answered, not dropped.
                     while let Ok(cmd) = rx.try_recv() {
@@ -293,7 +294,17 @@ impl Runner {
                             r(Err("The server is shutting down.".into()));
                         }
                     }
+                    // Everything queued commits and is delivered, then every connection closes.
                     let _ = self.store.write(|_| Ok(())).await;
+                    let (closed, wait) = oneshot::channel();
+                    let all = self.outboxes.values().cloned().collect();
+                    if self
+                        .deliveries
+                        .send(Delivery::CloseAll(all, closed))
+                        .is_ok()
+                    {
+                        let _ = wait.await;
+                    }
                     let _ = done.send(());
                     return;
                 }
@@ -323,7 +334,7 @@ impl Runner {
         let slots = plan_slots(&ops);
         // Resolve connections now: a connection that closes later still gets what was
         // decided while it was open.
-        let sends: Vec<(Vec<Outbox>, &'static str, super::plan::Payload)> = sends
+        let sends: Vec<ResolvedSend> = sends
             .into_iter()
             .map(|s| {
                 let to =
@@ -337,44 +348,21 @@ impl Runner {
             .iter()
             .filter_map(|c| self.outboxes.get(c).cloned())
             .collect();
-        let delivered = self.live.events_delivered.clone();
-        let stored = self.live.messages_stored.clone();
+        let deliveries = self.deliveries.clone();
         let res = self
             .store
             .write_then(
                 move |conn| chats::apply(conn, &ops, slots),
-                move |res| match res {
-                    Ok(filled) => {
-                        let new = filled.iter().filter(|s| matches!(s, Slot::Message(_))).count();
-                        stored.fetch_add(new as u64, Ordering::Relaxed);
-                        if let (Some(r), Some(a)) = (reply, answer) {
-                            r(a);
-                        }
-                        let mut n = 0u64;
-                        for (to, name, payload) in sends {
-                            let data = render(&payload.0, &filled);
-                            for outbox in to {
-                                outbox.push(Outgoing::Event {
-                                    name,
-                                    data: data.clone(),
-                                });
-                                n += 1;
-                            }
-                        }
-                        delivered.fetch_add(n, Ordering::Relaxed);
-                        for outbox in closes {
-                            outbox.push(Outgoing::Close);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "a live chat write failed; its events are dropped");
-                        if let Some(r) = reply {
-                            r(Err(SAVE_FAILED.into()));
-                        }
-                        for outbox in closes {
-                            outbox.push(Outgoing::Close);
-                        }
-                    }
+                // On the writer thread: hand over and return to committing at once; rendering
+                // and delivery happen on the delivery task, in the same (commit) order.
+                move |result| {
+                    let _ = deliveries.send(Delivery::Commit(Committed {
+                        result,
+                        reply,
+                        answer,
+                        sends,
+                        closes,
+                    }));
                 },
             )
             .await;
@@ -382,6 +370,73 @@ impl Runner {
             tracing::warn!(
                 "the database writer has stopped; a live chat command was not carried out"
             );
+        }
+    }
+}
+
+type ResolvedSend = (Vec<Outbox>, &'static str, super::plan::Payload);
+
+/// A committed plan, waiting to be answered and delivered.
+struct Committed {
+    result: Result<Vec<Slot>, crate::error::StoreError>,
+    reply: Option<Replier>,
+    answer: Option<Reply>,
+    sends: Vec<ResolvedSend>,
+    closes: Vec<Outbox>,
+}
+
+enum Delivery {
+    Commit(Committed),
+    /// Shutdown: close these after everything before, then say so.
+    CloseAll(Vec<Outbox>, oneshot::Sender<()>),
+}
+
+/// Answers and delivers committed plans in commit order.
+async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Live) {
+    while let Some(d) = rx.recv().await {
+        let c = match d {
+            Delivery::Commit(c) => c,
+            Delivery::CloseAll(outboxes, done) => {
+                for o in outboxes {
+                    o.push(Outgoing::Close);
+                }
+                let _ = done.send(());
+                continue;
+            }
+        };
+        match c.result {
+            Ok(filled) => {
+                let new = filled
+                    .iter()
+                    .filter(|s| matches!(s, Slot::Message(_)))
+                    .count();
+                live.messages_stored
+                    .fetch_add(new as u64, Ordering::Relaxed);
+                if let (Some(r), Some(a)) = (c.reply, c.answer) {
+                    r(a);
+                }
+                let mut n = 0u64;
+                for (to, name, payload) in c.sends {
+                    let data = render(&payload.0, &filled);
+                    for outbox in to {
+                        outbox.push(Outgoing::Event {
+                            name,
+                            data: data.clone(),
+                        });
+                        n += 1;
+                    }
+                }
+                live.events_delivered.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a live chat write failed; its events are dropped");
+                if let Some(r) = c.reply {
+                    r(Err(SAVE_FAILED.into()));
+                }
+            }
+        }
+        for outbox in c.closes {
+            outbox.push(Outgoing::Close);
         }
     }
 }

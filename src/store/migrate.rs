@@ -104,4 +104,35 @@ mod tests {
         let err = migrate(&mut conn, &path).unwrap_err().to_string();
         assert!(err.contains("newer than this frontdesk knows"), "{err}");
     }
+
+    #[test]
+    fn an_upgrade_keeps_the_data_and_backs_up_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frontdesk.db");
+        let mut conn = Connection::open(&path).unwrap();
+        // A database made by a frontdesk that knew only migration 1, with a message in it.
+        conn.execute_batch(&migrations()[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO visitors (id, name, is_anonymous, created_at) VALUES ('v', 'V', 1, 0);
+             INSERT INTO chats (id, visitor_id, status, created_at) VALUES ('c', 'v', 'ended', 0);
+             INSERT INTO messages (id, chat_id, sequence_num, type_id, content, created_at)
+                 VALUES ('m', 'c', 1, 1, '{\"content\": \"kept\"}', 0);",
+        )
+        .unwrap();
+        let applied = migrate(&mut conn, &path).unwrap();
+        assert_eq!(applied, (2..=latest_version()).collect::<Vec<_>>());
+        let content: String = conn
+            .query_row("SELECT content FROM messages WHERE id = 'm'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(content, "{\"content\": \"kept\"}");
+        let backup = path.with_extension(format!("db.pre-v{}.bak", latest_version()));
+        let old = Connection::open(&backup).unwrap();
+        let v: u32 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1, "the backup is the database as it was");
+    }
 }

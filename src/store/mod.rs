@@ -72,6 +72,8 @@ impl Store {
             Synchronous::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync_name)?;
+        // The writer touches the hot pages of every open chat; keep them cached (8 MiB).
+        conn.pragma_update(None, "cache_size", -8192)?;
         migrate::migrate(&mut conn, &path)?;
         accounts::ensure_organisation(&conn)?;
         let writer = WriterHandle::start(conn);

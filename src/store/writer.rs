@@ -178,15 +178,16 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>) {
 fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &WriterStats) {
     let started = Instant::now();
     let outcome = (|| -> Result<(), rusqlite::Error> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT job")?;
-            match job.run(conn) {
-                Ok(()) => conn.execute_batch("RELEASE job")?,
-                Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+            conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+            if job.run(conn).is_err() {
+                conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
             }
+            conn.prepare_cached("RELEASE job")?.execute([])?;
         }
-        conn.execute_batch("COMMIT")
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
     })();
     let committed = match outcome {
         Ok(()) => Ok(()),
