@@ -7,7 +7,8 @@
 //! line, one JSON object. Every acked message is checked to be in the database exactly once.
 //!
 //! Options: --transport ws|socketio, --visitors N, --staff M, --rate MSGS_PER_S (0 = as fast as
-//! possible), --duration SECS, --quick (a short run of every scenario).
+//! possible), --duration SECS, --chats N (chats driven flat out in the throughput scenarios,
+//! default 200), --quick (a short run of every scenario).
 
 #[path = "load/driver.rs"]
 mod driver;
@@ -49,7 +50,7 @@ fn parse_args() -> Opts {
             .cloned()
             .unwrap_or_else(|| panic!("{} needs a value", args[i]))
     };
-    let (mut visitors, mut staff, mut duration) = (None, None, None);
+    let (mut visitors, mut staff, mut duration, mut chats) = (None, None, None, None);
     while i < args.len() {
         match args[i].as_str() {
             "--transport" => {
@@ -76,6 +77,10 @@ fn parse_args() -> Opts {
                 duration = Some(val(i).parse().expect("--duration SECS"));
                 i += 1;
             }
+            "--chats" => {
+                chats = Some(val(i).parse().expect("--chats N"));
+                i += 1;
+            }
             "--quick" => o.quick = true,
             "--bench" => {} // cargo bench passes this
             other => panic!("unknown option {other}"),
@@ -93,7 +98,7 @@ fn parse_args() -> Opts {
     o.visitors = visitors.unwrap_or(o.visitors).max(1);
     o.staff = staff.unwrap_or(o.staff).clamp(1, o.visitors);
     o.duration = duration.unwrap_or(o.duration);
-    o.throughput_chats = o.throughput_chats.min(o.visitors);
+    o.throughput_chats = chats.unwrap_or(o.throughput_chats).min(o.visitors);
     o
 }
 
@@ -238,6 +243,10 @@ async fn main() {
         ),
         format!("{:.0}", floor.connect_per_s),
     );
+    row(
+        "(2) server RSS with all connected, before any chat, MB",
+        format!("{:.1}", floor.rss_connected_mb),
+    );
     let hold = if o.quick { 2.0 } else { o.duration };
     tokio::time::sleep(Duration::from_secs_f64(hold)).await;
     row(
@@ -353,6 +362,7 @@ async fn main() {
         "refused": failed,
         "server_rss_mb_idle": round(rss_idle),
         "server_rss_mb_peak": round(rss_peak),
+        "server_rss_mb_connected": round(floor.rss_connected_mb),
         "startup_ms": round(startup_ms),
         "startup_messages": o.startup_messages,
         "ws_msgs_per_s": round(ws_rate),

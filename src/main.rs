@@ -45,6 +45,18 @@ fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
+    // Bursts (a thousand new chats, each rendered for every console) free many small blocks in
+    // the middle of the heap, which glibc keeps; hand whole free pages back now and then.
+    std::thread::Builder::new()
+        .name("frontdesk-trim".into())
+        .spawn(|| loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            // SAFETY: malloc_trim is thread-safe and only releases free memory.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        })
+        .ok();
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

@@ -750,6 +750,8 @@ pub struct Floor {
     pub visitors: Vec<(String, Conn)>,
     pub stats: Arc<Stats>,
     pub connect_per_s: f64,
+    /// Server RSS once everyone is connected, before any chat.
+    pub rss_connected_mb: f64,
     /// The last number sent on each stream (chat × direction).
     pub seq: Mutex<Vec<u64>>,
 }
@@ -792,6 +794,8 @@ pub async fn open_floor(
         vs.push(task.await.unwrap());
     }
     let connect_per_s = vs.len() as f64 / t0.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_connected_mb = server.rss_mb();
     if claim {
         // First messages, then claims, pipelined.
         for (i, (_, c)) in vs.iter().enumerate() {
@@ -809,6 +813,7 @@ pub async fn open_floor(
         visitors: vs,
         stats,
         connect_per_s,
+        rss_connected_mb,
         seq,
     }
 }

@@ -35,7 +35,7 @@ const MAX_FRAME: usize = 1 << 20;
 /// keep 128 KiB resident per connection. Chat frames are small; bigger ones still get through.
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         // Past this, writes wait for the peer: the outbox fills and a stalled reader is dropped
         // (tungstenite's default is unbounded).

@@ -52,6 +52,28 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Copies the WAL back into the database once a second, without blocking the writer
+/// (PASSIVE). Ends when the database can no longer be opened (the data dir went away).
+fn start_checkpointer(path: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    std::thread::Builder::new()
+        .name("frontdesk-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                if !conn
+                    .path()
+                    .is_some_and(|p| std::path::Path::new(p).exists())
+                {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) `<data_dir>/frontdesk.db`, applies pending migrations and
     /// starts the writer.
@@ -72,10 +94,13 @@ impl Store {
             Synchronous::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync_name)?;
-        // The writer touches the hot pages of every open chat; keep them cached (8 MiB).
-        conn.pragma_update(None, "cache_size", -8192)?;
+        // The writer touches the hot pages of every open chat; keep them cached (4 MiB).
+        conn.pragma_update(None, "cache_size", -4096)?;
         migrate::migrate(&mut conn, &path)?;
         accounts::ensure_organisation(&conn)?;
+        // Checkpoints run on their own thread (below), never inside a commit of the writer.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        start_checkpointer(&path)?;
         let writer = WriterHandle::start(conn);
         Ok(Store {
             inner: Arc::new(Inner {

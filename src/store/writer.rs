@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
-/// At most this many jobs share one transaction, so one commit never holds callers too long.
-const MAX_BATCH: usize = 512;
+/// At most this many jobs share one transaction. Under load, a bigger batch spreads each
+/// commit's dirty pages (one index leaf per busy chat) over more messages; when traffic is
+/// light, batches are small anyway and nobody waits for one.
+const MAX_BATCH: usize = 2048;
 /// Jobs waiting for the writer; a full queue makes callers wait (backpressure).
 pub const QUEUE_DEPTH: usize = 8192;
 
