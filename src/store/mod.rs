@@ -98,8 +98,11 @@ impl Store {
         conn.pragma_update(None, "cache_size", -4096)?;
         migrate::migrate(&mut conn, &path)?;
         accounts::ensure_organisation(&conn)?;
-        // Checkpoints run on their own thread (below), never inside a commit of the writer.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Checkpoints mostly run on their own thread (below), off the writer's path. A background
+        // checkpoint rarely catches up with a writer that never pauses, though, and the WAL only
+        // starts over once one does: past 4,000 pages the writer finishes the job itself, right
+        // after a commit, when nothing can append. That bounds the WAL (and what reads scan).
+        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         start_checkpointer(&path)?;
         let writer = WriterHandle::start(conn);
         Ok(Store {
