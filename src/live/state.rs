@@ -466,51 +466,41 @@ impl LiveState {
         let Some((kind, id)) = self.conns.remove(&conn) else {
             return plan;
         };
+        // Only the current connection of a staff or visitor counts (not a replaced one).
+        let detach = |entry_conn: &mut Option<ConnId>, epoch: &mut u64| {
+            (*entry_conn == Some(conn)).then(|| {
+                *entry_conn = None;
+                *epoch += 1;
+                *epoch
+            })
+        };
+        let timer = match kind {
+            Kind::Staff => self
+                .staff
+                .get_mut(&id)
+                .and_then(|e| detach(&mut e.conn, &mut e.epoch))
+                .map(|epoch| Timer::StaffGone {
+                    staff_id: id,
+                    epoch,
+                }),
+            Kind::Visitor => self
+                .visitors
+                .get_mut(&id)
+                .and_then(|e| detach(&mut e.conn, &mut e.epoch))
+                .map(|epoch| Timer::VisitorGone {
+                    visitor_id: id,
+                    epoch,
+                }),
+        };
+        let Some(timer) = timer else {
+            return plan;
+        };
         let grace = self.cfg.reconnect_grace;
-        match kind {
-            Kind::Staff => {
-                let Some(e) = self.staff.get_mut(&id) else {
-                    return plan;
-                };
-                if e.conn != Some(conn) {
-                    return plan;
-                }
-                e.conn = None;
-                e.epoch += 1;
-                if grace.is_zero() {
-                    self.staff_gone(&mut plan, &id, now);
-                } else {
-                    plan.timers.push((
-                        grace,
-                        Timer::StaffGone {
-                            staff_id: id,
-                            epoch: e.epoch,
-                        },
-                    ));
-                }
-            }
-            Kind::Visitor => {
-                let Some(e) = self.visitors.get_mut(&id) else {
-                    return plan;
-                };
-                if e.conn != Some(conn) {
-                    return plan;
-                }
-                e.conn = None;
-                e.epoch += 1;
-                if grace.is_zero() {
-                    self.visitor_gone(&mut plan, &id, now);
-                } else {
-                    plan.timers.push((
-                        grace,
-                        Timer::VisitorGone {
-                            visitor_id: id,
-                            epoch: e.epoch,
-                        },
-                    ));
-                }
-            }
+        if grace.is_zero() {
+            // No grace: the disconnect takes effect now, exactly as when a grace runs out.
+            return self.timer(timer, now);
         }
+        plan.timers.push((grace, timer));
         plan
     }
 

@@ -15,21 +15,27 @@ pub fn ensure_organisation(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-const STAFF_COLS: &str = "id, email, full_name, display_name, organisation_id, role_id, disabled, \
+pub const STAFF_COLS: &str =
+    "id, email, full_name, display_name, organisation_id, role_id, disabled, \
                           created_at, updated_at";
 
 fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
-    let role: i64 = r.get(5)?;
+    staff_at(r, 0)
+}
+
+/// A staff account from `STAFF_COLS` starting at column `i`.
+pub fn staff_at(r: &Row, i: usize) -> rusqlite::Result<Staff> {
+    let role: i64 = r.get(i + 5)?;
     Ok(Staff {
-        id: r.get(0)?,
-        email: r.get(1)?,
-        full_name: r.get(2)?,
-        display_name: r.get(3)?,
-        organisation_id: r.get(4)?,
+        id: r.get(i)?,
+        email: r.get(i + 1)?,
+        full_name: r.get(i + 2)?,
+        display_name: r.get(i + 3)?,
+        organisation_id: r.get(i + 4)?,
         role_id: Role::from_id(role).unwrap_or(Role::Agent),
-        disabled: r.get(6)?,
-        created_at: r.get(7)?,
-        updated_at: r.get(8)?,
+        disabled: r.get(i + 6)?,
+        created_at: r.get(i + 7)?,
+        updated_at: r.get(i + 8)?,
     })
 }
 
@@ -149,17 +155,22 @@ pub fn admin_exists(conn: &Connection) -> Result<bool, StoreError> {
     )?)
 }
 
-const VISITOR_COLS: &str = "id, name, email, is_anonymous, disabled, created_at, updated_at";
+pub const VISITOR_COLS: &str = "id, name, email, is_anonymous, disabled, created_at, updated_at";
 
 fn visitor_from_row(r: &Row) -> rusqlite::Result<Visitor> {
+    visitor_at(r, 0)
+}
+
+/// A visitor from `VISITOR_COLS` starting at column `i`.
+pub fn visitor_at(r: &Row, i: usize) -> rusqlite::Result<Visitor> {
     Ok(Visitor {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        email: r.get(2)?,
-        is_anonymous: r.get(3)?,
-        disabled: r.get(4)?,
-        created_at: r.get(5)?,
-        updated_at: r.get(6)?,
+        id: r.get(i)?,
+        name: r.get(i + 1)?,
+        email: r.get(i + 2)?,
+        is_anonymous: r.get(i + 3)?,
+        disabled: r.get(i + 4)?,
+        created_at: r.get(i + 5)?,
+        updated_at: r.get(i + 6)?,
     })
 }
 

@@ -1,9 +1,10 @@
 //! SQL for chats and messages: carrying out the live state's `DbOp`s inside the writer,
 //! restoring open chats at start, and reading history.
 
+use super::accounts;
 use crate::error::StoreError;
 use crate::live::plan::{ChatStatus, DbOp, RestoredChat};
-use crate::model::{Message, Role, Staff, Visitor};
+use crate::model::{Message, Visitor};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::value::RawValue;
 use std::sync::Arc;
@@ -187,15 +188,7 @@ pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreErro
             severity_level: r.get(2)?,
             flagged_at: r.get(3)?,
             queued_at: r.get(5)?,
-            visitor: Visitor {
-                id: r.get(6)?,
-                name: r.get(7)?,
-                email: r.get(8)?,
-                is_anonymous: r.get(9)?,
-                disabled: r.get(10)?,
-                created_at: r.get(11)?,
-                updated_at: r.get(12)?,
-            },
+            visitor: accounts::visitor_at(r, 6)?,
             tags: vec![],
             staff: vec![],
         })
@@ -212,20 +205,7 @@ pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreErro
     )?;
     for chat in &mut chats {
         chat.staff = staff_stmt
-            .query_map([&chat.chat_id], |r| {
-                let role: i64 = r.get(5)?;
-                Ok(Staff {
-                    id: r.get(0)?,
-                    email: r.get(1)?,
-                    full_name: r.get(2)?,
-                    display_name: r.get(3)?,
-                    organisation_id: r.get(4)?,
-                    role_id: Role::from_id(role).unwrap_or(Role::Agent),
-                    disabled: r.get(6)?,
-                    created_at: r.get(7)?,
-                    updated_at: r.get(8)?,
-                })
-            })?
+            .query_map([&chat.chat_id], |r| accounts::staff_at(r, 0))?
             .collect::<Result<_, _>>()?;
         chat.tags = tag_stmt
             .query_map([&chat.chat_id], |r| r.get(0))?
@@ -271,15 +251,7 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
                 updated_at: r.get(6)?,
                 ended_at: r.get(7)?,
                 message_count: r.get(8)?,
-                visitor: Visitor {
-                    id: r.get(9)?,
-                    name: r.get(10)?,
-                    email: r.get(11)?,
-                    is_anonymous: r.get(12)?,
-                    disabled: r.get(13)?,
-                    created_at: r.get(14)?,
-                    updated_at: r.get(15)?,
-                },
+                visitor: accounts::visitor_at(r, 9)?,
                 staff: vec![],
             })
         })
