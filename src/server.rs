@@ -2,9 +2,7 @@
 //! port with our own accept loop, and shuts down cleanly on SIGINT/SIGTERM.
 
 use crate::app::App;
-use crate::auth::{self, Principal};
 use crate::config::Config;
-use crate::http::Body;
 use crate::http::{self, PeerAddr};
 use crate::live::{Live, LiveConfig};
 use crate::realtime::socketio;
@@ -82,7 +80,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 if ws::is_ws(&req) {
                     return Ok(ws::handle(&app, req).await);
                 }
-                if let Some(refusal) = check_socketio_handshake(&app, &mut req).await {
+                if let Some(refusal) = socketio::check_handshake(&app, &mut req).await {
                     return Ok::<_, Infallible>(refusal);
                 }
                 let resp = match svc.call(req).await {
@@ -115,41 +113,6 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     store.close().await;
     tracing::info!("database flushed; bye");
     Ok(())
-}
-
-/// A Socket.IO handshake (a `/socket.io/` request without `sid`) that carries a token in the
-/// `Authorization` header or `?token=` is checked here: a bad token gets HTTP 401 before
-/// Engine.IO opens anything (the seed's rule). A good one rides along as a request extension.
-/// Without either, the token may come in the CONNECT packet, checked by the namespace.
-async fn check_socketio_handshake(
-    app: &App,
-    req: &mut hyper::Request<Incoming>,
-) -> Option<hyper::Response<Body>> {
-    if !req.uri().path().starts_with("/socket.io") {
-        return None;
-    }
-    let query = req.uri().query().unwrap_or("");
-    if query.split('&').any(|kv| kv.starts_with("sid=")) {
-        return None;
-    }
-    let from_header = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(auth::parse_authorization)
-        .map(str::to_string);
-    let from_query = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("token="))
-        .map(str::to_string);
-    let token = from_header.or(from_query)?;
-    match auth::authenticate(&app.store, &token).await {
-        Ok(p) => {
-            req.extensions_mut().insert::<Principal>(p);
-            None
-        }
-        Err(e) => Some(crate::http::boxed_error(&e)),
-    }
 }
 
 /// Logs where to find the console and the widget, and the setup URL while no admin exists.

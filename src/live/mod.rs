@@ -12,6 +12,6 @@ pub mod plan;
 pub mod request;
 pub mod state;
 
-pub use actor::{Live, Outgoing, Replier};
+pub use actor::{Live, Outbox, OutboxRx, Outgoing, Replier};
 pub use request::Request;
 pub use state::LiveConfig;

@@ -5,10 +5,61 @@
 pub mod socketio;
 pub mod ws;
 
-use crate::live::{Live, Replier, Request};
+use crate::app::{App, ConnectionGuard};
+use crate::auth::{self, Principal};
+use crate::live::{Live, Outbox, OutboxRx, Replier, Request};
 use serde_json::value::RawValue;
 use std::sync::Mutex;
 use std::time::Instant;
+
+/// The answer to a client over its event budget.
+pub const SLOW_DOWN: &str = "Too many events; slow down.";
+
+/// A query-string parameter's raw value.
+pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then_some(v)
+    })
+}
+
+/// `?force=1`: this session replaces an older one of the same staff or visitor.
+pub fn wants_force(query: &str) -> bool {
+    query_param(query, "force").is_some_and(|f| f == "1" || f == "true")
+}
+
+/// The token of a handshake: the `Authorization` header (`Bearer ` optional) or `?token=`.
+pub fn handshake_token(headers: &http::HeaderMap, query: &str) -> Option<String> {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::parse_authorization)
+        .or_else(|| query_param(query, "token"))
+        .map(str::to_string)
+}
+
+/// What a transport holds for one live connection.
+pub struct Session {
+    pub conn: u64,
+    pub outbox: Outbox,
+    pub rx: OutboxRx,
+    pub limits: Limits,
+    /// Counts the connection in `/metrics` until dropped.
+    pub counted: ConnectionGuard,
+}
+
+/// Opens a connection in the live state's books (`transport`: index into `app::TRANSPORTS`).
+pub fn open_session(app: &App, transport: usize, who: &Principal) -> Session {
+    let staff = matches!(who, Principal::Staff(_));
+    let (conn, outbox, rx) = app.live.open(staff);
+    Session {
+        conn,
+        outbox,
+        rx,
+        limits: Limits::new(app.config.max_events_per_sec, app.config.max_content_bytes),
+        counted: app.connections.open(transport, staff),
+    }
+}
 
 /// A token bucket: `rate` events per second sustained, bursts of twice that.
 pub struct RateLimit {
@@ -76,7 +127,7 @@ pub async fn handle_event(
         }
     };
     if !limits.events.lock().map(|mut l| l.allow()).unwrap_or(true) {
-        return fail(reply, "Too many events; slow down.".into());
+        return fail(reply, SLOW_DOWN.into());
     }
     let req = match Request::parse(name, data, limits.max_content) {
         Ok(r) => r,

@@ -2,7 +2,7 @@
 //! socketioxide in front of the warp routes. Events and payloads are the seed's; acks carry two
 //! arguments `(result, error_message)`.
 
-use super::{handle_event, Limits};
+use super::handle_event;
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::live::{Live, Outgoing, Replier};
@@ -57,11 +57,29 @@ pub fn configure(io: &SocketIo) {
     io.ns("/", on_connect.with(authenticate));
 }
 
-fn query_flag(query: Option<&str>, key: &str) -> Option<String> {
-    query?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then(|| v.to_string())
-    })
+/// A Socket.IO handshake (a `/socket.io/` request without `sid`) that carries a token in the
+/// `Authorization` header or `?token=` is checked before Engine.IO opens anything: a bad token
+/// gets HTTP 401 (the seed's rule), a good one rides along as a request extension. Without
+/// either, the token may come in the CONNECT packet, checked by `authenticate` below.
+pub async fn check_handshake(
+    app: &App,
+    req: &mut hyper::Request<hyper::body::Incoming>,
+) -> Option<hyper::Response<crate::http::Body>> {
+    if !req.uri().path().starts_with("/socket.io") {
+        return None;
+    }
+    let query = req.uri().query().unwrap_or("");
+    if super::query_param(query, "sid").is_some() {
+        return None;
+    }
+    let token = super::handshake_token(req.headers(), query)?;
+    match auth::authenticate(&app.store, &token).await {
+        Ok(p) => {
+            req.extensions_mut().insert::<Principal>(p);
+            None
+        }
+        Err(e) => Some(crate::http::boxed_error(&e)),
+    }
 }
 
 /// CONNECT: the principal from the handshake (header or `?token=`, already checked by the
@@ -72,9 +90,7 @@ async fn authenticate(
     State(ctx): State<Ctx>,
 ) -> Result<(), Refused> {
     let auth = auth.unwrap_or_default();
-    let query = s.req_parts().uri.query().map(str::to_string);
-    let force = auth.force
-        || query_flag(query.as_deref(), "force").is_some_and(|f| f == "1" || f == "true");
+    let force = auth.force || super::wants_force(s.req_parts().uri.query().unwrap_or(""));
     let who = match s.req_parts().extensions.get::<Principal>() {
         Some(p) => p.clone(),
         None => {
@@ -119,7 +135,7 @@ type EventQueue = mpsc::Sender<(String, Option<Box<RawValue>>, AckSender)>;
 
 fn enqueue(events: &EventQueue, name: String, data: Option<Box<RawValue>>, ack: AckSender) {
     if let Err(mpsc::error::TrySendError::Full((_, _, ack))) = events.try_send((name, data, ack)) {
-        replier(ack)(Err("Too many events; slow down.".into()));
+        replier(ack)(Err(super::SLOW_DOWN.into()));
     }
 }
 
@@ -139,11 +155,14 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
         return;
     };
     let live: Live = ctx.app.live.clone();
-    let (conn, outbox, mut rx) = live.open(matches!(session.who, Principal::Staff(_)));
-    let limits = Arc::new(Limits::new(
-        ctx.app.config.max_events_per_sec,
-        ctx.app.config.max_content_bytes,
-    ));
+    let super::Session {
+        conn,
+        outbox,
+        mut rx,
+        limits,
+        counted,
+    } = super::open_session(&ctx.app, 0, &session.who);
+    let limits = Arc::new(limits);
 
     // socketioxide runs each handler's future as its own task, so two events of one socket
     // could reach the live state in either order. It calls the handler itself in packet order,
@@ -187,10 +206,6 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
 
     let kill = outbox.kill.clone();
     let socket = s.clone();
-    let counted = ctx
-        .app
-        .connections
-        .open(0, matches!(session.who, Principal::Staff(_)));
     tokio::spawn(async move {
         let _counted = counted;
         loop {

@@ -2,7 +2,7 @@
 //! client → server `{"event", "data", "id"?}`; ack `{"ack": id, "result", "error_message"}`;
 //! server → client `{"event", "data"}`.
 
-use super::{handle_event, Limits};
+use super::handle_event;
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
@@ -48,13 +48,6 @@ pub fn is_ws(req: &Request<Incoming>) -> bool {
     req.uri().path() == "/ws"
 }
 
-fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then_some(v)
-    })
-}
-
 /// `GET /ws`: checks the token (401 before any upgrade), then upgrades.
 pub async fn handle(app: &App, mut req: Request<Incoming>) -> Response<Body> {
     let h = req.headers();
@@ -70,14 +63,9 @@ pub async fn handle(app: &App, mut req: Request<Incoming>) -> Response<Body> {
             "/ws is a WebSocket endpoint: send a GET with Upgrade: websocket.",
         ));
     };
-    let query = req.uri().query().unwrap_or("").to_string();
-    let token = h
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(auth::parse_authorization)
-        .or_else(|| query_param(&query, "token"))
-        .map(str::to_string);
-    let force = query_param(&query, "force").is_some_and(|f| f == "1" || f == "true");
+    let query = req.uri().query().unwrap_or("");
+    let token = super::handshake_token(h, query);
+    let force = super::wants_force(query);
     let who = match token {
         None => Err(ApiError::unauthorized(
             "An access token is required (Authorization header or ?token=).",
@@ -141,8 +129,14 @@ struct JustId {
     id: Option<u64>,
 }
 
+/// `{"ack", "result", "error_message"}`, written directly: one per client event, a hot path.
 fn ack_frame(id: Option<u64>, result: bool, error: Option<&str>) -> String {
-    serde_json::json!({"ack": id, "result": result, "error_message": error}).to_string()
+    let id = id.map_or_else(|| "null".to_string(), |i| i.to_string());
+    let error = error.map_or_else(
+        || "null".to_string(),
+        |e| serde_json::Value::from(e).to_string(),
+    );
+    format!("{{\"ack\":{id},\"result\":{result},\"error_message\":{error}}}")
 }
 
 async fn session<S>(socket: WebSocketStream<S>, app: App, who: Principal, force: bool)
@@ -150,9 +144,13 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let live: Live = app.live.clone();
-    let _counted = app.connections.open(1, matches!(who, Principal::Staff(_)));
-    let (conn, outbox, mut rx) = live.open(matches!(who, Principal::Staff(_)));
-    let limits = Limits::new(app.config.max_events_per_sec, app.config.max_content_bytes);
+    let super::Session {
+        conn,
+        outbox,
+        mut rx,
+        limits,
+        counted: _counted,
+    } = super::open_session(&app, 1, &who);
     live.connect(conn, who, force, outbox.clone()).await;
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -160,7 +158,7 @@ where
     let mut last_heard = Instant::now();
     let kill = outbox.kill.clone();
 
-    loop {
+    'session: loop {
         tokio::select! {
             frame = stream.next() => {
                 let Some(Ok(msg)) = frame else { break };
@@ -171,15 +169,11 @@ where
                 if msg.is_ping() || msg.is_pong() {
                     continue;
                 }
-                let Ok(text) = msg.to_text() else {
+                let Message::Text(text) = msg else {
                     outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames.")));
                     continue;
                 };
-                if !msg.is_text() {
-                    outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames.")));
-                    continue;
-                }
-                match serde_json::from_str::<Frame>(text) {
+                match serde_json::from_str::<Frame>(&text) {
                     Ok(Frame { event: Some(event), data, id }) => {
                         let reply = id.map(|id| {
                             let ob = outbox.clone();
@@ -193,7 +187,7 @@ where
                         outbox.push_raw(ack_frame(id, false, Some("Missing/Invalid field: event")));
                     }
                     Err(e) => {
-                        let id = serde_json::from_str::<JustId>(text).ok().and_then(|j| j.id);
+                        let id = serde_json::from_str::<JustId>(&text).ok().and_then(|j| j.id);
                         outbox.push_raw(ack_frame(id, false, Some(&format!("The frame is not a valid JSON event: {e}"))));
                     }
                 }
@@ -216,12 +210,8 @@ where
                         }
                     };
                     // A reader that stops reading must not hold this loop (and its outbox) forever.
-                    match tokio::time::timeout(SEND_TIMEOUT, sink.feed(Message::text(text))).await {
-                        Ok(Ok(())) => {}
-                        _ => {
-                            closing = true;
-                            break;
-                        }
+                    if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.feed(Message::text(text))).await, Ok(Ok(()))) {
+                        break 'session;
                     }
                     batch += 1;
                     if batch == WRITE_BATCH {
