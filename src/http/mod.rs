@@ -66,12 +66,16 @@ pub fn empty_body() -> Body {
         .boxed()
 }
 
-/// The error body of product.md §3, for the handlers that run outside warp.
+/// The error body of product.md §3.
+fn error_body(e: &ApiError) -> serde_json::Value {
+    serde_json::json!({"error": {"code": e.code, "message": e.message}})
+}
+
+/// The error reply for the handlers that run outside warp.
 pub fn boxed_error(e: &ApiError) -> hyper::Response<Body> {
     use http_body_util::BodyExt;
-    let body = serde_json::json!({"error": {"code": e.code, "message": e.message}});
     let mut resp = hyper::Response::new(
-        http_body_util::Full::new(Bytes::from(body.to_string()))
+        http_body_util::Full::new(Bytes::from(error_body(e).to_string()))
             .map_err(|never| match never {})
             .boxed(),
     );
@@ -90,8 +94,7 @@ pub fn json_reply<T: Serialize>(status: StatusCode, body: &T) -> Response {
 
 /// The error body of product.md §3.
 pub fn error_reply(e: &ApiError) -> Response {
-    let body = serde_json::json!({"error": {"code": e.code, "message": e.message}});
-    let mut r = json_reply(e.status, &body);
+    let mut r = json_reply(e.status, &error_body(e));
     if let Some(secs) = e.retry_after {
         if let Ok(v) = secs.to_string().parse() {
             r.headers_mut().insert("retry-after", v);

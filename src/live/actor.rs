@@ -1,7 +1,7 @@
 //! The one owner of the live state: a task that takes commands from both transports in order,
-//! asks `LiveState` for a plan, and hands the plan to the database writer as one job. The job's
-//! completion (right after COMMIT, on the writer thread) answers the sender and delivers the
-//! events, so deliveries happen in command order and only once durable.
+//! asks `LiveState` for a plan, and hands the plan to the database writer as one job. Right
+//! after each COMMIT the writer hands the result to the delivery task, which answers the sender
+//! and delivers the events: in command order, and only once durable.
 
 use super::plan::{ConnId, Part, Plan, Reply, Timer};
 use super::request::Request;
@@ -12,7 +12,6 @@ use crate::store::chats::{self, Slot};
 use crate::store::Store;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -263,7 +262,7 @@ impl Runner {
                     outbox,
                 } => {
                     self.outboxes.insert(conn, outbox);
-                    let plan = self.state.connect(conn, &who, force, now);
+                    let plan = self.state.connect(conn, &who, force);
                     self.carry_out(plan, None).await;
                 }
                 Command::Disconnect { conn } => {
@@ -280,7 +279,7 @@ impl Runner {
                     self.carry_out(plan, None).await;
                 }
                 Command::Tick => {
-                    let plan = self.state.tick(now);
+                    let plan = self.state.tick();
                     self.carry_out(plan, None).await;
                     if let Ok(mut c) = self.live.counts.lock() {
                         *c = self.state.counts();
@@ -328,10 +327,10 @@ impl Runner {
             }
             return;
         }
+        let slots = plan.slot_count();
         let Plan {
             ops, sends, closes, ..
         } = plan;
-        let slots = plan_slots(&ops);
         // Resolve connections now: a connection that closes later still gets what was
         // decided while it was open.
         let sends: Vec<ResolvedSend> = sends
@@ -441,22 +440,13 @@ async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Live) {
     }
 }
 
-fn plan_slots(ops: &[super::plan::DbOp]) -> usize {
-    use super::plan::DbOp;
-    ops.iter()
-        .filter_map(|op| match op {
-            DbOp::InsertMessage { slot, .. } | DbOp::LoadMessages { slot, .. } => Some(slot + 1),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 /// The payload as JSON text, with the stored messages in place of their slots.
 pub fn render(parts: &[(&'static str, Part)], slots: &[Slot]) -> Arc<RawValue> {
-    let mut out = String::with_capacity(256);
+    let mut out = Vec::with_capacity(256);
     write_object(&mut out, parts, slots);
-    match RawValue::from_string(out) {
+    // Serializing values of our own types into JSON cannot fail and is UTF-8 by construction.
+    let text = String::from_utf8(out).unwrap_or_default();
+    match RawValue::from_string(text) {
         Ok(raw) => Arc::from(raw),
         Err(e) => {
             tracing::error!(error = %e, "rendered an invalid payload");
@@ -465,56 +455,57 @@ pub fn render(parts: &[(&'static str, Part)], slots: &[Slot]) -> Arc<RawValue> {
     }
 }
 
-fn write_object(out: &mut String, parts: &[(&'static str, Part)], slots: &[Slot]) {
-    out.push('{');
-    for (i, (key, part)) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "\"{key}\":");
-        write_part(out, part, slots);
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    if serde_json::to_writer(&mut *out, v).is_err() {
+        out.extend_from_slice(b"null");
     }
-    out.push('}');
 }
 
-fn write_part(out: &mut String, part: &Part, slots: &[Slot]) {
+fn write_object(out: &mut Vec<u8>, parts: &[(&'static str, Part)], slots: &[Slot]) {
+    out.push(b'{');
+    for (i, (key, part)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json(out, key);
+        out.push(b':');
+        write_part(out, part, slots);
+    }
+    out.push(b'}');
+}
+
+fn write_part(out: &mut Vec<u8>, part: &Part, slots: &[Slot]) {
     match part {
-        Part::Json(v) => out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into())),
+        Part::Json(v) => write_json(out, v),
         Part::Message(s) => match slots.get(*s) {
-            Some(Slot::Message(m)) => {
-                out.push_str(&serde_json::to_string(&**m).unwrap_or_else(|_| "null".into()))
-            }
-            _ => out.push_str("null"),
+            Some(Slot::Message(m)) => write_json(out, &**m),
+            _ => out.extend_from_slice(b"null"),
         },
         Part::Messages(list) => {
-            out.push('[');
-            let mut first = true;
-            for s in list {
-                let msgs: Vec<&Arc<crate::model::Message>> = match slots.get(*s) {
-                    Some(Slot::Message(m)) => vec![m],
-                    Some(Slot::Messages(ms)) => ms.iter().collect(),
-                    _ => vec![],
-                };
-                for m in msgs {
-                    if !first {
-                        out.push(',');
-                    }
-                    first = false;
-                    out.push_str(&serde_json::to_string(&**m).unwrap_or_else(|_| "null".into()));
+            let msgs = list.iter().flat_map(|s| match slots.get(*s) {
+                Some(Slot::Message(m)) => std::slice::from_ref(m),
+                Some(Slot::Messages(ms)) => ms.as_slice(),
+                _ => &[],
+            });
+            out.push(b'[');
+            for (i, m) in msgs.enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
+                write_json(out, &**m);
             }
-            out.push(']');
+            out.push(b']');
         }
         Part::Object(parts) => write_object(out, parts, slots),
         Part::List(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, p) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_part(out, p, slots);
             }
-            out.push(']');
+            out.push(b']');
         }
     }
 }

@@ -200,6 +200,11 @@ impl Plan {
         slot
     }
 
+    /// How many slots the writer must fill.
+    pub fn slot_count(&self) -> usize {
+        self.slots
+    }
+
     fn next_slot(&mut self) -> usize {
         self.slots += 1;
         self.slots - 1

@@ -279,10 +279,10 @@ impl LiveState {
     // ----- connections -------------------------------------------------------------------
 
     /// A new authenticated connection.
-    pub fn connect(&mut self, conn: ConnId, who: &Principal, force: bool, now: i64) -> Plan {
+    pub fn connect(&mut self, conn: ConnId, who: &Principal, force: bool) -> Plan {
         match who {
             Principal::Staff(s) => self.connect_staff(conn, s, force),
-            Principal::Visitor(v) => self.connect_visitor(conn, v, force, now),
+            Principal::Visitor(v) => self.connect_visitor(conn, v, force),
         }
     }
 
@@ -401,7 +401,7 @@ impl LiveState {
         plan.send(vec![conn], "staff_init", payload);
     }
 
-    fn connect_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool, now: i64) -> Plan {
+    fn connect_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool) -> Plan {
         let mut plan = Plan::default();
         let vid = visitor.id.clone();
         if let Some(old) = self.visitors.get(&vid).and_then(|e| e.conn) {
@@ -456,7 +456,7 @@ impl LiveState {
                 vec![("visitor", j(self.room(&vid)))],
             );
         }
-        self.tell_position(&mut plan, &vid, now);
+        self.tell_position(&mut plan, &vid);
         plan
     }
 
@@ -692,7 +692,7 @@ impl LiveState {
                     "append_unclaimed_chats",
                     vec![("visitor", j(room)), ("contents", Part::Messages(vec![m]))],
                 );
-                self.tell_position(&mut plan, vid, now);
+                self.tell_position(&mut plan, vid);
             }
             Some(ChatStatus::Offline) => {
                 let everyone = self.staff_conns(None);
@@ -711,7 +711,7 @@ impl LiveState {
                         ("contents", Part::Messages(vec![history])),
                     ],
                 );
-                self.tell_position(&mut plan, vid, now);
+                self.tell_position(&mut plan, vid);
             }
             Some(ChatStatus::Unclaimed) => {
                 plan.send(
@@ -1075,7 +1075,7 @@ impl LiveState {
                         ("contents", Part::Messages(vec![history])),
                     ],
                 );
-                self.tell_position(&mut plan, vid, now);
+                self.tell_position(&mut plan, vid);
             } else {
                 self.set_status(&mut plan, vid, ChatStatus::Offline, now);
                 plan.send(
@@ -1155,7 +1155,7 @@ impl LiveState {
         json!((position as f64 * self.avg_wait_secs / staff_online as f64).ceil() as i64)
     }
 
-    fn tell_position(&mut self, plan: &mut Plan, vid: &str, _now: i64) {
+    fn tell_position(&mut self, plan: &mut Plan, vid: &str) {
         let Some(pos) = self.unclaimed.iter().position(|v| v == vid).map(|i| i + 1) else {
             return;
         };
@@ -1181,14 +1181,14 @@ impl LiveState {
 
     /// Tells every waiting visitor whose place in the queue changed (run on a timer, so a burst
     /// of claims costs one pass).
-    pub fn tick(&mut self, now: i64) -> Plan {
+    pub fn tick(&mut self) -> Plan {
         let mut plan = Plan::default();
         if !self.positions_dirty {
             return plan;
         }
         self.positions_dirty = false;
         for vid in self.unclaimed.clone() {
-            self.tell_position(&mut plan, &vid, now);
+            self.tell_position(&mut plan, &vid);
         }
         plan
     }
@@ -1350,10 +1350,10 @@ mod tests {
     /// agent "a" (conn 1), agent "b" (2), supervisor "s" (3), visitor "v" (10) with a queued chat.
     fn room_with_queued_chat(grace: u64) -> LiveState {
         let mut l = live(grace);
-        l.connect(AGENT, &staff("a", Role::Agent), false, 0);
-        l.connect(AGENT2, &staff("b", Role::Agent), false, 0);
-        l.connect(SUP, &staff("s", Role::Supervisor), false, 0);
-        l.connect(VIS, &visitor("v"), false, 0);
+        l.connect(AGENT, &staff("a", Role::Agent), false);
+        l.connect(AGENT2, &staff("b", Role::Agent), false);
+        l.connect(SUP, &staff("s", Role::Supervisor), false);
+        l.connect(VIS, &visitor("v"), false);
         let p = l.request(VIS, Request::VisitorMessage { content: content() }, 1);
         assert_eq!(p.reply, Some(Ok(())));
         assert_eq!(p.events_for(AGENT), ["append_unclaimed_chats"]);
@@ -1423,7 +1423,7 @@ mod tests {
         assert_eq!(l.counts().offline, 1);
         assert_eq!(l.counts().unclaimed, 0);
 
-        l.connect(11, &visitor("v"), false, 6);
+        l.connect(11, &visitor("v"), false);
         let p = l.request(11, Request::VisitorMessage { content: content() }, 7);
         assert_eq!(
             p.events_for(AGENT),
@@ -1439,7 +1439,7 @@ mod tests {
         assert!(p.sends.is_empty());
         let (after, timer) = p.timers[0].clone();
         assert_eq!(after, Duration::from_secs(10));
-        let back = l.connect(12, &visitor("v"), false, 6);
+        let back = l.connect(12, &visitor("v"), false);
         assert_eq!(back.events_for(12), ["visitor_init", "queue_position"]);
         assert!(
             back.events_for(AGENT).is_empty(),
@@ -1463,10 +1463,10 @@ mod tests {
     #[test]
     fn a_second_session_is_refused_unless_forced() {
         let mut l = room_with_queued_chat(0);
-        let p = l.connect(20, &staff("a", Role::Agent), false, 9);
+        let p = l.connect(20, &staff("a", Role::Agent), false);
         assert_eq!(p.events_for(20), ["staff_already_online"]);
         assert_eq!(p.closes, [20]);
-        let p = l.connect(21, &staff("a", Role::Agent), true, 9);
+        let p = l.connect(21, &staff("a", Role::Agent), true);
         assert_eq!(p.closes, [AGENT]);
         assert_eq!(p.events_for(21), ["staff_init"]);
         assert!(
@@ -1475,14 +1475,14 @@ mod tests {
         );
         // The old connection's close is ignored.
         assert!(l.disconnect(AGENT, 10).sends.is_empty());
-        let p = l.connect(22, &visitor("v"), false, 9);
+        let p = l.connect(22, &visitor("v"), false);
         assert_eq!(p.events_for(22), ["visitor_room_exists"]);
     }
 
     #[test]
     fn take_over_needs_a_higher_rank() {
         let mut l = room_with_queued_chat(0);
-        l.connect(4, &staff("s2", Role::Supervisor), false, 0);
+        l.connect(4, &staff("s2", Role::Supervisor), false);
         l.request(
             SUP,
             Request::StaffJoin {
@@ -1511,7 +1511,7 @@ mod tests {
             3,
         );
         assert_eq!(p.reply, Some(Err(say::TAKE_OVER_ROLE.into())));
-        l.connect(5, &staff("boss", Role::Admin), false, 0);
+        l.connect(5, &staff("boss", Role::Admin), false);
         let p = l.request(
             5,
             Request::TakeOver {
@@ -1532,10 +1532,10 @@ mod tests {
     #[test]
     fn claiming_a_listed_offline_chat_brings_up_the_sixteenth() {
         let mut l = live(0);
-        l.connect(AGENT, &staff("a", Role::Agent), false, 0);
+        l.connect(AGENT, &staff("a", Role::Agent), false);
         for i in 0..17 {
             let (conn, vid) = (100 + i, format!("v{i:02}"));
-            l.connect(conn, &visitor(&vid), false, i as i64);
+            l.connect(conn, &visitor(&vid), false);
             l.request(
                 conn,
                 Request::VisitorMessage { content: content() },
@@ -1544,7 +1544,7 @@ mod tests {
             l.disconnect(conn, 100 + i as i64);
         }
         assert_eq!(l.counts().offline, 17);
-        l.connect(AGENT2, &staff("b", Role::Agent), false, 0);
+        l.connect(AGENT2, &staff("b", Role::Agent), false);
         let p = l.request(
             AGENT,
             Request::StaffJoin {
@@ -1624,7 +1624,7 @@ mod tests {
             }
         )));
         // The staff comes back in time: their chat is there.
-        let p = l.connect(AGENT, &staff("a", Role::Agent), false, 2000);
+        let p = l.connect(AGENT, &staff("a", Role::Agent), false);
         let init = p.find("staff_init").unwrap();
         match init.payload.get("serving_chats") {
             Some(Part::List(items)) => assert_eq!(items.len(), 1),

@@ -126,10 +126,10 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job = FnJob::new(work, move |res| {
+        self.write_then(work, move |res| {
             let _ = tx.send(res);
-        });
-        self.inner.writer.submit(Box::new(job)).await?;
+        })
+        .await?;
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 

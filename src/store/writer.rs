@@ -19,8 +19,9 @@ pub const QUEUE_DEPTH: usize = 8192;
 
 /// One unit of work for the writer.
 pub trait Job: Send {
-    /// Runs the job's statements. Called inside a savepoint; an error rolls back this job only.
-    fn run(&mut self, conn: &Connection) -> Result<(), StoreError>;
+    /// Runs the job's statements inside a savepoint; `false` (it failed) rolls back this job
+    /// only. The job keeps its own result for `finish`.
+    fn run(&mut self, conn: &Connection) -> bool;
     /// Called after the batch's commit with the commit's outcome (the job's own error wins).
     fn finish(self: Box<Self>, committed: Result<(), String>);
 }
@@ -57,18 +58,14 @@ where
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
     C: FnOnce(Result<T, StoreError>) + Send,
 {
-    fn run(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        let work = self.work.take().ok_or(StoreError::WriterGone)?;
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
         let res = work(conn);
-        let failed = res
-            .as_ref()
-            .err()
-            .map(|e| StoreError::Invalid(e.to_string()));
+        let ok = res.is_ok();
         self.result = Some(res);
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        ok
     }
 
     fn finish(self: Box<Self>, committed: Result<(), String>) {
@@ -183,7 +180,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, stats: &Writer
         conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         for job in batch.iter_mut() {
             conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-            if job.run(conn).is_err() {
+            if !job.run(conn) {
                 conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
             }
             conn.prepare_cached("RELEASE job")?.execute([])?;
