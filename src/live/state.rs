@@ -1529,6 +1529,25 @@ mod tests {
         assert_eq!(p.events_for(4), ["staff_take_over_chat"]);
     }
 
+    /// Agent "a" claims `vid`; the `next_offline_unclaimed_visitor` the others are told.
+    fn claim_and_next(l: &mut LiveState, vid: &str, now: i64) -> Value {
+        let p = l.request(
+            AGENT,
+            Request::StaffJoin {
+                visitor: vid.into(),
+            },
+            now,
+        );
+        let claim = p
+            .find("staff_claim_chat")
+            .expect("others hear of the claim");
+        claim
+            .payload
+            .json("next_offline_unclaimed_visitor")
+            .cloned()
+            .expect("the key is there")
+    }
+
     #[test]
     fn claiming_a_listed_offline_chat_brings_up_the_sixteenth() {
         let mut l = live(0);
@@ -1545,39 +1564,15 @@ mod tests {
         }
         assert_eq!(l.counts().offline, 17);
         l.connect(AGENT2, &staff("b", Role::Agent), false);
-        let p = l.request(
-            AGENT,
-            Request::StaffJoin {
-                visitor: "v03".into(),
-            },
-            500,
-        );
-        let next = p
-            .find("staff_claim_chat")
-            .unwrap()
-            .payload
-            .json("next_offline_unclaimed_visitor")
-            .unwrap();
+        let next = claim_and_next(&mut l, "v03", 500);
         assert_eq!(
             next["id"], "v15",
             "the 16th in line moves into the list of 15"
         );
-        let p = l.request(
-            AGENT,
-            Request::StaffJoin {
-                visitor: "v16".into(),
-            },
-            501,
-        );
-        let next = p
-            .find("staff_claim_chat")
-            .unwrap()
-            .payload
-            .json("next_offline_unclaimed_visitor")
-            .unwrap();
+        let next = claim_and_next(&mut l, "v16", 501);
         assert_eq!(
             next,
-            &Value::Null,
+            Value::Null,
             "a chat beyond the list changes nothing shown"
         );
     }

@@ -12,13 +12,7 @@ async fn cli_user_commands_work_with_http_login() {
     let s = Server::start();
     let id = s.add_staff("cli@shop.test", "supervisor");
     assert_eq!(id.len(), 32, "prints the new id");
-    let (st, body) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "cli@shop.test", "password": PASSWORD}),
-        None,
-    )
-    .await;
+    let (st, body) = try_login(&s, "cli@shop.test", PASSWORD).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["staff"]["role_id"], 2);
     let token = body["access_token"].as_str().unwrap().to_string();
@@ -74,44 +68,20 @@ async fn cli_user_commands_work_with_http_login() {
     );
     let (st, _) = get(&s, "/api/v1/me", Some(&token)).await;
     assert_eq!(st, 401);
-    let (st, _) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "cli@shop.test", "password": PASSWORD}),
-        None,
-    )
-    .await;
+    let (st, _) = try_login(&s, "cli@shop.test", PASSWORD).await;
     assert_eq!(st, 401);
-    let (st, _) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "cli@shop.test", "password": "a-brand-new-pw"}),
-        None,
-    )
-    .await;
+    let (st, _) = try_login(&s, "cli@shop.test", "a-brand-new-pw").await;
     assert_eq!(st, 200);
 
     // disable, then enable.
     assert!(s.cli(&["user", "disable", &id]).status.success());
-    let (st, body) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "cli@shop.test", "password": "a-brand-new-pw"}),
-        None,
-    )
-    .await;
+    let (st, body) = try_login(&s, "cli@shop.test", "a-brand-new-pw").await;
     assert_error(st, &body, 403);
     assert!(s
         .cli(&["user", "disable", "cli@shop.test", "--enable"])
         .status
         .success());
-    let (st, _) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "cli@shop.test", "password": "a-brand-new-pw"}),
-        None,
-    )
-    .await;
+    let (st, _) = try_login(&s, "cli@shop.test", "a-brand-new-pw").await;
     assert_eq!(st, 200);
 
     // Bad input to the CLI: clear message, non-zero exit.

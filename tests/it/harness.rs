@@ -195,13 +195,7 @@ impl Server {
     }
 
     pub async fn login(&self, email: &str) -> String {
-        let (status, body) = post(
-            self,
-            "/api/v1/auth/login",
-            json!({"email": email, "password": PASSWORD}),
-            None,
-        )
-        .await;
+        let (status, body) = try_login(self, email, PASSWORD).await;
         assert_eq!(status, 200, "{body}");
         body["access_token"].as_str().unwrap().to_string()
     }
@@ -247,6 +241,17 @@ pub fn http() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// Tries to log in; returns the status and body.
+pub async fn try_login(s: &Server, email: &str, password: &str) -> (u16, Value) {
+    post(
+        s,
+        "/api/v1/auth/login",
+        json!({"email": email, "password": password}),
+        None,
+    )
+    .await
 }
 
 /// POST JSON; returns status and parsed body (Null if empty).

@@ -10,13 +10,7 @@ async fn login_succeeds_and_bad_credentials_get_one_answer() {
     let id = s.add_staff("Agent.One@Shop.test", "agent");
 
     // Email is case-insensitive.
-    let (st, body) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "agent.one@shop.test", "password": PASSWORD}),
-        None,
-    )
-    .await;
+    let (st, body) = try_login(&s, "agent.one@shop.test", PASSWORD).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["access_token"].as_str().unwrap().len(), 64);
     assert!(
@@ -45,20 +39,8 @@ async fn login_succeeds_and_bad_credentials_get_one_answer() {
         "{text}"
     );
 
-    let (st1, wrong_pw) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "agent.one@shop.test", "password": "nope-nope"}),
-        None,
-    )
-    .await;
-    let (st2, unknown) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "ghost@shop.test", "password": "nope-nope"}),
-        None,
-    )
-    .await;
+    let (st1, wrong_pw) = try_login(&s, "agent.one@shop.test", "nope-nope").await;
+    let (st2, unknown) = try_login(&s, "ghost@shop.test", "nope-nope").await;
     assert_error(st1, &wrong_pw, 401);
     assert_error(st2, &unknown, 401);
     assert_eq!(
@@ -75,13 +57,7 @@ async fn repeated_failures_are_throttled_with_retry_after() {
     });
     s.add_staff("a@shop.test", "agent");
     for _ in 0..3 {
-        let (st, _) = post(
-            &s,
-            "/api/v1/auth/login",
-            json!({"email": "a@shop.test", "password": "wrong-wrong"}),
-            None,
-        )
-        .await;
+        let (st, _) = try_login(&s, "a@shop.test", "wrong-wrong").await;
         assert_eq!(st, 401);
     }
     let r = http()
@@ -310,13 +286,7 @@ async fn bad_input_gets_a_clear_4xx_and_never_a_500() {
     assert_error(st, &v, st);
 
     // The server is still fine.
-    let (st, _) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "a@shop.test", "password": PASSWORD}),
-        None,
-    )
-    .await;
+    let (st, _) = try_login(&s, "a@shop.test", PASSWORD).await;
     assert_eq!(st, 200);
     assert!(!s.log().contains("panicked"), "{}", s.log());
 }
@@ -362,13 +332,7 @@ async fn first_run_setup_creates_one_admin() {
     let (st, me) = get(&s, "/api/v1/me", Some(&admin_token)).await;
     assert_eq!(st, 200);
     assert_eq!(me["staff"]["email"], "owner@shop.test");
-    let (st, _) = post(
-        &s,
-        "/api/v1/auth/login",
-        json!({"email": "owner@shop.test", "password": "long-enough-pw"}),
-        None,
-    )
-    .await;
+    let (st, _) = try_login(&s, "owner@shop.test", "long-enough-pw").await;
     assert_eq!(st, 200);
 
     s.stop();
