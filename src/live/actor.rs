@@ -11,8 +11,8 @@ use crate::model::now_ms;
 use crate::store::chats::{self, Slot};
 use crate::store::Store;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -57,33 +57,86 @@ impl Outgoing {
     }
 }
 
-/// The sending half of a connection's outbox.
-#[derive(Clone)]
-pub struct Outbox {
-    tx: mpsc::UnboundedSender<Outgoing>,
-    queued: Arc<AtomicUsize>,
+/// A connection's queue of frames to write: filled by the delivery task, drained by the
+/// connection's transport. One small allocation per connection (an idle socket costs little),
+/// bounded in bytes.
+struct Queue {
+    items: Mutex<VecDeque<Outgoing>>,
+    /// Bytes queued (`Outgoing::size`).
+    queued: AtomicUsize,
     limit: usize,
-    /// Woken when the connection must go at once (too slow, or replaced).
-    pub kill: Arc<Notify>,
+    /// `Outbox` handles alive; at zero (and empty) the receiver sees the end.
+    senders: AtomicUsize,
+    /// Set when the receiver is gone: pushes are dropped.
+    closed: AtomicBool,
+    /// Something was queued (or the last sender left).
+    ready: Notify,
+    /// The connection must go at once (too slow, or replaced).
+    kill: Notify,
 }
 
+/// After a burst, a drained queue bigger than this gives its memory back.
+const KEEP_CAPACITY: usize = 64;
+
+/// The sending half of a connection's outbox.
+pub struct Outbox(Arc<Queue>);
+
 /// The receiving half, read by the connection's transport.
-pub struct OutboxRx {
-    rx: mpsc::UnboundedReceiver<Outgoing>,
-    queued: Arc<AtomicUsize>,
+pub struct OutboxRx(Arc<Queue>);
+
+impl Clone for Outbox {
+    fn clone(&self) -> Outbox {
+        self.0.senders.fetch_add(1, Ordering::Relaxed);
+        Outbox(self.0.clone())
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.ready.notify_one();
+        }
+    }
+}
+
+impl Drop for OutboxRx {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+        if let Ok(mut q) = self.0.items.lock() {
+            *q = VecDeque::new();
+        }
+    }
 }
 
 impl OutboxRx {
-    pub async fn recv(&mut self) -> Option<Outgoing> {
-        let out = self.rx.recv().await?;
-        self.queued.fetch_sub(out.size(), Ordering::Relaxed);
+    /// The next frame; `None` once every `Outbox` is gone and the queue is drained.
+    pub async fn recv(&self) -> Option<Outgoing> {
+        loop {
+            if let Some(out) = self.try_recv() {
+                return Some(out);
+            }
+            if self.0.senders.load(Ordering::Acquire) == 0 {
+                return self.try_recv();
+            }
+            // A push between the check above and here left a permit: this returns at once.
+            self.0.ready.notified().await;
+        }
+    }
+
+    pub fn try_recv(&self) -> Option<Outgoing> {
+        let mut q = self.0.items.lock().ok()?;
+        let out = q.pop_front()?;
+        if q.is_empty() && q.capacity() > KEEP_CAPACITY {
+            *q = VecDeque::new();
+        }
+        drop(q);
+        self.0.queued.fetch_sub(out.size(), Ordering::Relaxed);
         Some(out)
     }
 
-    pub fn try_recv(&mut self) -> Option<Outgoing> {
-        let out = self.rx.try_recv().ok()?;
-        self.queued.fetch_sub(out.size(), Ordering::Relaxed);
-        Some(out)
+    /// Completes when the connection must go at once.
+    pub async fn killed(&self) {
+        self.0.kill.notified().await;
     }
 }
 
@@ -91,15 +144,21 @@ impl Outbox {
     /// Queues without waiting; an outbox over its byte limit means a reader too slow to keep:
     /// it is dropped.
     pub fn push(&self, out: Outgoing) {
-        let n = out.size();
-        if self.queued.fetch_add(n, Ordering::Relaxed) + n > self.limit {
-            self.queued.fetch_sub(n, Ordering::Relaxed);
-            self.kill.notify_one();
+        let q = &self.0;
+        if q.closed.load(Ordering::Acquire) {
             return;
         }
-        if self.tx.send(out).is_err() {
-            self.queued.fetch_sub(n, Ordering::Relaxed);
+        let n = out.size();
+        if q.queued.fetch_add(n, Ordering::Relaxed) + n > q.limit {
+            q.queued.fetch_sub(n, Ordering::Relaxed);
+            q.kill.notify_one();
+            return;
         }
+        match q.items.lock() {
+            Ok(mut items) => items.push_back(out),
+            Err(_) => return,
+        }
+        q.ready.notify_one();
     }
 
     pub fn push_raw(&self, text: String) {
@@ -190,16 +249,17 @@ impl Live {
         } else {
             OUTBOX_BYTES_VISITOR
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let outbox = Outbox {
-            tx,
-            queued: queued.clone(),
+        let queue = Arc::new(Queue {
+            items: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
             limit,
-            kill: Arc::new(Notify::new()),
-        };
-        (id, outbox, OutboxRx { rx, queued })
+            senders: AtomicUsize::new(1),
+            closed: AtomicBool::new(false),
+            ready: Notify::new(),
+            kill: Notify::new(),
+        });
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        (id, Outbox(queue.clone()), OutboxRx(queue))
     }
 
     pub async fn connect(&self, conn: ConnId, who: Principal, force: bool, outbox: Outbox) {
@@ -477,6 +537,7 @@ fn write_object(out: &mut Vec<u8>, parts: &[(&'static str, Part)], slots: &[Slot
 fn write_part(out: &mut Vec<u8>, part: &Part, slots: &[Slot]) {
     match part {
         Part::Json(v) => write_json(out, v),
+        Part::Raw(r) => out.extend_from_slice(r.get().as_bytes()),
         Part::Message(s) => match slots.get(*s) {
             Some(Slot::Message(m)) => write_json(out, &**m),
             _ => out.extend_from_slice(b"null"),

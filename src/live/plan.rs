@@ -19,6 +19,8 @@ pub type Reply = Result<(), String>;
 #[derive(Debug, Clone)]
 pub enum Part {
     Json(Value),
+    /// JSON already rendered (shared by every send of a plan that carries it).
+    Raw(Arc<RawValue>),
     /// The message inserted in this slot.
     Message(usize),
     /// A list made of these slots, each a message or a loaded history, flattened in order.
@@ -38,9 +40,10 @@ impl Payload {
         self.0.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
     }
     /// The JSON value of a key (test helper; `None` for message parts).
-    pub fn json(&self, key: &str) -> Option<&Value> {
+    pub fn json(&self, key: &str) -> Option<Value> {
         match self.get(key) {
-            Some(Part::Json(v)) => Some(v),
+            Some(Part::Json(v)) => Some(v.clone()),
+            Some(Part::Raw(r)) => serde_json::from_str(r.get()).ok(),
             _ => None,
         }
     }

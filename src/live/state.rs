@@ -117,6 +117,27 @@ fn visitor_json(v: &Visitor) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
+/// A payload part rendered once, straight from our own types (no `Value` tree on the way).
+fn raw_part<T: serde::Serialize>(v: &T) -> Part {
+    match serde_json::value::to_raw_value(v) {
+        Ok(raw) => Part::Raw(Arc::from(raw)),
+        Err(_) => Part::Json(Value::Null),
+    }
+}
+
+/// The "room" object of product.md §5: the visitor merged with its open chat and the staff
+/// serving it.
+#[derive(serde::Serialize)]
+struct RoomJson<'a> {
+    #[serde(flatten)]
+    visitor: &'a Visitor,
+    visitor_id: &'a str,
+    chat_id: Option<&'a str>,
+    severity_level: i64,
+    tags: &'a [String],
+    staff: Option<&'a Staff>,
+}
+
 fn system_content(text: &str) -> Arc<RawValue> {
     let raw = serde_json::to_string(&json!({ "content": text })).unwrap_or_default();
     Arc::from(
@@ -195,30 +216,36 @@ impl LiveState {
             .unwrap_or(Value::Null)
     }
 
-    /// The "room" object of product.md §5: the visitor merged with its open chat.
-    fn room(&self, vid: &str) -> Value {
+    fn room_json(&self, vid: &str) -> Option<RoomJson<'_>> {
         let chat = self.chats.get(vid);
         let visitor = chat
             .map(|c| &c.visitor)
-            .or_else(|| self.visitors.get(vid).map(|e| &e.visitor));
-        let Some(visitor) = visitor else {
-            return Value::Null;
-        };
-        let mut v = visitor_json(visitor);
-        if let Value::Object(m) = &mut v {
-            m.insert("visitor_id".into(), json!(visitor.id));
-            m.insert("chat_id".into(), json!(chat.map(|c| c.chat_id.clone())));
-            m.insert(
-                "severity_level".into(),
-                json!(chat.map(|c| c.severity_level).unwrap_or(0)),
-            );
-            m.insert(
-                "tags".into(),
-                json!(chat.map(|c| c.tags.clone()).unwrap_or_default()),
-            );
-            m.insert("staff".into(), self.serving_staff_json(vid));
+            .or_else(|| self.visitors.get(vid).map(|e| &e.visitor))?;
+        Some(RoomJson {
+            visitor,
+            visitor_id: &visitor.id,
+            chat_id: chat.map(|c| c.chat_id.as_str()),
+            severity_level: chat.map_or(0, |c| c.severity_level),
+            tags: chat.map_or(&[], |c| c.tags.as_slice()),
+            staff: chat
+                .and_then(|c| c.serving.first())
+                .and_then(|s| self.staff_obj(s)),
+        })
+    }
+
+    /// The room object (see `RoomJson`) as a value, for lists.
+    fn room(&self, vid: &str) -> Value {
+        self.room_json(vid)
+            .and_then(|r| serde_json::to_value(r).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// The room object rendered for a payload: the hot path of every chat message.
+    fn room_part(&self, vid: &str) -> Part {
+        match self.room_json(vid) {
+            Some(r) => raw_part(&r),
+            None => Part::Json(Value::Null),
         }
-        v
     }
 
     fn system_message(
@@ -294,7 +321,7 @@ impl LiveState {
                 plan.send(
                     vec![conn],
                     "staff_already_online",
-                    vec![("staff", j(staff_json(staff)))],
+                    vec![("staff", raw_part(staff))],
                 );
                 plan.closes.push(conn);
                 return plan;
@@ -320,7 +347,7 @@ impl LiveState {
             plan.send(
                 others,
                 "staff_goes_online",
-                vec![("staff", j(staff_json(staff)))],
+                vec![("staff", raw_part(staff))],
             );
         }
         plan
@@ -344,7 +371,7 @@ impl LiveState {
                 .unwrap_or_default();
             let slot = plan.load_messages(&chat_id);
             Part::Object(vec![
-                ("visitor", j(self.room(vid))),
+                ("visitor", self.room_part(vid)),
                 ("contents", Part::Messages(vec![slot])),
             ])
         };
@@ -409,7 +436,7 @@ impl LiveState {
                 plan.send(
                     vec![conn],
                     "visitor_room_exists",
-                    vec![("visitor", j(self.room(&vid)))],
+                    vec![("visitor", self.room_part(&vid))],
                 );
                 plan.closes.push(conn);
                 return plan;
@@ -453,7 +480,7 @@ impl LiveState {
             plan.send(
                 self.staff_conns(None),
                 "visitor_goes_online",
-                vec![("visitor", j(self.room(&vid)))],
+                vec![("visitor", self.room_part(&vid))],
             );
         }
         self.tell_position(&mut plan, &vid);
@@ -542,16 +569,16 @@ impl LiveState {
         plan.send(
             self.staff_conns(None),
             "staff_goes_offline",
-            vec![("staff", j(staff_json(&staff)))],
+            vec![("staff", raw_part(&staff))],
         );
     }
 
     fn visitor_gone(&mut self, plan: &mut Plan, vid: &str, now: i64) {
-        let room = self.room(vid);
+        let room = self.room_part(vid);
         plan.send(
             self.staff_conns(None),
             "visitor_goes_offline",
-            vec![("visitor", j(room.clone()))],
+            vec![("visitor", room.clone())],
         );
         match self.chats.get(vid).map(|c| c.status) {
             Some(ChatStatus::Unclaimed) => {
@@ -559,7 +586,7 @@ impl LiveState {
                 plan.send(
                     self.staff_conns(None),
                     "unclaimed_chat_to_offline",
-                    vec![("visitor", j(room))],
+                    vec![("visitor", room)],
                 );
             }
             Some(ChatStatus::Claimed) => self.end_by_visitor(plan, vid, now),
@@ -686,11 +713,11 @@ impl LiveState {
         });
         match status {
             None => {
-                let room = self.room(vid);
+                let room = self.room_part(vid);
                 plan.send(
                     self.staff_conns(None),
                     "append_unclaimed_chats",
-                    vec![("visitor", j(room)), ("contents", Part::Messages(vec![m]))],
+                    vec![("visitor", room), ("contents", Part::Messages(vec![m]))],
                 );
                 self.tell_position(&mut plan, vid);
             }
@@ -699,7 +726,7 @@ impl LiveState {
                 plan.send(
                     everyone.clone(),
                     "remove_visitor_offline_chat",
-                    vec![("visitor", j(self.room(vid)))],
+                    vec![("visitor", self.room_part(vid))],
                 );
                 self.set_status(&mut plan, vid, ChatStatus::Unclaimed, now);
                 let history = plan.load_messages(&chat_id);
@@ -707,7 +734,7 @@ impl LiveState {
                     everyone,
                     "append_unclaimed_chats",
                     vec![
-                        ("visitor", j(self.room(vid))),
+                        ("visitor", self.room_part(vid)),
                         ("contents", Part::Messages(vec![history])),
                     ],
                 );
@@ -718,22 +745,22 @@ impl LiveState {
                     self.staff_conns(None),
                     "visitor_unclaimed_msg",
                     vec![
-                        ("visitor", j(self.room(vid))),
+                        ("visitor", self.room_part(vid)),
                         ("content", Part::Message(m)),
                     ],
                 );
             }
             Some(ChatStatus::Claimed) => {
-                let room = self.room(vid);
+                let room = self.room_part(vid);
                 plan.send(
                     self.serving_conns(vid, None),
                     "visitor_send",
-                    vec![("visitor", j(room.clone())), ("content", Part::Message(m))],
+                    vec![("visitor", room.clone()), ("content", Part::Message(m))],
                 );
                 plan.send(
                     self.supervisor_conns(None),
                     "new_visitor_msg_for_supervisor",
-                    vec![("visitor", j(room)), ("content", Part::Message(m))],
+                    vec![("visitor", room), ("content", Part::Message(m))],
                 );
             }
             Some(ChatStatus::Ended) => {}
@@ -770,30 +797,30 @@ impl LiveState {
         self.join(&mut plan, &staff.id, vid, &chat_id, now);
         self.system_message(&mut plan, vid, Some(&staff.id), "join room", now);
 
-        let room = self.room(vid);
-        let next = next_offline.map(|v| self.room(&v)).unwrap_or(Value::Null);
-        let sj = staff_json(staff);
+        let room = self.room_part(vid);
+        let next = next_offline.map_or(Part::Json(Value::Null), |v| self.room_part(&v));
+        let sj = raw_part(staff);
         plan.send(
             self.staff_conns(Some(&staff.id)),
             "staff_claim_chat",
             vec![
-                ("staff", j(sj.clone())),
-                ("visitor", j(room.clone())),
-                ("next_offline_unclaimed_visitor", j(next)),
+                ("staff", sj.clone()),
+                ("visitor", room.clone()),
+                ("next_offline_unclaimed_visitor", next),
             ],
         );
         plan.send(
             self.visitor_conn(vid),
             "staff_join_room",
-            vec![("staff", j(sj.clone()))],
+            vec![("staff", sj.clone())],
         );
         let history = plan.load_messages(&chat_id);
         plan.send(
             self.supervisor_conns(Some(&staff.id)),
             "agent_new_chat",
             vec![
-                ("staff", j(sj)),
-                ("visitor", j(room)),
+                ("staff", sj),
+                ("visitor", room),
                 ("contents", Part::Messages(vec![history])),
             ],
         );
@@ -851,21 +878,21 @@ impl LiveState {
             content,
             created_at: now,
         });
-        let sj = staff_json(staff);
+        let sj = raw_part(staff);
         let mut to = self.visitor_conn(vid);
         to.extend(self.serving_conns(vid, Some(&staff.id)));
         plan.send(
             to,
             "staff_send",
-            vec![("staff", j(sj.clone())), ("content", Part::Message(m))],
+            vec![("staff", sj.clone()), ("content", Part::Message(m))],
         );
         plan.send(
             self.supervisor_conns(Some(&staff.id)),
             "new_staff_msg_for_supervisor",
             vec![
-                ("staff", j(sj)),
+                ("staff", sj),
                 ("content", Part::Message(m)),
-                ("visitor", j(self.room(vid))),
+                ("visitor", self.room_part(vid)),
             ],
         );
         plan
@@ -883,14 +910,14 @@ impl LiveState {
         }
         self.system_message(plan, vid, Some(&staff.id), "leave room", now);
         self.unjoin(plan, &staff.id, vid, now);
-        let sj = staff_json(staff);
+        let sj = raw_part(staff);
         let mut to = self.visitor_conn(vid);
         to.extend(self.serving_conns(vid, None));
-        plan.send(to, "staff_leave", vec![("staff", j(sj.clone()))]);
+        plan.send(to, "staff_leave", vec![("staff", sj.clone())]);
         plan.send(
             self.supervisor_conns(Some(&staff.id)),
             "staff_leave_chat_for_supervisor",
-            vec![("staff", j(sj)), ("visitor", j(self.room(vid)))],
+            vec![("staff", sj), ("visitor", self.room_part(vid))],
         );
         if self.chats.get(vid).is_some_and(|c| c.serving.is_empty()) {
             self.close_chat(plan, vid, now);
@@ -899,17 +926,17 @@ impl LiveState {
 
     /// The visitor ends the chat (`visitor_leave_room`, or gone while claimed).
     fn end_by_visitor(&mut self, plan: &mut Plan, vid: &str, now: i64) {
-        let room = self.room(vid);
+        let room = self.room_part(vid);
         self.system_message(plan, vid, None, "leave room", now);
         plan.send(
             self.staff_conns(None),
             "visitor_leave_queue",
-            vec![("user", j(room.clone()))],
+            vec![("user", room.clone())],
         );
         plan.send(
             self.supervisor_conns(None),
             "visitor_leave_chat_for_supervisor",
-            vec![("visitor", j(room))],
+            vec![("visitor", room)],
         );
         self.close_chat(plan, vid, now);
     }
@@ -964,19 +991,19 @@ impl LiveState {
         }
         self.join(&mut plan, &staff.id, vid, &chat_id, now);
         self.system_message(&mut plan, vid, Some(&staff.id), "take over room", now);
-        let room = self.room(vid);
-        let sj = staff_json(staff);
+        let room = self.room_part(vid);
+        let sj = raw_part(staff);
         let mut to = replaced_conns;
         to.extend(self.visitor_conn(vid));
         plan.send(
             to,
             "staff_being_taken_over_chat",
-            vec![("staff", j(sj.clone())), ("visitor", j(room.clone()))],
+            vec![("staff", sj.clone()), ("visitor", room.clone())],
         );
         plan.send(
             self.supervisor_conns(Some(&staff.id)),
             "staff_take_over_chat",
-            vec![("staff", j(sj)), ("visitor", j(room))],
+            vec![("staff", sj), ("visitor", room)],
         );
         plan
     }
@@ -1012,17 +1039,17 @@ impl LiveState {
         let mut plan = Plan::ok();
         self.join(&mut plan, target, vid, &chat_id, now);
         self.system_message(&mut plan, vid, Some(target), "join room", now);
-        let aj = staff_json(&added);
+        let aj = raw_part(&added);
         plan.send(
             self.visitor_conn(vid),
             "staff_being_added_to_chat",
-            vec![("staff", j(aj.clone()))],
+            vec![("staff", aj.clone())],
         );
         // Staff also get the room, so the added one can open it.
         plan.send(
             self.serving_conns(vid, None),
             "staff_being_added_to_chat",
-            vec![("staff", j(aj)), ("visitor", j(self.room(vid)))],
+            vec![("staff", aj), ("visitor", self.room_part(vid))],
         );
         plan
     }
@@ -1052,7 +1079,7 @@ impl LiveState {
         plan.send(
             self.serving_conns(vid, None),
             "staff_being_removed_from_chat",
-            vec![("staff", j(rj)), ("visitor", j(self.room(vid)))],
+            vec![("staff", j(rj)), ("visitor", self.room_part(vid))],
         );
         self.system_message(&mut plan, vid, Some(target), "leave room", now);
         self.unjoin(&mut plan, target, vid, now);
@@ -1071,7 +1098,7 @@ impl LiveState {
                     self.staff_conns(None),
                     "append_unclaimed_chats",
                     vec![
-                        ("visitor", j(self.room(vid))),
+                        ("visitor", self.room_part(vid)),
                         ("contents", Part::Messages(vec![history])),
                     ],
                 );
@@ -1081,7 +1108,7 @@ impl LiveState {
                 plan.send(
                     self.staff_conns(None),
                     "unclaimed_chat_to_offline",
-                    vec![("visitor", j(self.room(vid)))],
+                    vec![("visitor", self.room_part(vid))],
                 );
             }
         }
@@ -1104,10 +1131,7 @@ impl LiveState {
         plan.send(
             self.supervisor_conns(Some(&staff.id)),
             "chat_has_changed_priority_for_supervisor",
-            vec![
-                ("staff", j(staff_json(staff))),
-                ("visitor", j(self.room(vid))),
-            ],
+            vec![("staff", raw_part(staff)), ("visitor", self.room_part(vid))],
         );
         plan
     }
@@ -1396,7 +1420,7 @@ mod tests {
         assert_eq!(claim.payload.json("visitor").unwrap()["staff"]["id"], "a");
         assert_eq!(
             claim.payload.json("next_offline_unclaimed_visitor"),
-            Some(&Value::Null)
+            Some(Value::Null)
         );
         assert!(win
             .ops
@@ -1544,7 +1568,6 @@ mod tests {
         claim
             .payload
             .json("next_offline_unclaimed_visitor")
-            .cloned()
             .expect("the key is there")
     }
 

@@ -158,7 +158,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
     let super::Session {
         conn,
         outbox,
-        mut rx,
+        rx,
         limits,
         counted,
     } = super::open_session(&ctx.app, 0, &session.who);
@@ -204,7 +204,6 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
         });
     }
 
-    let kill = outbox.kill.clone();
     let socket = s.clone();
     tokio::spawn(async move {
         let _counted = counted;
@@ -224,7 +223,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
                     }
                     Some(Outgoing::Ack { .. } | Outgoing::Raw(_)) => {}
                 },
-                _ = kill.notified() => {
+                _ = rx.killed() => {
                     let _ = socket.disconnect();
                     break;
                 }

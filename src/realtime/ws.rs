@@ -3,17 +3,20 @@
 //! server → client `{"event", "data"}`.
 
 use super::handle_event;
+use super::Limits;
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::http::Body;
-use crate::live::{Live, Outgoing};
+use crate::live::plan::ConnId;
+use crate::live::{Live, Outbox, OutboxRx, Outgoing};
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -77,21 +80,7 @@ pub async fn handle(app: &App, mut req: Request<Incoming>) -> Response<Body> {
         Err(e) => return crate::http::boxed_error(&e),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let app = app.clone();
-    tokio::spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config()),
-                )
-                .await;
-                session(ws, app, who, force).await;
-            }
-            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
-        }
-    });
+    tokio::spawn(session(on_upgrade, app.clone(), who, force));
     let mut resp = Response::new(crate::http::empty_body());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
@@ -118,7 +107,8 @@ fn close(code: CloseCode, reason: &'static str) -> Message {
 
 #[derive(Deserialize)]
 struct Frame<'a> {
-    event: Option<String>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
     id: Option<u64>,
@@ -131,121 +121,200 @@ struct JustId {
 
 /// `{"ack", "result", "error_message"}`, written directly: one per client event, a hot path.
 fn ack_frame(id: Option<u64>, result: bool, error: Option<&str>) -> String {
-    let id = id.map_or_else(|| "null".to_string(), |i| i.to_string());
-    let error = error.map_or_else(
-        || "null".to_string(),
-        |e| serde_json::Value::from(e).to_string(),
-    );
-    format!("{{\"ack\":{id},\"result\":{result},\"error_message\":{error}}}")
+    let mut out = String::with_capacity(64);
+    out.push_str("{\"ack\":");
+    match id {
+        Some(i) => out.push_str(&i.to_string()),
+        None => out.push_str("null"),
+    }
+    out.push_str(if result {
+        ",\"result\":true,\"error_message\":"
+    } else {
+        ",\"result\":false,\"error_message\":"
+    });
+    match error {
+        Some(e) => out.push_str(&serde_json::Value::from(e).to_string()),
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
 }
 
-async fn session<S>(socket: WebSocketStream<S>, app: App, who: Principal, force: bool)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+/// `{"event", "data"}`.
+fn event_frame(name: &str, data: &RawValue) -> String {
+    let data = data.get();
+    let mut out = String::with_capacity(name.len() + data.len() + 22);
+    out.push_str("{\"event\":\"");
+    out.push_str(name);
+    out.push_str("\",\"data\":");
+    out.push_str(data);
+    out.push('}');
+    out
+}
+
+/// What one turn of a session's loop woke up for.
+enum Wake {
+    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Out(Option<Outgoing>),
+    Ping,
+    Kill,
+}
+
+/// One `/ws` connection, from the upgrade to the end. Ten thousand of these sit idle at once,
+/// so everything rare or large (connecting, handling an event, writing a burst) runs in its
+/// own boxed future: the task itself stays small.
+async fn session(on_upgrade: hyper::upgrade::OnUpgrade, app: App, who: Principal, force: bool) {
+    let upgraded = match on_upgrade.await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade failed");
+            return;
+        }
+    };
+    let mut ws =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config()))
+            .await;
     let live: Live = app.live.clone();
     let super::Session {
         conn,
         outbox,
-        mut rx,
+        rx,
         limits,
         counted: _counted,
     } = super::open_session(&app, 1, &who);
-    live.connect(conn, who, force, outbox.clone()).await;
-    let (mut sink, mut stream) = socket.split();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
+    Box::pin(live.connect(conn, who, force, outbox.clone())).await;
+    let start = tokio::time::Instant::now() + PING_EVERY;
+    let mut ping = tokio::time::interval_at(start, PING_EVERY);
     let mut last_heard = Instant::now();
-    let kill = outbox.kill.clone();
-
-    'session: loop {
-        tokio::select! {
-            frame = stream.next() => {
+    loop {
+        let wake = tokio::select! {
+            frame = ws.next() => Wake::Frame(frame),
+            out = rx.recv() => Wake::Out(out),
+            _ = ping.tick() => Wake::Ping,
+            () = rx.killed() => Wake::Kill,
+        };
+        match wake {
+            Wake::Frame(frame) => {
                 let Some(Ok(msg)) = frame else { break };
                 last_heard = Instant::now();
-                if msg.is_close() {
-                    break;
-                }
-                if msg.is_ping() || msg.is_pong() {
-                    continue;
-                }
-                let Message::Text(text) = msg else {
-                    outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames.")));
-                    continue;
-                };
-                match serde_json::from_str::<Frame>(&text) {
-                    Ok(Frame { event: Some(event), data, id }) => {
-                        let reply = id.map(|id| {
-                            let ob = outbox.clone();
-                            Box::new(move |r: Result<(), String>| {
-                                ob.push(Outgoing::Ack { id, result: r.is_ok(), error: r.err() });
-                            }) as crate::live::Replier
-                        });
-                        handle_event(&live, conn, &limits, &event, data, reply).await;
+                match msg {
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Text(text) => {
+                        Box::pin(on_text(&live, conn, &limits, &outbox, &text)).await;
                     }
-                    Ok(Frame { event: None, id, .. }) => {
-                        outbox.push_raw(ack_frame(id, false, Some("Missing/Invalid field: event")));
-                    }
-                    Err(e) => {
-                        let id = serde_json::from_str::<JustId>(&text).ok().and_then(|j| j.id);
-                        outbox.push_raw(ack_frame(id, false, Some(&format!("The frame is not a valid JSON event: {e}"))));
-                    }
+                    _ => outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames."))),
                 }
             }
-            out = rx.recv() => {
-                // Write everything already queued, then flush once: one syscall for a burst.
-                let mut next = out;
-                let mut closing = false;
-                let mut batch = 0;
-                loop {
-                    let text = match next {
-                        Some(Outgoing::Event { name, data }) => {
-                            format!("{{\"event\":\"{name}\",\"data\":{}}}", data.get())
-                        }
-                        Some(Outgoing::Ack { id, result, error }) => ack_frame(Some(id), result, error.as_deref()),
-                        Some(Outgoing::Raw(text)) => text,
-                        Some(Outgoing::Close) | None => {
-                            closing = true;
-                            break;
-                        }
-                    };
-                    // A reader that stops reading must not hold this loop (and its outbox) forever.
-                    if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.feed(Message::text(text))).await, Ok(Ok(()))) {
-                        break 'session;
-                    }
-                    batch += 1;
-                    if batch == WRITE_BATCH {
-                        break;
-                    }
-                    match rx.try_recv() {
-                        Some(o) => next = Some(o),
-                        None => break,
-                    }
-                }
-                if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.flush()).await, Ok(Ok(()))) {
-                    break;
-                }
-                if closing {
-                    let bye = sink.send(close(CloseCode::Normal, "closed by the server"));
-                    let _ = tokio::time::timeout(SEND_TIMEOUT, bye).await;
+            Wake::Out(out) => {
+                if !Box::pin(write_queued(&mut ws, out, &rx)).await {
                     break;
                 }
             }
-            _ = ping.tick() => {
+            Wake::Ping => {
                 if last_heard.elapsed() > DEAD_AFTER {
                     break;
                 }
-                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await {
-                    Ok(Ok(())) => {}
-                    _ => break,
+                let sent = ws.send(Message::Ping(Default::default()));
+                if !matches!(
+                    Box::pin(tokio::time::timeout(SEND_TIMEOUT, sent)).await,
+                    Ok(Ok(()))
+                ) {
+                    break;
                 }
             }
-            _ = kill.notified() => {
-                let bye = sink.send(close(CloseCode::Policy, "too far behind"));
-                let _ = tokio::time::timeout(Duration::from_millis(100), bye).await;
+            Wake::Kill => {
+                let bye = ws.send(close(CloseCode::Policy, "too far behind"));
+                let _ = Box::pin(tokio::time::timeout(Duration::from_millis(100), bye)).await;
                 break;
             }
         }
     }
-    live.disconnect(conn).await;
+    Box::pin(live.disconnect(conn)).await;
+}
+
+/// One client frame: parsed, then handed to the live state (anything malformed is answered).
+async fn on_text(live: &Live, conn: ConnId, limits: &Limits, outbox: &Outbox, text: &str) {
+    match serde_json::from_str::<Frame>(text) {
+        Ok(Frame {
+            event: Some(event),
+            data,
+            id,
+        }) => {
+            let reply = id.map(|id| {
+                let ob = outbox.clone();
+                Box::new(move |r: Result<(), String>| {
+                    ob.push(Outgoing::Ack {
+                        id,
+                        result: r.is_ok(),
+                        error: r.err(),
+                    });
+                }) as crate::live::Replier
+            });
+            handle_event(live, conn, limits, &event, data, reply).await;
+        }
+        Ok(Frame {
+            event: None, id, ..
+        }) => {
+            outbox.push_raw(ack_frame(id, false, Some("Missing/Invalid field: event")));
+        }
+        Err(e) => {
+            let id = serde_json::from_str::<JustId>(text).ok().and_then(|j| j.id);
+            let why = format!("The frame is not a valid JSON event: {e}");
+            outbox.push_raw(ack_frame(id, false, Some(&why)));
+        }
+    }
+}
+
+/// Writes `first` and whatever is already queued behind it, then flushes once: one syscall for
+/// a burst. `false`: the connection is done (closed by the server, or the peer is gone or too
+/// slow — a reader that stops reading must not hold its outbox forever).
+async fn write_queued<S>(
+    ws: &mut WebSocketStream<S>,
+    first: Option<Outgoing>,
+    rx: &OutboxRx,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut next = first;
+    let mut closing = false;
+    let mut batch = 0;
+    loop {
+        let text = match next {
+            Some(Outgoing::Event { name, data }) => event_frame(name, &data),
+            Some(Outgoing::Ack { id, result, error }) => {
+                ack_frame(Some(id), result, error.as_deref())
+            }
+            Some(Outgoing::Raw(text)) => text,
+            Some(Outgoing::Close) | None => {
+                closing = true;
+                break;
+            }
+        };
+        let fed = tokio::time::timeout(SEND_TIMEOUT, ws.feed(Message::text(text))).await;
+        if !matches!(fed, Ok(Ok(()))) {
+            return false;
+        }
+        batch += 1;
+        if batch == WRITE_BATCH {
+            break;
+        }
+        next = match rx.try_recv() {
+            Some(o) => Some(o),
+            None => break,
+        };
+    }
+    if !matches!(
+        tokio::time::timeout(SEND_TIMEOUT, ws.flush()).await,
+        Ok(Ok(()))
+    ) {
+        return false;
+    }
+    if closing {
+        let bye = ws.send(close(CloseCode::Normal, "closed by the server"));
+        let _ = tokio::time::timeout(SEND_TIMEOUT, bye).await;
+        return false;
+    }
+    true
 }
