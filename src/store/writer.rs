@@ -5,7 +5,7 @@
 
 use crate::error::StoreError;
 use rusqlite::Connection;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
@@ -103,13 +103,15 @@ pub struct WriterHandle {
 }
 
 impl WriterHandle {
-    pub fn start(conn: Connection) -> WriterHandle {
+    /// Starts the writer thread. `finish_checkpoint`: set by the checkpointer when the WAL
+    /// should be finished off between two batches (see `store::start_checkpointer`).
+    pub fn start(conn: Connection, finish_checkpoint: Arc<AtomicBool>) -> WriterHandle {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(WriterStats::default());
         let s = stats.clone();
         std::thread::Builder::new()
             .name("frontdesk-writer".into())
-            .spawn(move || run(conn, rx, s))
+            .spawn(move || run(conn, rx, s, finish_checkpoint))
             .expect("spawn the database writer thread");
         WriterHandle { tx, stats }
     }
@@ -138,7 +140,12 @@ impl WriterHandle {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>) {
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Msg>,
+    stats: Arc<WriterStats>,
+    finish_checkpoint: Arc<AtomicBool>,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut stop: Option<oneshot::Sender<()>> = None;
     while stop.is_none() {
@@ -156,6 +163,13 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>) {
         }
         if !batch.is_empty() {
             commit_batch(&conn, &mut batch, &stats);
+        }
+        // The batch is answered; nothing can append while the writer copies what the
+        // checkpointer's last pass left, so this checkpoint completes and the WAL starts over.
+        if finish_checkpoint.swap(false, Ordering::Relaxed) {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
         }
     }
     // Whatever raced in after the stop request is refused rather than dropped silently.
