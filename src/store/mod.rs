@@ -9,6 +9,8 @@ pub mod accounts;
 pub mod backup;
 pub mod chats;
 pub mod migrate;
+#[cfg(target_env = "musl")]
+pub mod sqlite_alloc;
 pub mod writer;
 
 use crate::error::StoreError;
