@@ -22,6 +22,29 @@ use tokio_tungstenite::tungstenite::Message;
 
 pub const PASSWORD: &str = "load-test-password";
 
+/// A client's writing half as a queue: everything queued goes out with one flush.
+fn spawn_sender<S>(mut sink: S) -> mpsc::UnboundedSender<Message>
+where
+    S: futures_util::Sink<Message> + Unpin + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            let mut next = Some(m);
+            while let Some(m) = next {
+                if sink.feed(m).await.is_err() {
+                    return;
+                }
+                next = rx.try_recv().ok();
+            }
+            if sink.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
 /// The clients' WebSocket settings. tungstenite zero-fills its whole read buffer on every read,
 /// so its 128 KiB default made the load generator spend a fifth of its time in memset, on the
 /// cores the server under test needs.
@@ -379,22 +402,7 @@ impl Conn {
                 }
             }
         }
-        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-        tokio::spawn(async move {
-            // Everything queued goes out with one flush.
-            while let Some(m) = rx.recv().await {
-                let mut next = Some(m);
-                while let Some(m) = next {
-                    if sink.feed(m).await.is_err() {
-                        return;
-                    }
-                    next = rx.try_recv().ok();
-                }
-                if sink.flush().await.is_err() {
-                    return;
-                }
-            }
-        });
+        let tx = spawn_sender(sink);
         let pending: Arc<Mutex<HashMap<u64, Pending>>> = Arc::default();
         let window = Arc::new(Semaphore::new(WINDOW));
         let events = Arc::new(AtomicU64::new(0));
@@ -677,7 +685,7 @@ pub async fn echo_rate(conns: usize, secs: f64) -> f64 {
             tokio_tungstenite::connect_async_with_config(url, Some(client_config()), true)
                 .await
                 .unwrap();
-        let (mut sink, mut stream) = socket.split();
+        let (sink, mut stream) = socket.split();
         let window = Arc::new(Semaphore::new(WINDOW));
         let (w, st) = (window.clone(), stats.clone());
         tokio::spawn(async move {
@@ -686,22 +694,7 @@ pub async fn echo_rate(conns: usize, secs: f64) -> f64 {
                 st.acked.fetch_add(1, Ordering::Relaxed);
             }
         });
-        let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-        tokio::spawn(async move {
-            // Everything queued goes out with one flush.
-            while let Some(m) = rx.recv().await {
-                let mut next = Some(m);
-                while let Some(m) = next {
-                    if sink.feed(m).await.is_err() {
-                        return;
-                    }
-                    next = rx.try_recv().ok();
-                }
-                if sink.flush().await.is_err() {
-                    return;
-                }
-            }
-        });
+        let tx = spawn_sender(sink);
         clients.push((tx, window));
     }
     let stop = Arc::new(AtomicBool::new(false));
