@@ -206,14 +206,12 @@ impl LiveState {
         self.staff.get(sid).map(|e| &e.staff)
     }
 
-    /// The serving staff of a chat (the first one), as a payload object or null.
-    fn serving_staff_json(&self, vid: &str) -> Value {
+    /// The serving staff of a chat (the first one), if online or within the grace.
+    fn serving_staff(&self, vid: &str) -> Option<&Staff> {
         self.chats
             .get(vid)
             .and_then(|c| c.serving.first())
             .and_then(|s| self.staff_obj(s))
-            .map(staff_json)
-            .unwrap_or(Value::Null)
     }
 
     fn room_json(&self, vid: &str) -> Option<RoomJson<'_>> {
@@ -227,9 +225,7 @@ impl LiveState {
             chat_id: chat.map(|c| c.chat_id.as_str()),
             severity_level: chat.map_or(0, |c| c.severity_level),
             tags: chat.map_or(&[], |c| c.tags.as_slice()),
-            staff: chat
-                .and_then(|c| c.serving.first())
-                .and_then(|s| self.staff_obj(s)),
+            staff: self.serving_staff(vid),
         })
     }
 
@@ -472,7 +468,7 @@ impl LiveState {
             vec![conn],
             "visitor_init",
             vec![
-                ("staff", j(self.serving_staff_json(&vid))),
+                ("staff", raw_part(&self.serving_staff(&vid))),
                 ("contents", contents),
             ],
         );
