@@ -14,6 +14,7 @@ mod notify;
 mod realtime;
 mod server;
 mod store;
+mod supervise;
 
 /// The static (musl) build uses mimalloc, for Rust's allocations and (store/sqlite_alloc.rs)
 /// SQLite's: on musl's own allocator the same server ran at a quarter of the speed and 60%
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
     // Before anything opens a database, in every command.
     #[cfg(target_env = "musl")]
     store::sqlite_alloc::install();
+    supervise::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => run_server(args),

@@ -6,9 +6,10 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::model::is_id;
+use crate::model::Message;
 use crate::store::chats::{self, ChatRecord};
 use http::StatusCode;
-use serde_json::json;
+use serde::Serialize;
 use std::collections::HashMap;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -67,12 +68,20 @@ fn int_param(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64
     }
 }
 
+/// A page of history. Serialised straight to text, never through `serde_json::Value`: stored
+/// content is raw JSON text, and a `Value` would re-parse it (with its own limits) on every read.
+#[derive(Serialize)]
+struct Page {
+    results: Vec<Message>,
+    next: Option<String>,
+}
+
 async fn history(
     app: &App,
     token: Option<String>,
     id: &str,
     q: &HashMap<String, String>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Page, ApiError> {
     let chat = visible_chat(app, token, id).await?;
     // `cursor` (from `next`) and `after` are the same thing: the last sequence_num seen.
     let after = match q.get("cursor") {
@@ -88,5 +97,5 @@ async fn history(
     let next = (results.len() as i64 == limit)
         .then(|| results.last().map(|m| m.sequence_num.to_string()))
         .flatten();
-    Ok(json!({"results": results, "next": next}))
+    Ok(Page { results, next })
 }

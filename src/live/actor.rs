@@ -220,7 +220,7 @@ impl Live {
             tracing::info!(open_chats = n, "restored open chats from the database");
         }
         let (deliveries, to_deliver) = mpsc::unbounded_channel();
-        tokio::spawn(deliver(to_deliver, live.clone()));
+        crate::supervise::spawn_critical("live delivery", deliver(to_deliver, live.clone()));
         let runner = Runner {
             state,
             store,
@@ -228,7 +228,7 @@ impl Live {
             live: live.clone(),
             deliveries,
         };
-        tokio::spawn(runner.run(rx, plan));
+        crate::supervise::spawn_critical("live state", runner.run(rx, plan));
         let ticker = live.tx.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(QUEUE_TICK);

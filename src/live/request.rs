@@ -81,8 +81,16 @@ fn string(f: &HashMap<&str, &RawValue>, key: &str) -> Result<String, String> {
         .ok_or_else(|| invalid(key))
 }
 
-/// A message content: a JSON object, kept byte-for-byte, at most `max` bytes.
-fn content(raw: Option<&RawValue>, max: usize) -> Result<Arc<RawValue>, String> {
+/// The deepest nesting of arrays and objects a message content may have (the object itself is
+/// level 1). Chat content is flat in practice; this keeps every later reader (ours, serde's
+/// default recursion limit of 128, a browser) far from its limits.
+pub const MAX_CONTENT_DEPTH: usize = 32;
+
+/// A message content: a JSON object, kept byte-for-byte, at most `max` bytes, checked once here
+/// at the door so that nothing stored can trip a reader later: every string decodes to valid
+/// Unicode (no lone surrogate escapes such as `"\ud800"`, which JSON's grammar allows but no
+/// UTF-8 reader can hold) and nesting stays within `MAX_CONTENT_DEPTH`.
+pub fn content(raw: Option<&RawValue>, max: usize) -> Result<Arc<RawValue>, String> {
     let raw = raw.ok_or_else(|| invalid("content"))?;
     let text = raw.get();
     if !text.trim_start().starts_with('{') {
@@ -93,7 +101,94 @@ fn content(raw: Option<&RawValue>, max: usize) -> Result<Arc<RawValue>, String> 
             "The message content is larger than the limit of {max} bytes."
         ));
     }
+    check_json(text)?;
     Ok(Arc::from(raw.to_owned()))
+}
+
+/// Walks JSON text without building it: `Ok` when every string (keys too) is valid Unicode and
+/// arrays and objects nest at most `MAX_CONTENT_DEPTH` deep. serde_json decodes each string
+/// into its scratch buffer as it goes, which is where a lone surrogate is refused.
+pub fn check_json(text: &str) -> Result<(), String> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    Walk { depth: 1 }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| {
+            if e.to_string().contains(TOO_DEEP) {
+                format!(
+                    "The message content is nested too deeply (at most {MAX_CONTENT_DEPTH} levels)."
+                )
+            } else {
+                format!("Missing/Invalid field: content ({e})")
+            }
+        })
+}
+
+const TOO_DEEP: &str = "content nested too deeply";
+
+/// One JSON value at nesting level `depth`.
+#[derive(Clone, Copy)]
+struct Walk {
+    depth: usize,
+}
+
+impl Walk {
+    /// Entering an array or object at this level: the walk for its elements.
+    fn inner<E: serde::de::Error>(self) -> Result<Walk, E> {
+        if self.depth > MAX_CONTENT_DEPTH {
+            return Err(E::custom(TOO_DEEP));
+        }
+        Ok(Walk {
+            depth: self.depth + 1,
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.inner()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.inner()?;
+        // Keys are strings: walking them decodes (and so checks) their escapes too.
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
 }
 
 impl Request {
@@ -190,6 +285,53 @@ mod tests {
     fn parse(name: &str, data: Option<&str>) -> Result<Request, String> {
         let d = data.map(raw);
         Request::parse(name, d.as_deref(), 100)
+    }
+
+    fn nested(levels: usize) -> String {
+        format!(
+            "{{\"c\":{}1{}}}",
+            "[".repeat(levels - 1),
+            "]".repeat(levels - 1)
+        )
+    }
+
+    #[test]
+    fn content_that_would_trip_a_reader_later_is_refused_at_the_door() {
+        let refused = [
+            r#"{"c":"\ud800"}"#.to_string(),
+            r#"{"c":"a\udc00b"}"#.to_string(),
+            r#"{"\ud83d":1}"#.to_string(),
+            r#"{"c":"\ud83d\u0041"}"#.to_string(),
+            nested(MAX_CONTENT_DEPTH + 1),
+            nested(200),
+            format!("{{\"c\":{}", "[".repeat(100_000)),
+        ];
+        for text in &refused {
+            let r = parse_big("visitor_msg", text);
+            assert!(r.is_err(), "accepted {}", &text[..text.len().min(60)]);
+        }
+        let deep = parse_big("visitor_msg", &nested(200)).unwrap_err();
+        assert!(deep.contains("nested too deeply"), "{deep}");
+        let accepted = [
+            r#"{"c":"\ud83d\ude00 ok"}"#.to_string(),
+            r#"{"c":"😀","n":[1,2.5,-3e9,null,true,{"x":[]}]}"#.to_string(),
+            nested(MAX_CONTENT_DEPTH),
+        ];
+        for text in &accepted {
+            match parse_big(
+                "staff_msg",
+                &format!(r#"{{"visitor":"v","content":{text}}}"#),
+            ) {
+                Ok(Request::StaffMsg { content, .. }) => assert_eq!(content.get(), text),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    fn parse_big(name: &str, data: &str) -> Result<Request, String> {
+        // Text that is not even JSON never becomes a RawValue: the transports refuse it first.
+        let d = RawValue::from_string(data.to_string()).map_err(|e| e.to_string())?;
+        Request::parse(name, Some(&d), 1 << 20)
     }
 
     #[test]

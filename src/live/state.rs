@@ -53,6 +53,15 @@ impl LiveConfig {
     }
 }
 
+/// A supervision event, for the rank rule (`LiveState::rank_refusal`).
+#[derive(Debug, Clone, Copy)]
+enum Supervision<'a> {
+    TakeOver,
+    Add,
+    /// Removing this staff member.
+    Remove(&'a str),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Staff,
@@ -948,9 +957,78 @@ impl LiveState {
         }
     }
 
+    /// The rank rule of every supervision event, in one place. Only supervisors and admins
+    /// supervise, and nobody acts over someone of their own rank or above:
+    /// - take over: the requester outranks every staff member serving the chat (the seed's
+    ///   "A supervisor cannot take over a chat from a supervisor.");
+    /// - remove: the requester outranks the staff member removed (or removes themselves) —
+    ///   otherwise removing an admin and then claiming the chat would be a take-over by the
+    ///   back door;
+    /// - add: nobody serving the chat outranks the requester (a supervisor may bring a colleague
+    ///   into a supervisor's or an agent's chat, not into an admin's).
+    fn rank_refusal(&self, by: &Staff, act: Supervision, vid: &str) -> Option<String> {
+        let role_of = |sid: &str| {
+            self.staff_obj(sid)
+                .map(|s| s.role_id)
+                .unwrap_or(Role::Agent)
+        };
+        let an = |r: Role| if r == Role::Admin { "an" } else { "a" };
+        match act {
+            Supervision::TakeOver => {
+                if !by.role_id.is_supervisor() {
+                    return Some(say::TAKE_OVER_ROLE.into());
+                }
+                let serving = self.chats.get(vid).map(|c| c.serving.as_slice());
+                let top = serving
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| role_of(s))
+                    .find(|r| !by.role_id.outranks(*r))?;
+                Some(format!(
+                    "A {} cannot take over a chat from {} {}.",
+                    by.role_id.name(),
+                    an(top),
+                    top.name()
+                ))
+            }
+            Supervision::Add => {
+                if !by.role_id.is_supervisor() {
+                    return Some(say::ADD_ROLE.into());
+                }
+                let serving = self.chats.get(vid).map(|c| c.serving.as_slice());
+                let top = serving
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|s| role_of(s))
+                    .find(|r| r.outranks(by.role_id))?;
+                Some(format!(
+                    "A {} cannot add staff to a chat served by {} {}.",
+                    by.role_id.name(),
+                    an(top),
+                    top.name()
+                ))
+            }
+            Supervision::Remove(target) => {
+                if !by.role_id.is_supervisor() {
+                    return Some(say::REMOVE_ROLE.into());
+                }
+                let role = role_of(target);
+                if target == by.id || by.role_id.outranks(role) {
+                    return None;
+                }
+                Some(format!(
+                    "A {} cannot remove {} {} from a chat.",
+                    by.role_id.name(),
+                    an(role),
+                    role.name()
+                ))
+            }
+        }
+    }
+
     fn take_over(&mut self, staff: &Staff, vid: &str, now: i64) -> Plan {
-        if !staff.role_id.is_supervisor() {
-            return Plan::err(say::TAKE_OVER_ROLE);
+        if let Some(why) = self.rank_refusal(staff, Supervision::TakeOver, vid) {
+            return Plan::err(why);
         }
         let Some(chat) = self.chats.get(vid) else {
             return Plan::err(say::CLOSED);
@@ -960,20 +1038,6 @@ impl LiveState {
         }
         if chat.serving.contains(&staff.id) {
             return Plan::err(say::ALREADY_IN_ROOM);
-        }
-        for sid in &chat.serving {
-            let role = self
-                .staff_obj(sid)
-                .map(|s| s.role_id)
-                .unwrap_or(Role::Agent);
-            if !staff.role_id.outranks(role) {
-                return Plan::err(format!(
-                    "A {} cannot take over a chat from a{} {}.",
-                    staff.role_id.name(),
-                    if role == Role::Admin { "n" } else { "" },
-                    role.name()
-                ));
-            }
         }
         let chat_id = chat.chat_id.clone();
         let replaced = chat.serving.clone();
@@ -1005,8 +1069,8 @@ impl LiveState {
     }
 
     fn add_staff(&mut self, by: &Staff, vid: &str, target: &str, now: i64) -> Plan {
-        if !by.role_id.is_supervisor() {
-            return Plan::err(say::ADD_ROLE);
+        if let Some(why) = self.rank_refusal(by, Supervision::Add, vid) {
+            return Plan::err(why);
         }
         let Some(chat) = self.chats.get(vid) else {
             return Plan::err(say::CLOSED);
@@ -1051,8 +1115,8 @@ impl LiveState {
     }
 
     fn remove_staff(&mut self, by: &Staff, vid: &str, target: &str, now: i64) -> Plan {
-        if !by.role_id.is_supervisor() {
-            return Plan::err(say::REMOVE_ROLE);
+        if let Some(why) = self.rank_refusal(by, Supervision::Remove(target), vid) {
+            return Plan::err(why);
         }
         let Some(chat) = self.chats.get(vid) else {
             return Plan::err(say::CLOSED);
@@ -1547,6 +1611,67 @@ mod tests {
         );
         assert_eq!(p.events_for(VIS), ["staff_being_taken_over_chat"]);
         assert_eq!(p.events_for(4), ["staff_take_over_chat"]);
+    }
+
+    #[test]
+    fn nobody_supervises_their_own_rank_or_above() {
+        let mut l = room_with_queued_chat(0);
+        const BOSS: ConnId = 5;
+        l.connect(BOSS, &staff("boss", Role::Admin), false);
+        let join = |visitor: &str| Request::StaffJoin {
+            visitor: visitor.into(),
+        };
+        let remove = |staff: &str| Request::RemoveStaff {
+            visitor: "v".into(),
+            staff: staff.into(),
+        };
+        let add = |staff: &str| Request::AddStaff {
+            visitor: "v".into(),
+            staff: staff.into(),
+        };
+        assert_eq!(l.request(BOSS, join("v"), 2).reply, Some(Ok(())));
+        // The back door of finding 6: remove the admin, then claim the chat.
+        let p = l.request(SUP, remove("boss"), 3);
+        assert_eq!(
+            p.reply,
+            Some(Err(
+                "A supervisor cannot remove an admin from a chat.".into()
+            ))
+        );
+        assert!(p.ops.is_empty() && p.sends.is_empty());
+        assert_eq!(
+            l.request(SUP, join("v"), 4).reply,
+            Some(Err(say::ALREADY_CLAIMED.into()))
+        );
+        // Nor into an admin's chat by adding themselves or anyone else.
+        for who in ["s", "a"] {
+            let p = l.request(SUP, add(who), 5);
+            assert_eq!(
+                p.reply,
+                Some(Err(
+                    "A supervisor cannot add staff to a chat served by an admin.".into()
+                ))
+            );
+            assert!(p.ops.is_empty() && p.sends.is_empty());
+        }
+        // The admin outranks both: adds the supervisor and an agent, and removes them again.
+        assert_eq!(l.request(BOSS, add("s"), 6).reply, Some(Ok(())));
+        assert_eq!(l.request(BOSS, add("a"), 7).reply, Some(Ok(())));
+        // The supervisor may remove an agent and themselves, never the admin.
+        assert_eq!(l.request(SUP, remove("a"), 8).reply, Some(Ok(())));
+        assert!(l.request(SUP, remove("boss"), 9).reply.unwrap().is_err());
+        assert_eq!(l.request(SUP, remove("s"), 10).reply, Some(Ok(())));
+        assert_eq!(l.request(BOSS, add("s"), 11).reply, Some(Ok(())));
+        assert_eq!(l.request(BOSS, remove("s"), 12).reply, Some(Ok(())));
+        // Agents supervise nothing.
+        assert_eq!(
+            l.request(AGENT, remove("boss"), 13).reply,
+            Some(Err(say::REMOVE_ROLE.into()))
+        );
+        assert_eq!(
+            l.request(AGENT, add("b"), 13).reply,
+            Some(Err(say::ADD_ROLE.into()))
+        );
     }
 
     /// Agent "a" claims `vid`; the `next_offline_unclaimed_visitor` the others are told.
