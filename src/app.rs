@@ -60,6 +60,8 @@ pub struct App {
     pub setup_token: Arc<Mutex<Option<String>>>,
     pub started: Instant,
     pub connections: Arc<Connections>,
+    /// Single-use tickets for opening `/ws` without a token in the URL (http/tickets.rs).
+    pub ws_tickets: Arc<crate::http::tickets::WsTickets>,
 }
 
 impl App {
@@ -76,6 +78,7 @@ impl App {
             setup_token: Arc::new(Mutex::new(None)),
             started: Instant::now(),
             connections: Arc::default(),
+            ws_tickets: Arc::default(),
         }
     }
 }

@@ -153,13 +153,25 @@ struct VisitorRequest {
     email: Option<String>,
 }
 
-/// Trims an optional text field; empty counts as absent. Errors name the field.
+/// Unicode's bidirectional formatting characters. In a name they can reorder what staff read
+/// next to it ("Visitor \u{202E}gnp.exe" shows as "Visitor exe.png"): they are dropped.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Trims an optional text field (after dropping bidi controls); empty counts as absent. Errors
+/// name the field.
 pub fn optional_text(
     field: &str,
     value: Option<String>,
     max_chars: usize,
 ) -> Result<Option<String>, ApiError> {
     let Some(v) = value
+        .map(|v| {
+            v.chars()
+                .filter(|c| !is_bidi_control(*c))
+                .collect::<String>()
+        })
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
     else {

@@ -7,6 +7,7 @@ mod chats;
 mod ops;
 mod setup;
 mod staff_admin;
+pub mod tickets;
 
 pub use accounts::check_email;
 pub use setup::open_if_needed as open_setup_if_needed;
@@ -39,6 +40,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(chats::routes(app.clone()))
         .unify()
         .or(staff_admin::routes(app.clone()))
+        .unify()
+        .or(tickets::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

@@ -67,13 +67,21 @@ pub async fn handle(app: &App, mut req: Request<Incoming>) -> Response<Body> {
         ));
     };
     let query = req.uri().query().unwrap_or("");
-    let token = super::handshake_token(h, query);
+    // The web UIs come with a single-use ticket (http/tickets.rs), other clients with a token.
+    let token = match super::query_param(query, "ticket") {
+        Some(ticket) => app.ws_tickets.redeem(ticket).ok_or_else(|| {
+            ApiError::unauthorized("The ticket is invalid, expired or already used.")
+        }),
+        None => super::handshake_token(h, query).ok_or_else(|| {
+            ApiError::unauthorized(
+                "An access token is required (Authorization header, ?token= or ?ticket=).",
+            )
+        }),
+    };
     let force = super::wants_force(query);
     let who = match token {
-        None => Err(ApiError::unauthorized(
-            "An access token is required (Authorization header or ?token=).",
-        )),
-        Some(t) => auth::authenticate(&app.store, &t).await,
+        Err(e) => Err(e),
+        Ok(t) => auth::authenticate(&app.store, &t).await,
     };
     let who = match who {
         Ok(w) => w,

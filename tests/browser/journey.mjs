@@ -89,6 +89,7 @@ const HOST_URL = `http://127.0.0.1:${hostServer.address().port}/`;
 let passed = 0, failed = 0, broken = false;
 const dialogs = [];
 const pageErrors = [];
+const socketUrls = []; // every WebSocket any page opened (the widget's frame included)
 async function check(name, fn, { independent = false } = {}) {
   if (broken && !independent) { failed++; console.log(`SKIP ${name} (an earlier step failed)`); return; }
   const t0 = Date.now();
@@ -115,6 +116,7 @@ async function newPage(label, viewport = { width: 1280, height: 800 }, extra = {
   page.setDefaultTimeout(T);
   page.on("dialog", (d) => { dialogs.push(`${label}: ${d.type()} ${d.message()}`); d.dismiss().catch(() => {}); });
   page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
+  page.on("websocket", (ws) => socketUrls.push(`${label}: ${ws.url()}`));
   // Chromium logs failed WebSocket handshakes itself (expected while a server restarts).
   page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource|WebSocket connection to/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
   return page;
@@ -417,6 +419,12 @@ try {
     await agent.locator("#already-online").waitFor({ state: "visible" });
     await second.close();
   });
+
+  await check("no access token in any WebSocket URL (the UIs open /ws with a single-use ticket)", async () => {
+    assert(socketUrls.length > 0, "no WebSocket was opened");
+    const leaky = socketUrls.filter((u) => /[?&]token=/.test(u) || !/[?&]ticket=/.test(u));
+    assert(leaky.length === 0, leaky.join("\n"));
+  }, { independent: true });
 
   await check("no page errors", async () => {
     assert(pageErrors.length === 0, pageErrors.join("\n"));

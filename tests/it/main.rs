@@ -5,6 +5,7 @@ mod harness;
 mod rt;
 
 mod cli_ops;
+mod hardening;
 mod http_api;
 mod load_check;
 mod presence;

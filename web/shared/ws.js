@@ -57,16 +57,32 @@ export class LiveSocket {
     this.connectNow();
   }
 
-  connectNow() {
+  async connectNow() {
     clearTimeout(this.timer);
     this.timer = null;
     if (this.ws) { this.detach(this.ws); try { this.ws.close(); } catch { /* already closed */ } }
+    this.ws = null;
     const token = this.getToken();
     if (!token) { this.setState("unauthorized"); return; }
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    let url = `${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`;
-    if (this.force) url += "&force=1";
+    const attemptNo = this.attemptNo = (this.attemptNo || 0) + 1;
     this.setState(this.everOpened ? "reconnecting" : "connecting", { attempt: this.attempt });
+    // The token goes in a header, never in the socket's URL (proxies log URLs): a single-use
+    // ticket from the API opens the socket instead.
+    let ticket;
+    try {
+      const r = await fetch("/api/v1/ws-ticket", { method: "POST", headers: { Authorization: token } });
+      if (attemptNo !== this.attemptNo || this.state === "stopped" || this.state === "unauthorized") return;
+      if (r.status === 401) { this.setState("unauthorized"); return; }
+      if (!r.ok) throw new Error(`ticket: ${r.status}`);
+      ticket = (await r.json()).ticket;
+    } catch {
+      if (attemptNo === this.attemptNo && this.state !== "stopped") this.scheduleReconnect();
+      return;
+    }
+    if (attemptNo !== this.attemptNo || this.state === "stopped" || this.state === "unauthorized") return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    let url = `${proto}//${location.host}/ws?ticket=${encodeURIComponent(ticket)}`;
+    if (this.force) url += "&force=1";
     let ws;
     try { ws = new WebSocket(url); } catch { this.scheduleReconnect(); return; }
     this.ws = ws;
