@@ -294,6 +294,11 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA));
         assert_eq!(c.reconnect_grace, Duration::from_secs(10));
         assert_eq!(c.max_staffs_in_chat, 5);
+        assert_eq!(c.max_connections, None);
+        assert_eq!(c.max_connections_per_ip, 256);
+        assert_eq!(c.max_pending_per_ip, 64);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.socketio_connect_timeout, Duration::from_secs(5));
     }
 
     #[test]

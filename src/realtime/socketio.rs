@@ -1,6 +1,21 @@
 //! Socket.IO v5 (Engine.IO v4, polling and WebSocket with upgrade) at `/socket.io/`, with
 //! socketioxide in front of the warp routes. Events and payloads are the seed's; acks carry two
 //! arguments `(result, error_message)`.
+//!
+//! Bad packets. A well-formed event with bad data, or an unknown event, is answered with an
+//! error ack (when it has an ack id) and the connection stays (product.md §6). A packet that is
+//! not a Socket.IO event at all (`42{"a":1}`, `42[5]`, `42["visitor_msg",{`) never reaches us:
+//! socketioxide 0.18 reads the event name before any handler (`Socket::recv_event` ->
+//! `read_event`, which also walks the rest of the array), turns a failure into
+//! `Error::InvalidEventName`, and `Client::on_message` maps that to
+//! `DisconnectReason::PacketParsingError` and closes that Engine.IO session. There is no hook
+//! (no fallback for undecodable packets, no error callback that can veto the close), and on
+//! the WebSocket transport the frames go straight from the upgraded stream into engineioxide,
+//! so keeping the connection would mean forking the crate. The reference JS server does the
+//! same for what its parser rejects (socket.io-parser's `isPayloadValid` -> `Client.onerror`
+//! -> `conn.close()`), though it accepts a number as an event name, so `42[5]` is the one case
+//! where it keeps a connection we close. The close only ever ends the offending connection:
+//! the live state sees an ordinary disconnect (tests/it/security_net.rs).
 
 use super::handle_event;
 use crate::app::App;

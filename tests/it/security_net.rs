@@ -413,14 +413,14 @@ async fn tokenless_engineio_handshakes_cost_nothing_lasting() {
     assert!(hwm < 100 * 1024, "peak RSS {hwm} kB");
 
     // The sessions that did open expire with the connect timeout (5 s), without a CONNECT.
-    // (A POST of a noop packet answers at once: 200 while the session lives, 400 after.)
+    // (A POST of a pong answers at once: 200 while the session lives, 400 after.)
     let client = http_from(ip(99));
     let alive = |sid: String| {
         let (client, url) = (client.clone(), url.clone());
         async move {
             let r = client
                 .post(format!("{url}&sid={sid}"))
-                .body("6")
+                .body("3")
                 .send()
                 .await
                 .unwrap();
