@@ -336,7 +336,9 @@ fn raise_nofile() -> u64 {
             }
         }
         // RLIM_INFINITY and absurd values: a cap of a million is as good as none.
-        (lim.rlim_cur as u64).min(1 << 20)
+        #[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not on every unix
+        let cur = lim.rlim_cur as u64;
+        cur.min(1 << 20)
     }
 }
 
