@@ -49,6 +49,13 @@ pub struct FileConfig {
     pub max_events_per_sec: Option<u32>,
     pub max_staffs_in_chat: Option<usize>,
     pub max_attachment_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
+    pub max_pending_per_ip: Option<usize>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub socketio_connect_timeout_secs: Option<u64>,
+    pub socketio_anonymous_per_ip: Option<usize>,
+    pub socketio_anonymous_total: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -83,6 +90,29 @@ pub struct Config {
     pub max_staffs_in_chat: usize,
     #[allow(dead_code)] // attachments (product.md §8.6) are not built yet
     pub max_attachment_bytes: usize,
+    /// Open TCP connections in all; `None`: the file-descriptor limit minus a reserve
+    /// (server.rs). Past it a connection is answered 503 and closed, never left to EMFILE.
+    pub max_connections: Option<usize>,
+    /// Open connections from one TCP peer address. 256 fits an office behind one NAT: a browser
+    /// holds about 6 connections per site, so ~40 people on the widget or console at once;
+    /// an attacker on one address holds at most this many file descriptors.
+    pub max_connections_per_ip: usize,
+    /// Connections from one TCP peer that have not yet sent a complete first request head.
+    /// Legitimate clients send theirs within milliseconds, so even a busy office has few at
+    /// once; 64 leaves room for a burst of page loads while slowloris gets little.
+    pub max_pending_per_ip: usize,
+    /// A request head (the first, and each keep-alive one) must arrive within this; it is also
+    /// how long a new connection may stay silent before its first request.
+    pub header_read_timeout: Duration,
+    /// How long an Engine.IO session may live without a Socket.IO CONNECT (socketioxide's
+    /// default is 45 s; a real client sends CONNECT within one round trip).
+    pub socketio_connect_timeout: Duration,
+    /// Engine.IO handshakes without a token from one client IP per connect-timeout window:
+    /// since each such session lives at most that window unauthenticated, this bounds what one
+    /// address can make the server hold.
+    pub socketio_anonymous_per_ip: usize,
+    /// The same, from all addresses together.
+    pub socketio_anonymous_total: usize,
 }
 
 fn load_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
@@ -182,6 +212,36 @@ impl Config {
                 file.max_attachment_bytes,
                 10 * 1024 * 1024,
             )?,
+            max_connections: match file.max_connections {
+                Some(n) => Some(positive("max_connections", Some(n), 1)?),
+                None => None,
+            },
+            max_connections_per_ip: positive(
+                "max_connections_per_ip",
+                file.max_connections_per_ip,
+                256,
+            )?,
+            max_pending_per_ip: positive("max_pending_per_ip", file.max_pending_per_ip, 64)?,
+            header_read_timeout: secs(positive(
+                "header_read_timeout_secs",
+                file.header_read_timeout_secs,
+                10,
+            )?),
+            socketio_connect_timeout: secs(positive(
+                "socketio_connect_timeout_secs",
+                file.socketio_connect_timeout_secs,
+                5,
+            )?),
+            socketio_anonymous_per_ip: positive(
+                "socketio_anonymous_per_ip",
+                file.socketio_anonymous_per_ip,
+                64,
+            )?,
+            socketio_anonymous_total: positive(
+                "socketio_anonymous_total",
+                file.socketio_anonymous_total,
+                2048,
+            )?,
         })
     }
 }
@@ -234,6 +294,11 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA));
         assert_eq!(c.reconnect_grace, Duration::from_secs(10));
         assert_eq!(c.max_staffs_in_chat, 5);
+        assert_eq!(c.max_connections, None);
+        assert_eq!(c.max_connections_per_ip, 256);
+        assert_eq!(c.max_pending_per_ip, 64);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.socketio_connect_timeout, Duration::from_secs(5));
     }
 
     #[test]

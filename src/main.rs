@@ -10,6 +10,7 @@ mod error;
 mod http;
 mod live;
 mod model;
+mod net;
 mod notify;
 mod realtime;
 mod server;

@@ -195,7 +195,8 @@ impl Drop for ServerProc {
 
 pub fn server_config(extra: &str) -> String {
     format!(
-        "max_events_per_sec = 1000000\nvisitor_creations_per_minute = 10000000\nlogin_max_failures = 100000\n{extra}"
+        "max_events_per_sec = 1000000\nvisitor_creations_per_minute = 10000000\nlogin_max_failures = 100000\n\
+         max_connections_per_ip = 1000000\nmax_pending_per_ip = 1000000\n{extra}"
     )
 }
 

@@ -52,10 +52,30 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 }
 
 fn with_common_headers(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert("x-content-type-options", "nosniff".parse().expect("static"));
-    h.insert("referrer-policy", "no-referrer".parse().expect("static"));
+    common_headers(r.headers_mut());
     r
+}
+
+/// The security headers every response carries, whoever built it (warp's routes here,
+/// socketioxide's answers and the refusals outside warp in server.rs). Headers a response
+/// already has win: the HTML pages set their own Content-Security-Policy (assets.rs).
+pub fn common_headers(h: &mut http::HeaderMap) {
+    use http::HeaderValue;
+    const COMMON: [(&str, &str); 3] = [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        // Nothing but the HTML pages should ever be rendered or framed: for JSON, text and
+        // Engine.IO payloads this forbids every load.
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    for (name, value) in COMMON {
+        if !h.contains_key(name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
 }
 
 /// The body type of every response the server sends (warp's, socketioxide's, our own).
@@ -87,6 +107,10 @@ pub fn boxed_error(e: &ApiError) -> hyper::Response<Body> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    if let Some(secs) = e.retry_after {
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
     resp
 }
 
@@ -212,13 +236,18 @@ pub fn client_ip(app: App) -> impl Filter<Extract = (IpAddr,), Error = Rejection
     warp::ext::optional::<PeerAddr>()
         .and(warp::header::optional::<String>("x-forwarded-for"))
         .map(move |peer: Option<PeerAddr>, fwd: Option<String>| {
-            let forwarded = fwd
-                .filter(|_| app.config.trust_proxy_headers)
-                .and_then(|f| f.rsplit(',').next().and_then(|s| s.trim().parse().ok()));
-            forwarded
-                .or(peer.map(|p| p.0.ip()))
-                .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+            client_ip_of(&app, peer, fwd.as_deref())
         })
+}
+
+/// `client_ip`'s rule for the handlers outside warp (server.rs, the Socket.IO handshake).
+pub fn client_ip_of(app: &App, peer: Option<PeerAddr>, forwarded_for: Option<&str>) -> IpAddr {
+    let forwarded = forwarded_for
+        .filter(|_| app.config.trust_proxy_headers)
+        .and_then(|f| f.rsplit(',').next().and_then(|s| s.trim().parse().ok()));
+    forwarded
+        .or(peer.map(|p| p.0.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// The raw `Authorization` token, if any.

@@ -1,18 +1,37 @@
 //! Socket.IO v5 (Engine.IO v4, polling and WebSocket with upgrade) at `/socket.io/`, with
 //! socketioxide in front of the warp routes. Events and payloads are the seed's; acks carry two
 //! arguments `(result, error_message)`.
+//!
+//! Bad packets. A well-formed event with bad data, or an unknown event, is answered with an
+//! error ack (when it has an ack id) and the connection stays (product.md §6). A packet that is
+//! not a Socket.IO event at all (`42{"a":1}`, `42[5]`, `42["visitor_msg",{`) never reaches us:
+//! socketioxide 0.18 reads the event name before any handler (`Socket::recv_event` ->
+//! `read_event`, which also walks the rest of the array), turns a failure into
+//! `Error::InvalidEventName`, and `Client::on_message` maps that to
+//! `DisconnectReason::PacketParsingError` and closes that Engine.IO session. There is no hook
+//! (no fallback for undecodable packets, no error callback that can veto the close), and on
+//! the WebSocket transport the frames go straight from the upgraded stream into engineioxide,
+//! so keeping the connection would mean forking the crate. The reference JS server does the
+//! same for what its parser rejects (socket.io-parser's `isPayloadValid` -> `Client.onerror`
+//! -> `conn.close()`), though it accepts a number as an event name, so `42[5]` is the one case
+//! where it keeps a connection we close. The close only ever ends the offending connection:
+//! the live state sees an ordinary disconnect (tests/it/security_net.rs).
 
 use super::handle_event;
 use crate::app::App;
 use crate::auth::{self, Principal};
-use crate::live::{Live, Outgoing, Replier};
+use crate::error::ApiError;
+use crate::http::PeerAddr;
+use crate::live::{Live, OutboxRx, Outgoing, Replier};
+use crate::net::Edge;
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::handler::{ConnectHandler, FromMessageParts, Value as PacketValue};
 use socketioxide::socket::Socket;
-use socketioxide::SocketIo;
+use socketioxide::{SendError, SocketError, SocketIo};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,9 +68,23 @@ impl std::fmt::Display for Refused {
 /// Engine.IO settings: a dead peer is found within `PING_INTERVAL + PING_TIMEOUT` (< 30 s).
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 pub const PING_TIMEOUT: Duration = Duration::from_secs(15);
-/// socketioxide's own per-socket packet buffer (its default, 128, is too small for a staff
-/// console during a burst of new chats).
-pub const BUFFER: usize = 65_536;
+/// socketioxide's own per-socket packet buffer. Small on purpose: what a slow reader has not
+/// taken yet waits in our byte-bounded outbox instead (`forward`), so a stalled client pins at
+/// most this many packets plus its outbox, and is dropped when either stays full.
+pub const BUFFER: usize = 256;
+/// How long a socket's buffer may stay full before the reader counts as stalled and is dropped
+/// (as `/ws` drops a peer that takes this long to accept a frame).
+const STALL_LIMIT: Duration = Duration::from_secs(5);
+/// How often a full buffer is retried.
+const RETRY_EVERY: Duration = Duration::from_millis(10);
+
+/// The largest Engine.IO payload (one polling POST, one WebSocket message): a full message
+/// with room for JSON escapes and the packet's envelope, never less than 64 KiB. socketioxide
+/// buffers a whole POST before parsing it, so this is also what one request can make it hold.
+pub fn max_payload(max_content_bytes: usize) -> u64 {
+    let bytes = max_content_bytes.saturating_mul(2).saturating_add(4096);
+    u64::try_from(bytes.max(64 * 1024)).unwrap_or(u64::MAX)
+}
 
 pub fn configure(io: &SocketIo) {
     io.ns("/", on_connect.with(authenticate));
@@ -60,9 +93,12 @@ pub fn configure(io: &SocketIo) {
 /// A Socket.IO handshake (a `/socket.io/` request without `sid`) that carries a token in the
 /// `Authorization` header or `?token=` is checked before Engine.IO opens anything: a bad token
 /// gets HTTP 401 (the seed's rule), a good one rides along as a request extension. Without
-/// either, the token may come in the CONNECT packet, checked by `authenticate` below.
+/// either, the token may come in the CONNECT packet, checked by `authenticate` below; such
+/// handshakes are capped per client address and in total (`Edge::anonymous_handshake`), 429 or
+/// 503 past the cap, since each is a session held until the connect timeout.
 pub async fn check_handshake(
     app: &App,
+    edge: &Edge,
     req: &mut hyper::Request<hyper::body::Incoming>,
 ) -> Option<hyper::Response<crate::http::Body>> {
     if !req.uri().path().starts_with("/socket.io") {
@@ -72,7 +108,36 @@ pub async fn check_handshake(
     if super::query_param(query, "sid").is_some() {
         return None;
     }
-    let token = super::handshake_token(req.headers(), query)?;
+    let Some(token) = super::handshake_token(req.headers(), query) else {
+        let ip = crate::http::client_ip_of(
+            app,
+            req.extensions().get::<PeerAddr>().copied(),
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok()),
+        );
+        return match edge.anonymous_handshake(ip) {
+            Ok(()) => None,
+            Err((retry_after, all)) => {
+                let mut e = if all {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "Too many connections are being set up; try again shortly.",
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        "Too many connections without a token from this address; \
+                         try again shortly.",
+                    )
+                };
+                e.retry_after = Some(retry_after);
+                Some(crate::http::boxed_error(&e))
+            }
+        };
+    };
     match auth::authenticate(&app.store, &token).await {
         Ok(p) => {
             req.extensions_mut().insert::<Principal>(p);
@@ -207,28 +272,49 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
     let socket = s.clone();
     tokio::spawn(async move {
         let _counted = counted;
+        forward(&socket, &rx).await;
+        let _ = socket.disconnect();
+    });
+    live.connect(conn, session.who, session.force, outbox).await;
+}
+
+/// Hands the outbox to socketioxide in order until the connection must close. When socketioxide's
+/// small buffer is full the event waits here (and what follows waits in the outbox, bounded in
+/// bytes: past that the live state kills the connection); a buffer that stays full for
+/// `STALL_LIMIT` means a reader that stopped reading, and it is dropped.
+async fn forward(socket: &SocketRef, rx: &OutboxRx) {
+    loop {
+        let out = tokio::select! {
+            out = rx.recv() => out,
+            _ = rx.killed() => return,
+        };
+        let (name, data) = match out {
+            Some(Outgoing::Event { name, data }) => (name, data),
+            Some(Outgoing::Close) | None => return,
+            Some(Outgoing::Ack { .. } | Outgoing::Raw(_)) => continue,
+        };
+        let mut stalled_since = None;
         loop {
-            tokio::select! {
-                out = rx.recv() => match out {
-                    Some(Outgoing::Event { name, data }) => {
-                        if socket.emit(name, &*data).is_err() {
-                            // socketioxide's own buffer is full: too slow a reader.
-                            let _ = socket.disconnect();
-                            break;
-                        }
+            match socket.emit(name, &*data) {
+                Ok(()) => break,
+                Err(SendError::Socket(SocketError::InternalChannelFull)) => {
+                    let since = *stalled_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= STALL_LIMIT {
+                        tracing::debug!(sid = %socket.id, "Socket.IO reader stalled; dropping it");
+                        return;
                     }
-                    Some(Outgoing::Close) | None => {
-                        let _ = socket.disconnect();
-                        break;
+                    tokio::select! {
+                        _ = tokio::time::sleep(RETRY_EVERY) => {}
+                        _ = rx.killed() => return,
                     }
-                    Some(Outgoing::Ack { .. } | Outgoing::Raw(_)) => {}
-                },
-                _ = rx.killed() => {
-                    let _ = socket.disconnect();
+                }
+                // Closed, or an event that cannot be encoded (never ours): nothing to keep.
+                Err(SendError::Socket(_)) => return,
+                Err(SendError::Serialize(e)) => {
+                    tracing::error!(error = %e, event = name, "could not encode an event");
                     break;
                 }
             }
         }
-    });
-    live.connect(conn, session.who, session.force, outbox).await;
+    }
 }
