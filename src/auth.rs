@@ -108,21 +108,42 @@ pub async fn issue_token(
 
 /// Resolves a raw token (already stripped of `Bearer `) to its principal.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Principal, ApiError> {
+    authenticate_session(store, token).await.map(|(p, _)| p)
+}
+
+/// What a live connection keeps of the token that opened it: the live state cuts the
+/// connection when that token is revoked (logout, disable, password change) or expires.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub hash: Vec<u8>,
+    /// ms since the epoch.
+    pub expires_at: i64,
+}
+
+/// `authenticate`, also returning the token's credential for a live connection.
+pub async fn authenticate_session(
+    store: &Store,
+    token: &str,
+) -> Result<(Principal, Credential), ApiError> {
     // Our tokens are 64 hex digits; anything else cannot match and needs no database trip.
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::unauthorized("The access token is invalid."));
     }
     let hash = token_hash(token);
+    let lookup = hash.clone();
     let subject = store
-        .read(move |c| accounts::token_subject(c, &hash))
+        .read(move |c| accounts::token_subject_until(c, &lookup))
         .await?;
-    match subject {
-        Some(Subject::Staff(s)) => Ok(Principal::Staff(s)),
-        Some(Subject::Visitor(v)) => Ok(Principal::Visitor(v)),
-        None => Err(ApiError::unauthorized(
-            "The access token is invalid, expired or revoked.",
-        )),
-    }
+    let (who, expires_at) = match subject {
+        Some((Subject::Staff(s), at)) => (Principal::Staff(s), at),
+        Some((Subject::Visitor(v), at)) => (Principal::Visitor(v), at),
+        None => {
+            return Err(ApiError::unauthorized(
+                "The access token is invalid, expired or revoked.",
+            ))
+        }
+    };
+    Ok((who, Credential { hash, expires_at }))
 }
 
 /// Counts failed logins per key (an IP, an account) in a sliding window.

@@ -4,6 +4,7 @@ use super::{bearer, body, client_ip, parse_json, require_principal, respond, wit
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::live::actor::Revoke;
 use crate::model::Staff;
 use crate::store::accounts::{self, TokenKind};
 use bytes::Bytes;
@@ -127,9 +128,12 @@ async fn logout(app: App, token: Option<String>) -> Response {
     let res = async {
         require_principal(&app, token.clone()).await?;
         let hash = auth::token_hash(token.as_deref().unwrap_or_default());
+        let revoked = hash.clone();
         app.store
-            .write(move |c| accounts::revoke_token(c, &hash))
+            .write(move |c| accounts::revoke_token(c, &revoked))
             .await?;
+        // The sockets opened with this token go now, not at their next reconnect.
+        app.live.revoke(Revoke::Token(hash)).await;
         Ok::<_, ApiError>(())
     }
     .await;

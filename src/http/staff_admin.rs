@@ -6,6 +6,7 @@ use super::{bearer, body, parse_json, require_principal, respond, with_app};
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::live::actor::Revoke;
 use crate::model::{Role, Staff};
 use crate::store::accounts::{self, NewStaff, StaffChanges};
 use bytes::Bytes;
@@ -160,9 +161,23 @@ async fn update(
     if let Some(p) = req.password {
         changes.password_hash = Some(hash(p).await?);
     }
-    let id = id.to_string();
-    Ok(app
+    // Disabling and a new password revoke the account's tokens; a new role changes what its
+    // console may see and do. Either way its live connections go now: with a still-good token
+    // the console reconnects and gets the feed of its new role.
+    let cut = changes.disabled == Some(true) || changes.password_hash.is_some();
+    let new_role = changes.role;
+    let target = id.to_string();
+    let (before, after) = app
         .store
-        .write(move |c| accounts::update_staff(c, &id, changes))
-        .await?)
+        .write(move |c| {
+            let before = accounts::staff_by_id(c, &target)?;
+            let after = accounts::update_staff(c, &target, changes)?;
+            Ok((before, after))
+        })
+        .await?;
+    let role_changed = new_role.is_some() && before.is_some_and(|b| b.role_id != after.role_id);
+    if cut || role_changed {
+        app.live.revoke(Revoke::Staff(after.id.clone())).await;
+    }
+    Ok(after)
 }

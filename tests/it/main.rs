@@ -9,3 +9,4 @@ mod http_api;
 mod load_check;
 mod presence;
 mod protocol;
+mod security_accounts;
