@@ -75,11 +75,13 @@ fn role(id: i64) -> Result<Role, ApiError> {
     })
 }
 
-async fn hash(password: String) -> Result<String, ApiError> {
+/// Hashes a new password in one of the argon2 slots logins use: memory stays bounded by the
+/// slots whatever mix of logins and account changes arrives.
+async fn hash(app: &App, password: String) -> Result<String, ApiError> {
     auth::check_new_password(&password)?;
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal())?
+    app.login
+        .hashing(move || auth::hash_password(&password))
+        .await?
         .map_err(ApiError::from)
 }
 
@@ -101,7 +103,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
         .ok_or_else(|| ApiError::bad_request("Missing/Invalid field: full_name."))?;
     let display_name = optional_text("display_name", req.display_name, 100)?;
     let role = role(req.role_id)?;
-    let password_hash = hash(req.password).await?;
+    let password_hash = hash(app, req.password).await?;
     Ok(app
         .store
         .write(move |c| {
@@ -159,7 +161,7 @@ async fn update(
         changes.role = Some(role(r)?);
     }
     if let Some(p) = req.password {
-        changes.password_hash = Some(hash(p).await?);
+        changes.password_hash = Some(hash(app, p).await?);
     }
     // Disabling and a new password revoke the account's tokens; a new role changes what its
     // console may see and do. Either way its live connections go now: with a still-good token

@@ -234,3 +234,153 @@ async fn expired_tokens_lose_their_sockets() {
         .await;
     }
 }
+
+// ----- logins --------------------------------------------------------------------------------
+
+/// `X-Forwarded-For` is honoured only with this, and stands in for other client addresses
+/// (tests only ever use loopback ones).
+fn behind_proxy(extra: &str) -> Options {
+    Options {
+        config: Some(format!("trust_proxy_headers = true\n{extra}")),
+        ..Default::default()
+    }
+}
+
+/// A login from `ip`: its status and `Retry-After`.
+async fn login_from(
+    c: &reqwest::Client,
+    s: &Server,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>) {
+    let r = c
+        .post(s.url("/api/v1/auth/login"))
+        .header("X-Forwarded-For", ip)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (r.status().as_u16(), retry)
+}
+
+/// The server's peak resident memory (kB), from /proc.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[tokio::test]
+async fn concurrent_wrong_logins_verify_at_most_the_limit_in_bounded_memory() {
+    let s = Server::start_with(behind_proxy(""));
+    s.add_staff("owner@shop.test", "admin");
+    let c = http();
+    // Warm up (the server's first login also hashes the dummy password once).
+    assert_eq!(
+        login_from(&c, &s, "127.0.0.9", "owner@shop.test", PASSWORD)
+            .await
+            .0,
+        200
+    );
+    let before = peak_rss_kb(s.pid());
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (c, url) = (c.clone(), s.url("/api/v1/auth/login"));
+            tokio::spawn(async move {
+                let r = c
+                    .post(url)
+                    .header("X-Forwarded-For", "127.0.0.2")
+                    .json(&json!({"email": "owner@shop.test", "password": format!("guess-{i}")}))
+                    .send()
+                    .await
+                    .expect("login request");
+                let retry = r.headers().get("retry-after").is_some();
+                (r.status().as_u16(), retry)
+            })
+        })
+        .collect();
+    let (mut unauthorized, mut limited) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (401, _) => unauthorized += 1,
+            (429, true) => limited += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    let peak = peak_rss_kb(s.pid());
+    eprintln!(
+        "200 concurrent wrong logins: {unauthorized} verified (401), {limited} refused (429); \
+         server peak RSS {} MB (before {} MB)",
+        peak / 1024,
+        before / 1024
+    );
+    assert!(
+        unauthorized <= 10,
+        "{unauthorized} guesses were verified; the limit is 10"
+    );
+    assert_eq!(unauthorized + limited, 200);
+    assert!(peak < 100 * 1024, "peak RSS {} MB", peak / 1024);
+    // The guessing address is stopped, the owner elsewhere is not.
+    let (st, retry) = login_from(&c, &s, "127.0.0.2", "owner@shop.test", PASSWORD).await;
+    assert_eq!(st, 429);
+    assert!(retry.is_some_and(|r| r >= 1));
+    assert_eq!(
+        login_from(&c, &s, "127.0.0.3", "owner@shop.test", PASSWORD)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_ten_ips_do_not_lock_the_owner_out() {
+    let s = Server::start_with(behind_proxy(""));
+    s.add_staff("owner@shop.test", "admin");
+    let c = http();
+    for n in 10..20 {
+        let ip = format!("127.0.0.{n}");
+        let (st, _) = login_from(&c, &s, &ip, "owner@shop.test", "not-the-password").await;
+        assert_eq!(st, 401, "from {ip}");
+    }
+    assert_eq!(
+        login_from(&c, &s, "127.0.0.30", "owner@shop.test", PASSWORD)
+            .await
+            .0,
+        200,
+        "the owner signs in from an eleventh address"
+    );
+}
+
+#[tokio::test]
+async fn the_account_ceiling_stops_repeat_guessers_but_never_the_owner() {
+    let s = Server::start_with(behind_proxy("login_account_max_failures = 5\n"));
+    s.add_staff("owner@shop.test", "admin");
+    let c = http();
+    // Ten addresses, one guess each: past the ceiling of 5, clean addresses are still checked.
+    for n in 10..20 {
+        let ip = format!("127.0.0.{n}");
+        let (st, _) = login_from(&c, &s, &ip, "owner@shop.test", "not-the-password").await;
+        assert_eq!(st, 401, "from {ip}");
+    }
+    // An address that already failed on the account is stopped by the ceiling...
+    let (st, retry) = login_from(&c, &s, "127.0.0.10", "owner@shop.test", "guess-2").await;
+    assert_eq!(st, 429);
+    assert!(retry.is_some());
+    // ...even with the right password (it could be the guesser's lucky one),
+    let (st, _) = login_from(&c, &s, "127.0.0.11", "owner@shop.test", PASSWORD).await;
+    assert_eq!(st, 429);
+    // while the owner from a clean address signs in, twice.
+    for _ in 0..2 {
+        let (st, _) = login_from(&c, &s, "127.0.0.40", "owner@shop.test", PASSWORD).await;
+        assert_eq!(st, 200);
+    }
+}
