@@ -38,6 +38,7 @@ async fn assert_cut(c: &Client, since: Instant, what: &str) {
         c.name,
         since.elapsed()
     );
+    eprintln!("{what}: {} cut after {:?}", c.name, since.elapsed());
 }
 
 /// A new visitor's first message reaches `control` (still signed in) but not `cut`.
