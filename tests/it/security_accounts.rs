@@ -161,7 +161,7 @@ async fn logged_out_staff_is_cut_off_and_other_sessions_are_not() {
 }
 
 #[tokio::test]
-async fn demoted_supervisor_is_cut_off_and_comes_back_as_an_agent() {
+async fn role_changes_cut_the_socket_and_the_console_returns_with_its_new_feed() {
     let s = Server::start();
     let (_, admin) = s.staff("admin@shop.test", "admin").await;
     for t in BOTH {
@@ -194,6 +194,26 @@ async fn demoted_supervisor_is_cut_off_and_comes_back_as_an_agent() {
         assert_eq!(
             back.emit("take_over_chat", json!({"visitor": v.id})).await,
             fails("Only supervisors and admins can take over chats.")
+        );
+
+        // A promotion too: the serving agent comes back (within the grace, its chat kept)
+        // with the supervisor feed.
+        let since = Instant::now();
+        let (st, body) = patch(
+            &s,
+            &format!("/api/v1/staff/{}", agent.id),
+            json!({"role_id": 2}),
+            &admin,
+        )
+        .await;
+        assert_eq!(st, 200, "{body}");
+        assert_cut(&agent.c, since, "promoted").await;
+        let up = Client::connect(&s, t, &agent.token).await.named("promoted");
+        let init = up.next("staff_init").await;
+        let claimed = init["claimed_chats"].as_array().expect("supervisor feed");
+        assert!(
+            claimed.iter().any(|r| r["id"] == v.id.as_str()),
+            "the promoted agent sees the claimed chat: {init}"
         );
     }
 }
