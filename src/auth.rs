@@ -162,8 +162,8 @@ pub async fn authenticate_session(
 ///   429 with `Retry-After` at once and cost nothing. A correct password gives its reservation
 ///   back (`succeeded`), so signing in never uses up the budget; a server-side failure gives it
 ///   back too (`abandoned`): the client is not to blame.
-/// - **Per IP**: `login_max_failures` failures per window from one address, whatever the
-///   accounts. This is what stops a guesser.
+/// - **Per IP**: `login_max_failures` failures per window from one address (an IPv6 /64
+///   counts as one), whatever the accounts. This is what stops a guesser.
 /// - **Per account, no lock-out**: a much higher ceiling, `login_account_max_failures`, of
 ///   failures per window against one account from all addresses, which bounds a distributed
 ///   guess. The ceiling only stops addresses that have themselves already failed on this
@@ -199,6 +199,22 @@ pub const LOGIN_QUEUE_WAIT: Duration = Duration::from_secs(10);
 pub const MAX_WAITING_PER_SLOT: usize = 32;
 /// When the server is too busy hashing: try again after this many seconds.
 const BUSY_RETRY_SECS: u64 = 2;
+
+/// The source an address counts as: itself for IPv4, its /64 for IPv6 (one subscriber or
+/// one host usually holds a whole /64, so per-address limits on single IPv6 addresses would
+/// let a guesser rotate through billions of them).
+fn source(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
 
 /// A reserved login attempt: end it with `succeeded` or `abandoned`; dropping it means it
 /// failed (its reservation stays as a failure).
@@ -237,6 +253,7 @@ impl LoginGuard {
     /// seconds to wait (429).
     pub fn begin(&self, ip: IpAddr, email: &str) -> Result<Attempt, u64> {
         let now = Instant::now();
+        let ip = source(ip);
         let window = self.window;
         let attempt = Attempt {
             ip: format!("ip:{ip}"),
@@ -482,6 +499,20 @@ mod tests {
         let owner = g.begin(ip(9), "owner@x.test").unwrap();
         g.succeeded(owner);
         assert!(g.begin(ip(9), "owner@x.test").is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_64_is_one_source() {
+        let g = LoginGuard::with_slots(2, 100, Duration::from_secs(60), 1);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        drop(g.begin(a, "x@x.test").unwrap());
+        drop(g.begin(b, "y@x.test").unwrap());
+        assert!(g.begin(a, "z@x.test").is_err(), "the /64 used its budget");
+        assert!(g.begin(other, "x@x.test").is_ok());
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(source(mapped), "127.0.0.1");
     }
 
     #[tokio::test]
