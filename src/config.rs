@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub visitor_token_ttl_secs: Option<u64>,
     pub login_max_failures: Option<usize>,
     pub login_window_secs: Option<u64>,
+    pub login_account_max_failures: Option<usize>,
     pub visitor_creations_per_minute: Option<usize>,
     pub max_body_bytes: Option<usize>,
     pub max_content_bytes: Option<usize>,
@@ -82,6 +83,10 @@ pub struct Config {
     pub visitor_token_ttl: Duration,
     pub login_max_failures: usize,
     pub login_window: Duration,
+    /// Failed logins per account in the window, from all addresses together, past which an
+    /// address that already failed on that account is refused (a clean address never is, so
+    /// nobody can lock the owner out; see `auth::LoginGuard`).
+    pub login_account_max_failures: usize,
     /// New visitors one IP may create per minute (the widget's only unauthenticated write).
     pub visitor_creations_per_minute: usize,
     pub max_body_bytes: usize,
@@ -198,6 +203,11 @@ impl Config {
             )?),
             login_max_failures: positive("login_max_failures", file.login_max_failures, 10)?,
             login_window: secs(positive("login_window_secs", file.login_window_secs, 900)?),
+            login_account_max_failures: positive(
+                "login_account_max_failures",
+                file.login_account_max_failures,
+                100,
+            )?,
             visitor_creations_per_minute: positive(
                 "visitor_creations_per_minute",
                 file.visitor_creations_per_minute,

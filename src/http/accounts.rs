@@ -4,6 +4,7 @@ use super::{bearer, body, client_ip, parse_json, require_principal, respond, wit
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::live::actor::Revoke;
 use crate::model::Staff;
 use crate::store::accounts::{self, TokenKind};
 use bytes::Bytes;
@@ -70,45 +71,48 @@ async fn login(app: App, ip: IpAddr, body: Bytes) -> Response {
 
 async fn do_login(app: &App, ip: IpAddr, body: &[u8]) -> Result<LoginReply, ApiError> {
     let req: LoginRequest = parse_json(body)?;
-    let ip_key = format!("ip:{ip}");
-    let account_key = format!("account:{}", req.email.trim().to_lowercase());
-    let throttle = &app.login_throttle;
-    if let Some(wait) = throttle
-        .blocked(&ip_key)
-        .or_else(|| throttle.blocked(&account_key))
-    {
-        return Err(ApiError::rate_limited(wait));
-    }
     let email = req.email.trim().to_string();
-    let found = app
-        .store
-        .read(move |c| accounts::staff_login_by_email(c, &email))
-        .await?;
-    let password = req.password;
-    let (staff, ok) = tokio::task::spawn_blocking(move || match found {
-        Some((staff, hash)) => {
-            let ok = auth::verify_password(&password, &hash);
-            (Some(staff), ok)
+    // Reserved before anything is verified (see `auth::LoginGuard`): concurrent guesses cannot
+    // walk past the limit, and refused ones cost no argon2.
+    let guard = &app.login;
+    let attempt = guard
+        .begin(ip, &email.to_lowercase())
+        .map_err(ApiError::rate_limited)?;
+    let checked = async {
+        let found = app
+            .store
+            .read(move |c| accounts::staff_login_by_email(c, &email))
+            .await?;
+        let password = req.password;
+        guard
+            .hashing(move || match found {
+                Some((staff, hash)) => {
+                    let ok = auth::verify_password(&password, &hash);
+                    ok.then_some(staff)
+                }
+                None => {
+                    auth::verify_password(&password, auth::dummy_hash());
+                    None
+                }
+            })
+            .await
+    }
+    .await;
+    let staff = match checked {
+        Ok(Some(s)) => {
+            guard.succeeded(attempt);
+            s
         }
-        None => {
-            auth::verify_password(&password, auth::dummy_hash());
-            (None, false)
-        }
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
-    let staff = match (staff, ok) {
-        (Some(s), true) => s,
-        _ => {
-            throttle.fail(&ip_key);
-            throttle.fail(&account_key);
-            return Err(ApiError::unauthorized(BAD_CREDENTIALS));
+        // The reservation stays: it is this address's failure.
+        Ok(None) => return Err(ApiError::unauthorized(BAD_CREDENTIALS)),
+        Err(e) => {
+            guard.abandoned(attempt);
+            return Err(e);
         }
     };
     if staff.disabled {
         return Err(ApiError::forbidden("This account is disabled."));
     }
-    throttle.clear(&account_key);
     let (access_token, expires_at) = auth::issue_token(
         &app.store,
         TokenKind::Staff,
@@ -127,9 +131,12 @@ async fn logout(app: App, token: Option<String>) -> Response {
     let res = async {
         require_principal(&app, token.clone()).await?;
         let hash = auth::token_hash(token.as_deref().unwrap_or_default());
+        let revoked = hash.clone();
         app.store
-            .write(move |c| accounts::revoke_token(c, &hash))
+            .write(move |c| accounts::revoke_token(c, &revoked))
             .await?;
+        // The sockets opened with this token go now, not at their next reconnect.
+        app.live.revoke(Revoke::Token(hash)).await;
         Ok::<_, ApiError>(())
     }
     .await;

@@ -6,6 +6,7 @@ use super::{bearer, body, parse_json, require_principal, respond, with_app};
 use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::live::actor::Revoke;
 use crate::model::{Role, Staff};
 use crate::store::accounts::{self, NewStaff, StaffChanges};
 use bytes::Bytes;
@@ -74,11 +75,13 @@ fn role(id: i64) -> Result<Role, ApiError> {
     })
 }
 
-async fn hash(password: String) -> Result<String, ApiError> {
+/// Hashes a new password in one of the argon2 slots logins use: memory stays bounded by the
+/// slots whatever mix of logins and account changes arrives.
+async fn hash(app: &App, password: String) -> Result<String, ApiError> {
     auth::check_new_password(&password)?;
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal())?
+    app.login
+        .hashing(move || auth::hash_password(&password))
+        .await?
         .map_err(ApiError::from)
 }
 
@@ -100,7 +103,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
         .ok_or_else(|| ApiError::bad_request("Missing/Invalid field: full_name."))?;
     let display_name = optional_text("display_name", req.display_name, 100)?;
     let role = role(req.role_id)?;
-    let password_hash = hash(req.password).await?;
+    let password_hash = hash(app, req.password).await?;
     Ok(app
         .store
         .write(move |c| {
@@ -158,11 +161,25 @@ async fn update(
         changes.role = Some(role(r)?);
     }
     if let Some(p) = req.password {
-        changes.password_hash = Some(hash(p).await?);
+        changes.password_hash = Some(hash(app, p).await?);
     }
-    let id = id.to_string();
-    Ok(app
+    // Disabling and a new password revoke the account's tokens; a new role changes what its
+    // console may see and do. Either way its live connections go now: with a still-good token
+    // the console reconnects and gets the feed of its new role.
+    let cut = changes.disabled == Some(true) || changes.password_hash.is_some();
+    let new_role = changes.role;
+    let target = id.to_string();
+    let (before, after) = app
         .store
-        .write(move |c| accounts::update_staff(c, &id, changes))
-        .await?)
+        .write(move |c| {
+            let before = accounts::staff_by_id(c, &target)?;
+            let after = accounts::update_staff(c, &target, changes)?;
+            Ok((before, after))
+        })
+        .await?;
+    let role_changed = new_role.is_some() && before.is_some_and(|b| b.role_id != after.role_id);
+    if cut || role_changed {
+        app.live.revoke(Revoke::Staff(after.id.clone())).await;
+    }
+    Ok(after)
 }

@@ -6,8 +6,9 @@
 use super::plan::{ConnId, Part, Plan, Reply, Timer};
 use super::request::Request;
 use super::state::{Counts, LiveConfig, LiveState};
-use crate::auth::Principal;
+use crate::auth::{Credential, Principal};
 use crate::model::now_ms;
+use crate::model::Role;
 use crate::store::chats::{self, Slot};
 use crate::store::Store;
 use serde_json::value::RawValue;
@@ -24,6 +25,12 @@ use tokio::sync::{mpsc, oneshot, Notify};
 pub const OUTBOX_BYTES_VISITOR: usize = 1 << 20;
 pub const OUTBOX_BYTES_STAFF: usize = 16 << 20;
 const QUEUE_TICK: Duration = Duration::from_millis(500);
+/// How often live connections are checked against their tokens: expiry from memory, and staff
+/// tokens against the database (a CLI in another process may have disabled the account or
+/// changed its password; nothing tells this process but the file). Half a second keeps the
+/// promise "cut within a second" with one small query per tick, and only for staff
+/// connections (a few dozen); the thousands of visitor connections cost no query.
+const REVALIDATE_EVERY: Duration = Duration::from_millis(500);
 const SAVE_FAILED: &str = "The server could not save this. Please try again.";
 
 /// What a transport writes to its socket.
@@ -173,9 +180,14 @@ enum Command {
     Connect {
         conn: ConnId,
         who: Principal,
+        cred: Credential,
         force: bool,
         outbox: Outbox,
     },
+    /// These connections lose their right to be here: cut them as if their sockets dropped.
+    Revoke(Revoke),
+    /// Cut expired connections; answer with the staff connections to check in the database.
+    Sweep(oneshot::Sender<Vec<StaffCheck>>),
     Disconnect {
         conn: ConnId,
     },
@@ -187,6 +199,27 @@ enum Command {
     Timer(Timer),
     Tick,
     Shutdown(oneshot::Sender<()>),
+}
+
+/// Whose live connections to cut.
+#[derive(Debug, Clone)]
+pub enum Revoke {
+    /// The connections opened with this token (by its hash): a logout.
+    Token(Vec<u8>),
+    /// Every connection of this staff member: disabled, password changed, role changed.
+    Staff(String),
+    /// These connections (the sweeper found their tokens no longer good).
+    Conns(Vec<ConnId>),
+}
+
+/// A staff connection as the sweeper checks it: its token hash and the role it connected with.
+type StaffCheck = (ConnId, Vec<u8>, Role);
+
+/// What the owner task keeps of each connection's right to be connected.
+struct Held {
+    cred: Credential,
+    /// The staff id and role it connected with; `None` for a visitor.
+    staff: Option<(String, Role)>,
 }
 
 /// A handle to the live state, cheap to clone, shared by every transport.
@@ -223,11 +256,14 @@ impl Live {
         crate::supervise::spawn_critical("live delivery", deliver(to_deliver, live.clone()));
         let runner = Runner {
             state,
-            store,
+            store: store.clone(),
             outboxes: HashMap::new(),
+            held: HashMap::new(),
+            next_expiry: i64::MAX,
             live: live.clone(),
             deliveries,
         };
+        tokio::spawn(sweep(live.clone(), store));
         crate::supervise::spawn_critical("live state", runner.run(rx, plan));
         let ticker = live.tx.clone();
         tokio::spawn(async move {
@@ -262,16 +298,32 @@ impl Live {
         (id, Outbox(queue.clone()), OutboxRx(queue))
     }
 
-    pub async fn connect(&self, conn: ConnId, who: Principal, force: bool, outbox: Outbox) {
+    /// Signs `conn` in as `who`, for as long as `cred` (the token it came with) stays good.
+    pub async fn connect(
+        &self,
+        conn: ConnId,
+        who: Principal,
+        cred: Credential,
+        force: bool,
+        outbox: Outbox,
+    ) {
         let _ = self
             .tx
             .send(Command::Connect {
                 conn,
                 who,
+                cred,
                 force,
                 outbox,
             })
             .await;
+    }
+
+    /// Cuts live connections that lost their right to be here (see `Revoke`): each one leaves
+    /// the live state at once, exactly as a dropped socket does (the reconnect grace included),
+    /// and its transport closes after the frames queued before.
+    pub async fn revoke(&self, which: Revoke) {
+        let _ = self.tx.send(Command::Revoke(which)).await;
     }
 
     pub async fn disconnect(&self, conn: ConnId) {
@@ -305,6 +357,10 @@ struct Runner {
     state: LiveState,
     store: Store,
     outboxes: HashMap<ConnId, Outbox>,
+    /// The token behind each signed-in connection.
+    held: HashMap<ConnId, Held>,
+    /// The earliest `expires_at` in `held` (or earlier): no scan for expiry before it.
+    next_expiry: i64,
     live: Live,
     deliveries: mpsc::UnboundedSender<Delivery>,
 }
@@ -318,17 +374,56 @@ impl Runner {
                 Command::Connect {
                     conn,
                     who,
+                    cred,
                     force,
                     outbox,
                 } => {
                     self.outboxes.insert(conn, outbox);
+                    self.next_expiry = self.next_expiry.min(cred.expires_at);
+                    let staff = match &who {
+                        Principal::Staff(s) => Some((s.id.clone(), s.role_id)),
+                        Principal::Visitor(_) => None,
+                    };
+                    self.held.insert(conn, Held { cred, staff });
                     let plan = self.state.connect(conn, &who, force);
                     self.carry_out(plan, None).await;
                 }
                 Command::Disconnect { conn } => {
                     let plan = self.state.disconnect(conn, now);
                     self.outboxes.remove(&conn);
+                    self.held.remove(&conn);
                     self.carry_out(plan, None).await;
+                }
+                Command::Revoke(which) => {
+                    let conns = self.revoked(&which);
+                    self.cut(conns, now).await;
+                }
+                Command::Sweep(answer) => {
+                    if now >= self.next_expiry {
+                        let expired: Vec<ConnId> = self
+                            .held
+                            .iter()
+                            .filter(|(_, h)| h.cred.expires_at <= now)
+                            .map(|(c, _)| *c)
+                            .collect();
+                        self.cut(expired, now).await;
+                        self.next_expiry = self
+                            .held
+                            .values()
+                            .map(|h| h.cred.expires_at)
+                            .min()
+                            .unwrap_or(i64::MAX);
+                    }
+                    let staff = self
+                        .held
+                        .iter()
+                        .filter_map(|(c, h)| {
+                            h.staff
+                                .as_ref()
+                                .map(|(_, role)| (*c, h.cred.hash.clone(), *role))
+                        })
+                        .collect();
+                    let _ = answer.send(staff);
                 }
                 Command::Request { conn, req, reply } => {
                     let plan = self.state.request(conn, req, now);
@@ -368,6 +463,42 @@ impl Runner {
                     return;
                 }
             }
+        }
+    }
+
+    /// The signed-in connections a revocation applies to.
+    fn revoked(&self, which: &Revoke) -> Vec<ConnId> {
+        match which {
+            Revoke::Conns(conns) => conns.clone(),
+            Revoke::Token(hash) => self
+                .held
+                .iter()
+                .filter(|(_, h)| &h.cred.hash == hash)
+                .map(|(c, _)| *c)
+                .collect(),
+            Revoke::Staff(id) => self
+                .held
+                .iter()
+                .filter(|(_, h)| h.staff.as_ref().is_some_and(|(s, _)| s == id))
+                .map(|(c, _)| *c)
+                .collect(),
+        }
+    }
+
+    /// Takes connections out of the live state now, through the same path as a dropped socket
+    /// (the reconnect grace keeps a staff member's chats for a console that comes back with a
+    /// still-good token, e.g. after a role change), and closes them. From here on nothing is
+    /// resolved to their outboxes, and their events are refused as not signed in; the close
+    /// is queued behind what was already queued, so the transport ends the socket at once.
+    async fn cut(&mut self, conns: Vec<ConnId>, now: i64) {
+        for conn in conns {
+            self.held.remove(&conn);
+            let Some(outbox) = self.outboxes.remove(&conn) else {
+                continue;
+            };
+            let plan = self.state.disconnect(conn, now);
+            outbox.push(Outgoing::Close);
+            self.carry_out(plan, None).await;
         }
     }
 
@@ -434,6 +565,47 @@ impl Runner {
 }
 
 type ResolvedSend = (Vec<Outbox>, &'static str, super::plan::Payload);
+
+/// Every `REVALIDATE_EVERY`: expired connections are cut (from memory, in the owner task), and
+/// the staff connections' tokens are checked in one query; those revoked, expired, disabled
+/// or of a changed role are cut. Changes made through this process's HTTP API are cut at once
+/// by `Live::revoke`; this catches the CLI (another process) and any race with a handshake
+/// that was checked just before the change.
+async fn sweep(live: Live, store: Store) {
+    let mut every = tokio::time::interval(REVALIDATE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let (tx, rx) = oneshot::channel();
+        if live.tx.send(Command::Sweep(tx)).await.is_err() {
+            return;
+        }
+        let Ok(staff) = rx.await else { return };
+        if staff.is_empty() {
+            continue;
+        }
+        let hashes: Vec<Vec<u8>> = staff.iter().map(|s| s.1.clone()).collect();
+        let valid = match store
+            .read(move |c| crate::store::accounts::live_staff_tokens(c, &hashes))
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                // Never cut everyone because one read failed; the next tick tries again.
+                tracing::warn!(error = %e, "could not re-check the staff connections' tokens");
+                continue;
+            }
+        };
+        let stale: Vec<ConnId> = staff
+            .into_iter()
+            .filter(|(_, hash, role)| valid.get(hash) != Some(&role.id()))
+            .map(|(conn, _, _)| conn)
+            .collect();
+        if !stale.is_empty() {
+            live.revoke(Revoke::Conns(stale)).await;
+        }
+    }
+}
 
 /// A committed plan, waiting to be answered and delivered.
 struct Committed {

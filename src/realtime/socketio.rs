@@ -46,6 +46,8 @@ pub struct Ctx {
 #[derive(Clone)]
 struct Session {
     who: Principal,
+    /// The token it came with, so the live state can cut it when that token stops being good.
+    cred: auth::Credential,
     force: bool,
 }
 
@@ -138,9 +140,10 @@ pub async fn check_handshake(
             }
         };
     };
-    match auth::authenticate(&app.store, &token).await {
-        Ok(p) => {
+    match auth::authenticate_session(&app.store, &token).await {
+        Ok((p, cred)) => {
             req.extensions_mut().insert::<Principal>(p);
+            req.extensions_mut().insert::<auth::Credential>(cred);
             None
         }
         Err(e) => Some(crate::http::boxed_error(&e)),
@@ -156,20 +159,22 @@ async fn authenticate(
 ) -> Result<(), Refused> {
     let auth = auth.unwrap_or_default();
     let force = auth.force || super::wants_force(s.req_parts().uri.query().unwrap_or(""));
-    let who = match s.req_parts().extensions.get::<Principal>() {
-        Some(p) => p.clone(),
+    let parts = s.req_parts();
+    let handshake = parts.extensions.get::<Principal>().cloned();
+    let (who, cred) = match handshake.zip(parts.extensions.get::<auth::Credential>().cloned()) {
+        Some(p) => p,
         None => {
             let token = auth
                 .token
                 .as_deref()
                 .and_then(auth::parse_authorization)
                 .ok_or_else(|| Refused("An access token is required.".into()))?;
-            auth::authenticate(&ctx.app.store, token)
+            auth::authenticate_session(&ctx.app.store, token)
                 .await
                 .map_err(|e| Refused(e.message))?
         }
     };
-    s.extensions.insert(Session { who, force });
+    s.extensions.insert(Session { who, cred, force });
     Ok(())
 }
 
@@ -275,7 +280,8 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
         forward(&socket, &rx).await;
         let _ = socket.disconnect();
     });
-    live.connect(conn, session.who, session.force, outbox).await;
+    live.connect(conn, session.who, session.cred, session.force, outbox)
+        .await;
 }
 
 /// Hands the outbox to socketioxide in order until the connection must close. When socketioxide's

@@ -81,7 +81,7 @@ pub async fn handle(app: &App, mut req: Request<Incoming>) -> Response<Body> {
     let force = super::wants_force(query);
     let who = match token {
         Err(e) => Err(e),
-        Ok(t) => auth::authenticate(&app.store, &t).await,
+        Ok(t) => auth::authenticate_session(&app.store, &t).await,
     };
     let who = match who {
         Ok(w) => w,
@@ -171,7 +171,12 @@ enum Wake {
 /// One `/ws` connection, from the upgrade to the end. Ten thousand of these sit idle at once,
 /// so everything rare or large (connecting, handling an event, writing a burst) runs in its
 /// own boxed future: the task itself stays small.
-async fn session(on_upgrade: hyper::upgrade::OnUpgrade, app: App, who: Principal, force: bool) {
+async fn session(
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    app: App,
+    (who, cred): (Principal, auth::Credential),
+    force: bool,
+) {
     let upgraded = match on_upgrade.await {
         Ok(u) => u,
         Err(e) => {
@@ -190,7 +195,7 @@ async fn session(on_upgrade: hyper::upgrade::OnUpgrade, app: App, who: Principal
         limits,
         counted: _counted,
     } = super::open_session(&app, 1, &who);
-    Box::pin(live.connect(conn, who, force, outbox.clone())).await;
+    Box::pin(live.connect(conn, who, cred, force, outbox.clone())).await;
     let start = tokio::time::Instant::now() + PING_EVERY;
     let mut ping = tokio::time::interval_at(start, PING_EVERY);
     let mut last_heard = Instant::now();

@@ -242,25 +242,62 @@ pub enum Subject {
     Visitor(Visitor),
 }
 
-pub fn token_subject(conn: &Connection, hash: &[u8]) -> Result<Option<Subject>, StoreError> {
-    let row: Option<(String, String)> = conn
+/// The live subject of a token and when the token expires (ms).
+pub fn token_subject_until(
+    conn: &Connection,
+    hash: &[u8],
+) -> Result<Option<(Subject, i64)>, StoreError> {
+    let row: Option<(String, String, i64)> = conn
         .prepare_cached(
-            "SELECT kind, subject_id FROM access_tokens \
+            "SELECT kind, subject_id, expires_at FROM access_tokens \
              WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
         )?
-        .query_row(params![hash, now_ms()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![hash, now_ms()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
-    let Some((kind, subject)) = row else {
+    let Some((kind, subject, expires_at)) = row else {
         return Ok(None);
     };
-    Ok(match kind.as_str() {
+    let subject = match kind.as_str() {
         "staff" => staff_by_id(conn, &subject)?
             .filter(|s| !s.disabled)
             .map(Subject::Staff),
         _ => visitor_by_id(conn, &subject)?
             .filter(|v| !v.disabled)
             .map(Subject::Visitor),
-    })
+    };
+    Ok(subject.map(|s| (s, expires_at)))
+}
+
+/// Of these token hashes, the ones that still belong to an enabled staff account (not revoked,
+/// not expired), with that account's current role id. One query per 500 hashes: the live
+/// sweeper asks this about every staff connection, often.
+pub fn live_staff_tokens(
+    conn: &Connection,
+    hashes: &[Vec<u8>],
+) -> Result<std::collections::HashMap<Vec<u8>, i64>, StoreError> {
+    let now = now_ms();
+    let mut valid = std::collections::HashMap::new();
+    for chunk in hashes.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        // `now` is our own integer, not client input: safe to write into the SQL.
+        let sql = format!(
+            "SELECT t.token_hash, s.role_id FROM access_tokens t \
+             JOIN staff s ON s.id = t.subject_id \
+             WHERE t.kind = 'staff' AND t.revoked_at IS NULL AND t.expires_at > {now} \
+             AND s.disabled = 0 AND t.token_hash IN ({marks})"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (hash, role) = row?;
+            valid.insert(hash, role);
+        }
+    }
+    Ok(valid)
 }
 
 pub fn revoke_token(conn: &Connection, hash: &[u8]) -> Result<bool, StoreError> {

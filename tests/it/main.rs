@@ -10,4 +10,5 @@ mod http_api;
 mod load_check;
 mod presence;
 mod protocol;
+mod security_accounts;
 mod security_net;
