@@ -85,10 +85,12 @@ async fn repeated_failures_are_throttled_with_retry_after() {
 #[tokio::test]
 async fn me_accepts_only_live_tokens() {
     let s = Server::start_with(Options {
-        config: Some("staff_token_ttl_secs = 2\n".into()),
+        config: Some("staff_token_ttl_secs = 8\n".into()),
         ..Default::default()
     });
     let (id, token) = s.staff("sup@shop.test", "supervisor").await;
+    // A lifetime with room for the logins below on a busy machine (each is an argon2 hash).
+    let expires = std::time::Instant::now() + Duration::from_secs(8);
 
     let (st, me) = get(&s, "/api/v1/me", Some(&token)).await;
     assert_eq!(st, 200, "{me}");
@@ -133,7 +135,7 @@ async fn me_accepts_only_live_tokens() {
     assert_eq!(st, 200, "logout revokes only the presented token");
 
     // Expired.
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    tokio::time::sleep_until((expires + Duration::from_millis(300)).into()).await;
     let (st, body) = get(&s, "/api/v1/me", Some(&token)).await;
     assert_error(st, &body, 401);
 }
