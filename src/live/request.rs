@@ -89,7 +89,8 @@ pub const MAX_CONTENT_DEPTH: usize = 32;
 /// A message content: a JSON object, kept byte-for-byte, at most `max` bytes, checked once here
 /// at the door so that nothing stored can trip a reader later: every string decodes to valid
 /// Unicode (no lone surrogate escapes such as `"\ud800"`, which JSON's grammar allows but no
-/// UTF-8 reader can hold) and nesting stays within `MAX_CONTENT_DEPTH`.
+/// UTF-8 reader can hold), every number fits a double (no `1e999`) and nesting stays within
+/// `MAX_CONTENT_DEPTH`.
 pub fn content(raw: Option<&RawValue>, max: usize) -> Result<Arc<RawValue>, String> {
     let raw = raw.ok_or_else(|| invalid("content"))?;
     let text = raw.get();
@@ -302,6 +303,8 @@ mod tests {
             r#"{"c":"a\udc00b"}"#.to_string(),
             r#"{"\ud83d":1}"#.to_string(),
             r#"{"c":"\ud83d\u0041"}"#.to_string(),
+            r#"{"c":1e999}"#.to_string(),
+            r#"{"c":[-1e400]}"#.to_string(),
             nested(MAX_CONTENT_DEPTH + 1),
             nested(200),
             format!("{{\"c\":{}", "[".repeat(100_000)),
