@@ -17,3 +17,7 @@ pub mod notify;
 pub mod realtime;
 pub mod server;
 pub mod store;
+
+/// What the `cargo fuzz` targets assert, and the crash inputs they found as unit tests.
+#[doc(hidden)]
+pub mod fuzzing;

@@ -1,12 +1,12 @@
 //! HTTP: the warp routes. One module per area; this file composes them and holds the pieces they
 //! share (JSON bodies with size limits, error replies, the caller's address and token).
 
-mod accounts;
+pub mod accounts;
 mod assets;
-mod chats;
+pub mod chats;
 mod ops;
-mod setup;
-mod staff_admin;
+pub mod setup;
+pub mod staff_admin;
 
 pub use accounts::check_email;
 pub use setup::open_if_needed as open_setup_if_needed;

@@ -83,7 +83,7 @@ async fn hash(password: String) -> Result<String, ApiError> {
 }
 
 #[derive(Deserialize)]
-struct NewStaffRequest {
+pub struct NewStaffRequest {
     email: String,
     full_name: String,
     display_name: Option<String>,
@@ -119,7 +119,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
 }
 
 #[derive(Deserialize)]
-struct ChangeRequest {
+pub struct ChangeRequest {
     full_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     display_name: Option<Option<String>>,
