@@ -19,10 +19,11 @@ use std::sync::OnceLock;
 /// The content limit the fuzz targets parse with (the default `max_content_bytes`).
 pub const MAX_CONTENT: usize = 16 * 1024;
 
-/// `FRONTDESK_FUZZ_TOLERATE=content` skips the "accepted content re-parses as a JSON object"
-/// property, so a long run can look past a known, reported finding (issue 10 finding 1: lone
-/// surrogates and deep nesting are accepted as content) instead of stopping at it every few
-/// seconds. Off by default: the property holds once content is validated at the door.
+/// `FRONTDESK_FUZZ_TOLERATE=content` lets the "accepted content loads as a JSON object"
+/// property pass the known, reported classes of issue 10 finding 1 (numbers beyond f64, lone
+/// surrogates, nesting past serde_json's limit), so a long run can look for anything else
+/// instead of stopping at those every few seconds. Off by default: the property holds once
+/// content is validated at the door.
 fn tolerate_content() -> bool {
     static T: OnceLock<bool> = OnceLock::new();
     *T.get_or_init(|| {
@@ -35,15 +36,21 @@ fn tolerate_content() -> bool {
 fn check_content(content: &RawValue, max: usize) {
     let text = content.get();
     assert!(text.len() <= max, "content over the limit was accepted");
-    if tolerate_content() {
+    let Err(e) = serde_json::from_str::<Map<String, Value>>(text) else {
+        return;
+    };
+    let why = e.to_string();
+    // The known classes of finding 1 (found again by `event_payload` in seconds).
+    let known = [
+        "number out of range",
+        "surrogate",
+        "hex escape",
+        "recursion limit",
+    ];
+    if tolerate_content() && known.iter().any(|k| why.contains(k)) {
         return;
     }
-    let parsed = serde_json::from_str::<Map<String, Value>>(text);
-    assert!(
-        parsed.is_ok(),
-        "accepted content does not load as a JSON object: {:?}: {text:.200}",
-        parsed.err()
-    );
+    panic!("accepted content does not load as a JSON object: {why}: {text:.200}");
 }
 
 fn check_refusal(why: &str) {
@@ -229,5 +236,31 @@ mod tests {
         query_string("token=abc&force=1&after=-1", Some(&q));
         config_toml("listen = \"127.0.0.1:1\"\n");
         config_toml("max_content_bytes = 0\n");
+    }
+
+    // Issue 10 finding 1, as the fuzzers see it: content that `RawValue` accepts (so it is
+    // acked and stored) but that does not load as a JSON value, which the history route then
+    // panics on. Ignored until content is validated at the door (another branch of issue 10);
+    // run with `cargo test --lib fuzzing -- --ignored`.
+
+    /// Found by `event_payload` in its first seconds: a number beyond f64's range.
+    #[test]
+    #[ignore = "issue 10 finding 1: content validation at the door is on another branch"]
+    fn fuzz_event_payload_number_out_of_range() {
+        let input = b"*{\"r\":\"\\rc\",\"elv3.\":1e+2556892497}";
+        event_payload(input);
+    }
+
+    /// The issue's own inputs, through the `/ws` decoder: a lone surrogate and deep nesting.
+    #[test]
+    #[ignore = "issue 10 finding 1: content validation at the door is on another branch"]
+    fn fuzz_ws_frame_lone_surrogate_and_deep_nesting() {
+        ws_frame(br#"{"event":"visitor_msg","data":{"c":"\ud800"},"id":1}"#);
+        let deep = format!(
+            r#"{{"event":"visitor_msg","data":{{"c":{}{}}}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        ws_frame(deep.as_bytes());
     }
 }
