@@ -241,9 +241,11 @@ impl Cast {
     async fn new() -> Cast {
         let s = Server::start_with(Options {
             // Grace 0: a visitor who leaves ends the chat at once, so every row starts clean.
+            // `synchronous = normal`: no fsync per commit (durability is crash_kill.rs's job),
+            // or the ~800 commits of the matrix take minutes on a slow disk.
             config: Some(
                 "max_events_per_sec = 1000\nvisitor_creations_per_minute = 100000\n\
-                 login_max_failures = 1000\n"
+                 login_max_failures = 1000\nsynchronous = \"normal\"\n"
                     .into(),
             ),
             args: vec!["--reconnect-grace".into(), "0".into()],
