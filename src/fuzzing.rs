@@ -251,11 +251,17 @@ mod tests {
         event_payload(input);
     }
 
-    /// The issue's own inputs, through the `/ws` decoder: a lone surrogate and deep nesting.
+    /// The issue's own input, through the `/ws` decoder: a lone surrogate.
     #[test]
     #[ignore = "issue 10 finding 1: content validation at the door is on another branch"]
-    fn fuzz_ws_frame_lone_surrogate_and_deep_nesting() {
+    fn fuzz_ws_frame_lone_surrogate() {
         ws_frame(br#"{"event":"visitor_msg","data":{"c":"\ud800"},"id":1}"#);
+    }
+
+    /// The issue's own input, through the `/ws` decoder: nesting past serde_json's 128 levels.
+    #[test]
+    #[ignore = "issue 10 finding 1: content validation at the door is on another branch"]
+    fn fuzz_ws_frame_deep_nesting() {
         let deep = format!(
             r#"{{"event":"visitor_msg","data":{{"c":{}{}}}}}"#,
             "[".repeat(200),
