@@ -968,8 +968,12 @@ fn run(grace_ms: u64, max_staff: usize, ops: &[Op]) {
 }
 
 proptest! {
+    // 256 cases: about 9 s in a debug build. PROPTEST_CASES=N for a longer search.
     #![proptest_config(ProptestConfig {
-        cases: 256,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(256),
         max_shrink_iters: 20_000,
         ..ProptestConfig::default()
     })]
