@@ -109,6 +109,14 @@ enum Op {
         who: usize,
         force: bool,
     },
+    /// Everyone not connected connects (after a restart, or to get busy rooms).
+    ConnectAll,
+    /// A staff event by whoever serves visitor `v`'s chat (random staff rarely hit a served
+    /// chat): `staff_msg`, or `staff_leave_room` when `leave`.
+    ByServer {
+        v: usize,
+        leave: bool,
+    },
     Disconnect {
         who: usize,
     },
@@ -167,15 +175,18 @@ fn op() -> impl Strategy<Value = Op> {
     let v = 0..VISITORS.len() + 1;
     prop_oneof![
         4 => (0..PEOPLE, any::<bool>()).prop_map(|(who, f)| Op::Connect { who, force: f }),
+        1 => Just(Op::ConnectAll),
+        3 => (0..VISITORS.len(), prop::bool::weighted(0.25))
+            .prop_map(|(v, leave)| Op::ByServer { v, leave }),
         2 => (0..PEOPLE).prop_map(|who| Op::Disconnect { who }),
         4 => (0..VISITORS.len()).prop_map(|v| Op::VisitorMsg { v }),
         1 => (0..VISITORS.len()).prop_map(|v| Op::VisitorLeave { v }),
-        3 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::Claim { s, v }),
+        6 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::Claim { s, v }),
         2 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::StaffMsg { s, v }),
         1 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::StaffLeave { s, v }),
-        1 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::TakeOver { s, v }),
-        1 => (s.clone(), s.clone(), v.clone()).prop_map(|(s, target, v)| Op::Add { s, target, v }),
-        1 => (s.clone(), s.clone(), v.clone())
+        3 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::TakeOver { s, v }),
+        3 => (s.clone(), s.clone(), v.clone()).prop_map(|(s, target, v)| Op::Add { s, target, v }),
+        3 => (s.clone(), s.clone(), v.clone())
             .prop_map(|(s, target, v)| Op::Remove { s, target, v }),
         1 => (s.clone(), v.clone(), 0..3i64).prop_map(|(s, v, level)| Op::Priority { s, v, level }),
         1 => (0..PEOPLE, v, any::<bool>()).prop_map(|(who, v, typing)| Op::Typing { who, v, typing }),
@@ -865,6 +876,33 @@ impl World {
                 };
                 self.carry_out(plan, ctx);
             }
+            Op::ConnectAll => {
+                for who in 0..PEOPLE {
+                    if !self.current.contains_key(&who) {
+                        self.step(&Op::Connect { who, force: false });
+                    }
+                }
+            }
+            Op::ByServer { v, leave } => {
+                let server = self
+                    .serving_of(&vid(v))
+                    .iter()
+                    .next()
+                    .and_then(|id| staff_index(id))
+                    .unwrap_or(0);
+                let visitor = vid(v);
+                let req = if leave {
+                    Request::StaffLeave {
+                        visitor: visitor.clone(),
+                    }
+                } else {
+                    Request::StaffMsg {
+                        visitor: visitor.clone(),
+                        content: content(),
+                    }
+                };
+                self.request(server, req, Some(visitor));
+            }
             Op::Disconnect { who } => {
                 if let Some(conn) = self.current.remove(&who) {
                     self.open.remove(&conn);
@@ -942,7 +980,8 @@ impl World {
 /// Runs a sequence; on a failed check, says which step.
 fn run(grace_ms: u64, max_staff: usize, ops: &[Op]) {
     let mut w = World::new(grace_ms, max_staff);
-    for op in ops {
+    // Everyone starts connected, so most events act on live rooms.
+    for op in std::iter::once(&Op::ConnectAll).chain(ops) {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.step(op)));
         if let Err(e) = r {
             let why = e
