@@ -1,21 +1,9 @@
 //! `frontdesk`: live customer-support chat in one executable. Parses the command line and hands
 //! off: `serve` to server.rs, the account and backup commands to commands.rs.
-
-mod app;
-mod auth;
-mod cli;
-mod commands;
-mod config;
-mod error;
-mod http;
-mod live;
-mod model;
-mod net;
-mod notify;
-mod realtime;
-mod server;
-mod store;
-mod supervise;
+//!
+//! NOTE: the modules live in the library (`src/lib.rs`); declare new modules THERE, not here.
+//! This file keeps only what must be in the binary: the process entry point, the allocator
+//! (`#[global_allocator]` and its ELF initializer, musl only) and process-wide tuning.
 
 /// The static (musl) build uses mimalloc, for Rust's allocations and (store/sqlite_alloc.rs)
 /// SQLite's: on musl's own allocator the same server ran at a quarter of the speed and 60%
@@ -25,7 +13,8 @@ mod supervise;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
-use cli::{Cli, Command, ServeArgs};
+use frontdesk::cli::{Cli, Command, ServeArgs};
+use frontdesk::{commands, config, server};
 use std::process::ExitCode;
 
 /// mimalloc, tuned for a server that must stay small: arenas are committed as they fill, not
@@ -54,8 +43,8 @@ static TUNE_MIMALLOC: extern "C" fn() = tune_mimalloc;
 fn main() -> ExitCode {
     // Before anything opens a database, in every command.
     #[cfg(target_env = "musl")]
-    store::sqlite_alloc::install();
-    supervise::install_panic_hook();
+    frontdesk::store::sqlite_alloc::install();
+    frontdesk::supervise::install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => run_server(args),

@@ -51,7 +51,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 }
 
 #[derive(Deserialize)]
-struct LoginRequest {
+pub struct LoginRequest {
     email: String,
     password: String,
 }
@@ -155,7 +155,7 @@ async fn me(app: App, token: Option<String>) -> Response {
 }
 
 #[derive(Deserialize)]
-struct VisitorRequest {
+pub struct VisitorRequest {
     name: Option<String>,
     email: Option<String>,
 }

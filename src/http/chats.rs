@@ -57,7 +57,7 @@ async fn visible_chat(app: &App, token: Option<String>, id: &str) -> Result<Chat
     }
 }
 
-fn int_param(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, ApiError> {
+pub fn int_param(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, ApiError> {
     match q.get(key) {
         None => Ok(default),
         Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {

@@ -1,12 +1,12 @@
 //! HTTP: the warp routes. One module per area; this file composes them and holds the pieces they
 //! share (JSON bodies with size limits, error replies, the caller's address and token).
 
-mod accounts;
+pub mod accounts;
 mod assets;
-mod chats;
+pub mod chats;
 mod ops;
-mod setup;
-mod staff_admin;
+pub mod setup;
+pub mod staff_admin;
 pub mod tickets;
 
 pub use accounts::check_email;
@@ -203,6 +203,14 @@ where
 }
 
 /// Parses a JSON body into `T`, with an error sentence that names the offending field.
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn shorten(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::bad_request(
@@ -215,8 +223,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::bad_request(format!("The request body is not valid JSON: {inner}."));
         }
-        let path = e.path().to_string();
-        let msg = inner.to_string();
+        // serde quotes the offending value (a 64 KiB string, each control byte escaped to six):
+        // the answer names the problem, it does not echo the body.
+        let path = shorten(e.path().to_string(), 100);
+        let msg = shorten(inner.to_string(), 200);
         // serde says "missing field `x`" at the parent's path; name the field itself.
         let field = match msg.strip_prefix("missing field `") {
             Some(rest) => rest.split('`').next().unwrap_or("").to_string(),

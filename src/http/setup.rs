@@ -27,7 +27,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 }
 
 #[derive(Deserialize)]
-struct SetupRequest {
+pub struct SetupRequest {
     token: String,
     email: String,
     #[serde(alias = "name")]

@@ -86,7 +86,7 @@ async fn hash(app: &App, password: String) -> Result<String, ApiError> {
 }
 
 #[derive(Deserialize)]
-struct NewStaffRequest {
+pub struct NewStaffRequest {
     email: String,
     full_name: String,
     display_name: Option<String>,
@@ -122,7 +122,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
 }
 
 #[derive(Deserialize)]
-struct ChangeRequest {
+pub struct ChangeRequest {
     full_name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     display_name: Option<Option<String>>,

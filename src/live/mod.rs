@@ -9,6 +9,8 @@
 
 pub mod actor;
 pub mod plan;
+#[cfg(test)]
+mod proptests;
 pub mod request;
 pub mod state;
 

@@ -973,20 +973,26 @@ impl LiveState {
                 .unwrap_or(Role::Agent)
         };
         let an = |r: Role| if r == Role::Admin { "an" } else { "a" };
+        let who = if by.role_id == Role::Admin {
+            "An admin"
+        } else {
+            "A supervisor"
+        };
         match act {
             Supervision::TakeOver => {
                 if !by.role_id.is_supervisor() {
                     return Some(say::TAKE_OVER_ROLE.into());
                 }
                 let serving = self.chats.get(vid).map(|c| c.serving.as_slice());
+                // Themselves among the serving staff: that answer comes later ("already").
                 let top = serving
                     .unwrap_or_default()
                     .iter()
+                    .filter(|s| **s != by.id)
                     .map(|s| role_of(s))
                     .find(|r| !by.role_id.outranks(*r))?;
                 Some(format!(
-                    "A {} cannot take over a chat from {} {}.",
-                    by.role_id.name(),
+                    "{who} cannot take over a chat from {} {}.",
                     an(top),
                     top.name()
                 ))
@@ -1002,8 +1008,7 @@ impl LiveState {
                     .map(|s| role_of(s))
                     .find(|r| r.outranks(by.role_id))?;
                 Some(format!(
-                    "A {} cannot add staff to a chat served by {} {}.",
-                    by.role_id.name(),
+                    "{who} cannot add staff to a chat served by {} {}.",
                     an(top),
                     top.name()
                 ))
@@ -1017,8 +1022,7 @@ impl LiveState {
                     return None;
                 }
                 Some(format!(
-                    "A {} cannot remove {} {} from a chat.",
-                    by.role_id.name(),
+                    "{who} cannot remove {} {} from a chat.",
                     an(role),
                     role.name()
                 ))
@@ -1630,6 +1634,19 @@ mod tests {
             staff: staff.into(),
         };
         assert_eq!(l.request(BOSS, join("v"), 2).reply, Some(Ok(())));
+        let take_over = Request::TakeOver {
+            visitor: "v".into(),
+        };
+        assert_eq!(
+            l.request(BOSS, take_over.clone(), 2).reply,
+            Some(Err(say::ALREADY_IN_ROOM.into()))
+        );
+        assert_eq!(
+            l.request(SUP, take_over, 2).reply,
+            Some(Err(
+                "A supervisor cannot take over a chat from an admin.".into()
+            ))
+        );
         // The back door of finding 6: remove the admin, then claim the chat.
         let p = l.request(SUP, remove("boss"), 3);
         assert_eq!(

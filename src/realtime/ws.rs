@@ -246,14 +246,41 @@ async fn session(
     Box::pin(live.disconnect(conn)).await;
 }
 
-/// One client frame: parsed, then handed to the live state (anything malformed is answered).
-async fn on_text(live: &Live, conn: ConnId, limits: &Limits, outbox: &Outbox, text: &str) {
+/// A client text frame, decoded (the pure part of `on_text`, public for the fuzz targets).
+pub enum Decoded<'a> {
+    /// An event to hand to the live state; `id` present means an ack is wanted.
+    Event {
+        event: Cow<'a, str>,
+        data: Option<&'a RawValue>,
+        id: Option<u64>,
+    },
+    /// Malformed: answered with this ack frame, the connection stays open.
+    Refused(String),
+}
+
+/// Decodes one client text frame.
+pub fn decode_frame(text: &str) -> Decoded<'_> {
     match serde_json::from_str::<Frame>(text) {
         Ok(Frame {
             event: Some(event),
             data,
             id,
-        }) => {
+        }) => Decoded::Event { event, data, id },
+        Ok(Frame {
+            event: None, id, ..
+        }) => Decoded::Refused(ack_frame(id, false, Some("Missing/Invalid field: event"))),
+        Err(e) => {
+            let id = serde_json::from_str::<JustId>(text).ok().and_then(|j| j.id);
+            let why = format!("The frame is not a valid JSON event: {e}");
+            Decoded::Refused(ack_frame(id, false, Some(&why)))
+        }
+    }
+}
+
+/// One client frame: parsed, then handed to the live state (anything malformed is answered).
+async fn on_text(live: &Live, conn: ConnId, limits: &Limits, outbox: &Outbox, text: &str) {
+    match decode_frame(text) {
+        Decoded::Event { event, data, id } => {
             let reply = id.map(|id| {
                 let ob = outbox.clone();
                 Box::new(move |r: Result<(), String>| {
@@ -266,16 +293,7 @@ async fn on_text(live: &Live, conn: ConnId, limits: &Limits, outbox: &Outbox, te
             });
             handle_event(live, conn, limits, &event, data, reply).await;
         }
-        Ok(Frame {
-            event: None, id, ..
-        }) => {
-            outbox.push_raw(ack_frame(id, false, Some("Missing/Invalid field: event")));
-        }
-        Err(e) => {
-            let id = serde_json::from_str::<JustId>(text).ok().and_then(|j| j.id);
-            let why = format!("The frame is not a valid JSON event: {e}");
-            outbox.push_raw(ack_frame(id, false, Some(&why)));
-        }
+        Decoded::Refused(ack) => outbox.push_raw(ack),
     }
 }
 

@@ -4,7 +4,9 @@
 mod harness;
 mod rt;
 
+mod authz_matrix;
 mod cli_ops;
+mod crash_kill;
 mod hardening;
 mod http_api;
 mod load_check;
