@@ -972,62 +972,57 @@ impl LiveState {
                 .map(|s| s.role_id)
                 .unwrap_or(Role::Agent)
         };
-        let an = |r: Role| if r == Role::Admin { "an" } else { "a" };
+        let role_needed = match act {
+            Supervision::TakeOver => say::TAKE_OVER_ROLE,
+            Supervision::Add => say::ADD_ROLE,
+            Supervision::Remove(_) => say::REMOVE_ROLE,
+        };
+        if !by.role_id.is_supervisor() {
+            return Some(role_needed.into());
+        }
+        // The first other serving staff member of a rank that `blocks`.
+        let first_serving = |blocks: &dyn Fn(Role) -> bool| {
+            let serving = self.chats.get(vid).map(|c| c.serving.as_slice());
+            serving
+                .unwrap_or_default()
+                .iter()
+                .filter(|s| **s != by.id)
+                .map(|s| role_of(s))
+                .find(|r| blocks(*r))
+        };
+        let (blocker, what) = match act {
+            // Themselves among the serving staff: that answer comes later ("already").
+            Supervision::TakeOver => (
+                first_serving(&|r| !by.role_id.outranks(r))?,
+                "take over a chat from",
+            ),
+            Supervision::Add => (
+                first_serving(&|r| r.outranks(by.role_id))?,
+                "add staff to a chat served by",
+            ),
+            Supervision::Remove(target) => {
+                let role = role_of(target);
+                if target == by.id || by.role_id.outranks(role) {
+                    return None;
+                }
+                (role, "remove")
+            }
+        };
         let who = if by.role_id == Role::Admin {
             "An admin"
         } else {
             "A supervisor"
         };
-        match act {
-            Supervision::TakeOver => {
-                if !by.role_id.is_supervisor() {
-                    return Some(say::TAKE_OVER_ROLE.into());
-                }
-                let serving = self.chats.get(vid).map(|c| c.serving.as_slice());
-                // Themselves among the serving staff: that answer comes later ("already").
-                let top = serving
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|s| **s != by.id)
-                    .map(|s| role_of(s))
-                    .find(|r| !by.role_id.outranks(*r))?;
-                Some(format!(
-                    "{who} cannot take over a chat from {} {}.",
-                    an(top),
-                    top.name()
-                ))
-            }
-            Supervision::Add => {
-                if !by.role_id.is_supervisor() {
-                    return Some(say::ADD_ROLE.into());
-                }
-                let serving = self.chats.get(vid).map(|c| c.serving.as_slice());
-                let top = serving
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|s| role_of(s))
-                    .find(|r| r.outranks(by.role_id))?;
-                Some(format!(
-                    "{who} cannot add staff to a chat served by {} {}.",
-                    an(top),
-                    top.name()
-                ))
-            }
-            Supervision::Remove(target) => {
-                if !by.role_id.is_supervisor() {
-                    return Some(say::REMOVE_ROLE.into());
-                }
-                let role = role_of(target);
-                if target == by.id || by.role_id.outranks(role) {
-                    return None;
-                }
-                Some(format!(
-                    "{who} cannot remove {} {} from a chat.",
-                    an(role),
-                    role.name()
-                ))
-            }
-        }
+        let an = if blocker == Role::Admin { "an" } else { "a" };
+        let tail = if matches!(act, Supervision::Remove(_)) {
+            " from a chat"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{who} cannot {what} {an} {}{tail}.",
+            blocker.name()
+        ))
     }
 
     fn take_over(&mut self, staff: &Staff, vid: &str, now: i64) -> Plan {
