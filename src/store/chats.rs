@@ -2,8 +2,8 @@
 //! restoring open chats at start, and reading history.
 
 use super::accounts;
+use super::ops::{ChatStatus, DbOp, RestoredChat};
 use crate::error::StoreError;
-use crate::live::plan::{ChatStatus, DbOp, RestoredChat};
 use crate::model::{Message, Visitor};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::value::RawValue;
@@ -274,7 +274,7 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::plan::NewMessage;
+    use crate::store::ops::NewMessage;
     use crate::store::{Store, Synchronous};
 
     /// Parsing and planning the insert again on every message cost the writer half its time

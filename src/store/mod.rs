@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod backup;
 pub mod chats;
 pub mod migrate;
+pub mod ops;
 #[cfg(target_env = "musl")]
 pub mod sqlite_alloc;
 pub mod writer;
