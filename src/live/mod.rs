@@ -8,12 +8,14 @@
 //! - `actor`: the task that owns the state and carries plans out through the database writer.
 
 pub mod actor;
+pub mod outbox;
 pub mod plan;
 #[cfg(test)]
 mod proptests;
 pub mod request;
 pub mod state;
 
-pub use actor::{Live, Outbox, OutboxRx, Outgoing, Replier};
+pub use actor::{Live, Replier};
+pub use outbox::{Outbox, OutboxRx, Outgoing};
 pub use request::Request;
 pub use state::LiveConfig;
