@@ -1,0 +1,489 @@
+//! The checks of the live-core proptest: the simulated database fed from each plan's writes,
+//! and the invariants and recipient rules checked after every step (see the parent module).
+
+use super::*;
+
+pub(super) fn json_of(p: &Part) -> Option<Value> {
+    match p {
+        Part::Json(v) => Some(v.clone()),
+        Part::Raw(r) => serde_json::from_str(r.get()).ok(),
+        _ => None,
+    }
+}
+
+pub(super) fn field<'a>(payload: &'a Payload, key: &str) -> Option<&'a Part> {
+    payload.0.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
+}
+
+pub(super) fn room_vid(room: &Value) -> String {
+    room["visitor_id"].as_str().unwrap_or("?").to_string()
+}
+
+/// The visitor ids of `{visitor, contents}` entries (`unclaimed_chats`, `serving_chats`).
+pub(super) fn entry_vids(p: Option<&Part>) -> Vec<String> {
+    match p {
+        Some(Part::List(items)) => items
+            .iter()
+            .map(|it| match it {
+                Part::Object(kv) => kv
+                    .iter()
+                    .find(|(k, _)| *k == "visitor")
+                    .and_then(|(_, p)| json_of(p))
+                    .map(|r| room_vid(&r))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .collect(),
+        other => panic!("not a list of entries: {other:?}"),
+    }
+}
+
+pub(super) fn room_list(p: Option<&Part>) -> Vec<Value> {
+    match p.and_then(json_of) {
+        Some(Value::Array(a)) => a,
+        other => panic!("not a list of rooms: {other:?}"),
+    }
+}
+
+impl World {
+    /// Applies a plan's writes to the simulated database, as the writer does, in order.
+    pub(super) fn apply_ops(&mut self, plan: &Plan) {
+        let mut slots = vec![false; plan.slot_count()];
+        for op in &plan.ops {
+            match op {
+                DbOp::CreateChat {
+                    chat_id,
+                    visitor_id,
+                    at,
+                } => {
+                    assert!(!self.chats.contains_key(chat_id), "chat id reused");
+                    assert!(
+                        !self.open_chat.contains_key(visitor_id),
+                        "a second open chat for {visitor_id}"
+                    );
+                    self.chats.insert(
+                        chat_id.clone(),
+                        DbChat {
+                            vid: visitor_id.clone(),
+                            status: ChatStatus::Unclaimed,
+                            serving: vec![],
+                            last_seq: 0,
+                            severity: 0,
+                            flagged_at: None,
+                            queued_at: *at,
+                        },
+                    );
+                    self.open_chat.insert(visitor_id.clone(), chat_id.clone());
+                    self.queue.push(visitor_id.clone());
+                }
+                DbOp::SetChatStatus {
+                    chat_id,
+                    status,
+                    at,
+                } => {
+                    let c = self
+                        .chats
+                        .get_mut(chat_id)
+                        .expect("status of an unknown chat");
+                    assert_ne!(
+                        c.status,
+                        ChatStatus::Ended,
+                        "status change of an ended chat"
+                    );
+                    let (was, vid) = (c.status, c.vid.clone());
+                    c.status = *status;
+                    if matches!(status, ChatStatus::Unclaimed | ChatStatus::Offline) {
+                        c.queued_at = *at;
+                    }
+                    if was == ChatStatus::Unclaimed && *status != was {
+                        self.queue.retain(|v| *v != vid);
+                    }
+                    if was == ChatStatus::Offline && *status != was {
+                        self.offline.retain(|v| *v != vid);
+                    }
+                    if *status == ChatStatus::Unclaimed && was != *status {
+                        self.queue.push(vid.clone());
+                    }
+                    if *status == ChatStatus::Offline && was != *status {
+                        self.offline.push(vid.clone());
+                    }
+                    if *status == ChatStatus::Ended {
+                        self.open_chat.remove(&vid);
+                    }
+                }
+                DbOp::StaffJoined {
+                    chat_id, staff_id, ..
+                } => {
+                    let c = self
+                        .chats
+                        .get_mut(chat_id)
+                        .expect("join of an unknown chat");
+                    assert_ne!(c.status, ChatStatus::Ended, "join of an ended chat");
+                    assert!(!c.serving.contains(staff_id), "{staff_id} joined twice");
+                    c.serving.push(staff_id.clone());
+                }
+                DbOp::StaffLeft {
+                    chat_id, staff_id, ..
+                } => {
+                    let c = self
+                        .chats
+                        .get_mut(chat_id)
+                        .expect("leave of an unknown chat");
+                    assert!(
+                        c.serving.contains(staff_id),
+                        "{staff_id} left without joining"
+                    );
+                    c.serving.retain(|s| s != staff_id);
+                }
+                DbOp::SetPriority {
+                    chat_id,
+                    severity_level,
+                    flagged_at,
+                    ..
+                } => {
+                    let c = self
+                        .chats
+                        .get_mut(chat_id)
+                        .expect("priority of an unknown chat");
+                    assert_ne!(c.status, ChatStatus::Ended, "priority of an ended chat");
+                    c.severity = *severity_level;
+                    c.flagged_at = *flagged_at;
+                }
+                DbOp::InsertMessage { slot, message } => {
+                    let c = self.chats.get_mut(&message.chat_id).unwrap_or_else(|| {
+                        panic!("message into unknown chat {:?}", message.chat_id)
+                    });
+                    assert_ne!(c.status, ChatStatus::Ended, "message into an ended chat");
+                    c.last_seq += 1;
+                    self.seqs
+                        .entry(message.chat_id.clone())
+                        .or_default()
+                        .push(c.last_seq);
+                    assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
+                }
+                DbOp::LoadMessages { slot, chat_id } => {
+                    assert!(
+                        self.chats.contains_key(chat_id),
+                        "history of unknown chat {chat_id:?}"
+                    );
+                    assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
+                }
+            }
+        }
+        assert!(slots.iter().all(|s| *s), "a slot the writer never fills");
+    }
+
+    /// Runs one plan: its writes, its sends checked, its timers set, its closes done.
+    pub(super) fn carry_out(&mut self, plan: Plan, mut ctx: Ctx) {
+        if matches!(plan.reply, Some(Err(_))) {
+            assert!(
+                plan.ops.is_empty() && plan.sends.is_empty() && plan.closes.is_empty(),
+                "a refused request changed something: {plan:?}"
+            );
+        }
+        // Rooms the step touched: before the writes...
+        for op in &plan.ops {
+            let chat_id = match op {
+                DbOp::CreateChat { chat_id, .. }
+                | DbOp::SetChatStatus { chat_id, .. }
+                | DbOp::StaffJoined { chat_id, .. }
+                | DbOp::StaffLeft { chat_id, .. }
+                | DbOp::SetPriority { chat_id, .. }
+                | DbOp::LoadMessages { chat_id, .. } => chat_id,
+                DbOp::InsertMessage { message, .. } => &message.chat_id,
+            };
+            if let Some(c) = self.chats.get(chat_id) {
+                ctx.rooms
+                    .entry(c.vid.clone())
+                    .or_default()
+                    .extend(c.serving.iter().cloned());
+            }
+        }
+        let before: Vec<String> = ctx.rooms.keys().cloned().collect();
+        for v in before {
+            let s = self.serving_of(&v);
+            ctx.rooms.entry(v).or_default().extend(s);
+        }
+        self.apply_ops(&plan);
+        // ...and after them.
+        let touched: Vec<String> = ctx.rooms.keys().cloned().collect();
+        for v in touched.iter().chain(
+            plan.ops
+                .iter()
+                .filter_map(|o| match o {
+                    DbOp::CreateChat { visitor_id, .. } => Some(visitor_id),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ) {
+            let s = self.serving_of(v);
+            ctx.rooms.entry(v.clone()).or_default().extend(s);
+        }
+        for send in &plan.sends {
+            self.check_send(send, &ctx);
+        }
+        for (after, t) in &plan.timers {
+            self.timer_seq += 1;
+            self.timers.push((
+                self.now + after.as_millis() as i64,
+                self.timer_seq,
+                t.clone(),
+            ));
+        }
+        for c in plan.closes {
+            // The transport closes it and reports the disconnect, as a socket would.
+            if let Some(p) = self.open.remove(&c) {
+                if self.current.get(&p) == Some(&c) {
+                    self.current.remove(&p);
+                }
+            }
+            let plan = self.state.disconnect(c, self.now);
+            self.carry_out(plan, Ctx::default());
+        }
+    }
+
+    pub(super) fn check_send(&mut self, send: &Send, ctx: &Ctx) {
+        let ev = send.event;
+        let kinds: Vec<(ConnId, Option<usize>)> = send
+            .to
+            .iter()
+            .map(|c| (*c, self.open.get(c).copied()))
+            .collect();
+        for (c, p) in &kinds {
+            assert!(
+                p.is_some() || ctx.connecting.is_some_and(|(n, _)| n == *c),
+                "{ev} sent to connection {c}, which is not open"
+            );
+        }
+        let only_staff = || kinds.iter().all(|(_, p)| p.is_some_and(is_staff));
+        let only_sup = || {
+            kinds
+                .iter()
+                .all(|(_, p)| p.is_some_and(|p| is_staff(p) && STAFF[p].1.is_supervisor()))
+        };
+        let staff_conns: BTreeSet<ConnId> = self
+            .open
+            .iter()
+            .filter(|(_, p)| is_staff(**p))
+            .map(|(c, _)| *c)
+            .collect();
+        let to: BTreeSet<ConnId> = send.to.iter().copied().collect();
+        // The parties of a room this step touched: its visitor and its serving staff.
+        let in_some_room = |c: ConnId| {
+            ctx.rooms.iter().any(|(v, serving)| {
+                self.conn_of_id(v) == Some(c)
+                    || serving.iter().any(|s| self.conn_of_id(s) == Some(c))
+            })
+        };
+        match ev {
+            "visitor_init" | "visitor_room_exists" | "staff_init" | "staff_already_online" => {
+                let (conn, who) = ctx.connecting.expect(ev);
+                assert_eq!(send.to, vec![conn], "{ev}");
+                assert_eq!(
+                    ev.starts_with("staff"),
+                    is_staff(who),
+                    "{ev} to the wrong kind of connection"
+                );
+                if ev == "staff_init" {
+                    self.check_staff_init(send);
+                }
+            }
+            "queue_position" => {
+                assert_eq!(send.to.len(), 1);
+                let p = self.open.get(&send.to[0]).copied().expect("open");
+                assert!(!is_staff(p), "queue_position to staff");
+                let v = pid(p).to_string();
+                let pos = self
+                    .queue
+                    .iter()
+                    .position(|q| *q == v)
+                    .unwrap_or_else(|| panic!("queue_position to {v}, who is not queued"));
+                let told = field(&send.payload, "position")
+                    .and_then(json_of)
+                    .and_then(|j| j.as_u64())
+                    .expect("position") as usize;
+                assert_eq!(told, pos + 1, "{v} told the wrong place");
+                self.told_position.insert(v, told);
+            }
+            "append_unclaimed_chats" | "visitor_unclaimed_msg" => {
+                assert_eq!(to, staff_conns, "{ev} must reach every online staff");
+            }
+            "staff_claim_chat"
+            | "visitor_leave_queue"
+            | "visitor_goes_online"
+            | "visitor_goes_offline"
+            | "staff_goes_online"
+            | "staff_goes_offline"
+            | "unclaimed_chat_to_offline"
+            | "remove_visitor_offline_chat" => {
+                assert!(only_staff(), "{ev} (staff only) sent to a visitor");
+            }
+            "new_visitor_msg_for_supervisor"
+            | "new_staff_msg_for_supervisor"
+            | "agent_new_chat"
+            | "staff_leave_chat_for_supervisor"
+            | "visitor_leave_chat_for_supervisor"
+            | "staff_take_over_chat"
+            | "chat_has_changed_priority_for_supervisor" => {
+                assert!(only_sup(), "{ev} sent to someone below supervisor");
+            }
+            "visitor_send" => {
+                let v = ctx.rooms.keys().next().cloned().unwrap_or_default();
+                let serving: BTreeSet<ConnId> = self
+                    .serving_of(&v)
+                    .iter()
+                    .filter_map(|s| self.conn_of_id(s))
+                    .collect();
+                assert_eq!(
+                    to, serving,
+                    "visitor_send must reach exactly the serving staff"
+                );
+            }
+            "staff_send"
+            | "staff_leave"
+            | "staff_join_room"
+            | "staff_being_taken_over_chat"
+            | "staff_being_added_to_chat"
+            | "staff_being_removed_from_chat"
+            | "user_typing_receive"
+            | "user_stop_typing_receive" => {
+                for c in &send.to {
+                    assert!(in_some_room(*c), "{ev} sent to {c}, outside the room");
+                }
+                if matches!(
+                    ev,
+                    "staff_send" | "user_typing_receive" | "user_stop_typing_receive"
+                ) {
+                    assert!(
+                        ctx.actor.is_none_or(|a| !to.contains(&a)),
+                        "{ev} echoed to its sender"
+                    );
+                }
+                if ev == "staff_join_room" {
+                    assert!(
+                        !only_staff() || send.to.is_empty(),
+                        "staff_join_room to staff"
+                    );
+                }
+            }
+            other => panic!("an event the recipient rules do not know: {other}"),
+        }
+    }
+
+    /// A console's `staff_init` against the database.
+    pub(super) fn check_staff_init(&self, send: &Send) {
+        let p = self.open.get(&send.to[0]).copied().expect("open staff");
+        let sid = pid(p);
+        let serving: BTreeSet<String> = entry_vids(field(&send.payload, "serving_chats"))
+            .into_iter()
+            .collect();
+        let want: BTreeSet<String> = self
+            .open_chat
+            .values()
+            .filter_map(|c| self.chats.get(c))
+            .filter(|c| c.serving.iter().any(|s| s == sid))
+            .map(|c| c.vid.clone())
+            .collect();
+        assert_eq!(
+            serving, want,
+            "{sid}'s serving_chats disagree with the chats"
+        );
+        assert_eq!(
+            entry_vids(field(&send.payload, "unclaimed_chats")),
+            self.queue,
+            "unclaimed_chats is not the queue"
+        );
+        let offline: Vec<String> = room_list(field(&send.payload, "offline_unclaimed_chats"))
+            .iter()
+            .map(room_vid)
+            .collect();
+        let want_off: Vec<String> = self.offline.iter().take(15).cloned().collect();
+        assert_eq!(offline, want_off, "offline_unclaimed_chats");
+        if STAFF[p].1.is_supervisor() {
+            let claimed = room_list(field(&send.payload, "claimed_chats"));
+            let got: BTreeSet<(String, String)> = claimed
+                .iter()
+                .map(|r| {
+                    (
+                        room_vid(r),
+                        r["staff"]["id"].as_str().unwrap_or("none").to_string(),
+                    )
+                })
+                .collect();
+            let want: BTreeSet<(String, String)> = self
+                .open_chat
+                .values()
+                .filter_map(|c| self.chats.get(c))
+                .filter(|c| c.status == ChatStatus::Claimed)
+                .map(|c| (c.vid.clone(), c.serving[0].clone()))
+                .collect();
+            assert_eq!(got, want, "claimed_chats");
+        } else {
+            assert!(field(&send.payload, "claimed_chats").is_none());
+        }
+    }
+
+    /// Whether staff `sid` is online or within its grace (a disconnect timer still pending).
+    pub(super) fn present(&self, sid: &str) -> bool {
+        let p = staff_index(sid).expect("known staff");
+        self.current.contains_key(&p)
+            || self
+                .timers
+                .iter()
+                .any(|(_, _, t)| matches!(t, Timer::StaffGone { staff_id, .. } if staff_id == sid))
+    }
+
+    pub(super) fn check_invariants(&self) {
+        let mut unclaimed = 0;
+        let mut offline = 0;
+        let mut claimed = 0;
+        for (vid, chat_id) in &self.open_chat {
+            let c = &self.chats[chat_id];
+            assert_eq!(&c.vid, vid);
+            match c.status {
+                ChatStatus::Unclaimed => unclaimed += 1,
+                ChatStatus::Offline => offline += 1,
+                ChatStatus::Claimed => claimed += 1,
+                ChatStatus::Ended => panic!("an ended chat is open"),
+            }
+            assert_eq!(
+                c.status == ChatStatus::Claimed,
+                !c.serving.is_empty(),
+                "chat of {vid} is {:?} served by {:?}",
+                c.status,
+                c.serving
+            );
+            for s in &c.serving {
+                assert!(
+                    self.present(s),
+                    "{s} serves {vid}'s chat but is neither online nor within the grace"
+                );
+            }
+        }
+        let counts = self.state.counts();
+        assert_eq!(counts.unclaimed, unclaimed, "unclaimed count");
+        assert_eq!(counts.offline, offline, "offline count");
+        assert_eq!(counts.claimed, claimed, "claimed count");
+        assert_eq!(self.queue.len(), unclaimed);
+        assert_eq!(self.offline.len(), offline);
+        let q: HashSet<&String> = self.queue.iter().collect();
+        assert_eq!(q.len(), self.queue.len(), "a chat queued twice");
+        // Every waiting visitor who is connected knows their place: 1..n, each once.
+        for (i, v) in self.queue.iter().enumerate() {
+            let p = (0..PEOPLE).find(|p| pid(*p) == v).expect("known visitor");
+            if self.current.contains_key(&p) {
+                assert_eq!(
+                    self.told_position.get(v),
+                    Some(&(i + 1)),
+                    "{v} waits at {} but was told {:?}",
+                    i + 1,
+                    self.told_position.get(v)
+                );
+            }
+        }
+        for seqs in self.seqs.values() {
+            let want: Vec<i64> = (1..=seqs.len() as i64).collect();
+            assert_eq!(seqs, &want, "sequence numbers with a gap");
+        }
+    }
+}
