@@ -1,0 +1,408 @@
+//! Unit tests of the live rules: plans in, events and writes out, no sockets.
+
+use super::*;
+use crate::model::{Role, Staff, Visitor};
+
+fn staff(id: &str, role: Role) -> Principal {
+    Principal::Staff(Staff {
+        id: id.into(),
+        email: format!("{id}@shop.test"),
+        full_name: id.into(),
+        display_name: None,
+        organisation_id: "org".into(),
+        role_id: role,
+        disabled: false,
+        created_at: 0,
+        updated_at: None,
+    })
+}
+
+fn visitor(id: &str) -> Principal {
+    Principal::Visitor(Visitor {
+        id: id.into(),
+        name: format!("Visitor {id}"),
+        email: None,
+        is_anonymous: true,
+        disabled: false,
+        created_at: 0,
+        updated_at: None,
+    })
+}
+
+fn content() -> Arc<RawValue> {
+    Arc::from(RawValue::from_string(r#"{"content": "hi"}"#.into()).unwrap())
+}
+
+fn live(grace_secs: u64) -> LiveState {
+    LiveState::new(LiveConfig::new(Duration::from_secs(grace_secs), 5))
+}
+
+const AGENT: ConnId = 1;
+const AGENT2: ConnId = 2;
+const SUP: ConnId = 3;
+const VIS: ConnId = 10;
+
+/// agent "a" (conn 1), agent "b" (2), supervisor "s" (3), visitor "v" (10) with a queued chat.
+fn room_with_queued_chat(grace: u64) -> LiveState {
+    let mut l = live(grace);
+    l.connect(AGENT, &staff("a", Role::Agent), false);
+    l.connect(AGENT2, &staff("b", Role::Agent), false);
+    l.connect(SUP, &staff("s", Role::Supervisor), false);
+    l.connect(VIS, &visitor("v"), false);
+    let p = l.request(VIS, Request::VisitorMessage { content: content() }, 1);
+    assert_eq!(p.reply, Some(Ok(())));
+    assert_eq!(p.events_for(AGENT), ["append_unclaimed_chats"]);
+    assert_eq!(p.events_for(VIS), ["queue_position"]);
+    l
+}
+
+#[test]
+fn the_first_claim_wins_and_others_hear_of_it() {
+    let mut l = room_with_queued_chat(0);
+    let win = l.request(
+        AGENT,
+        Request::StaffJoin {
+            visitor: "v".into(),
+        },
+        2,
+    );
+    assert_eq!(win.reply, Some(Ok(())));
+    let lose = l.request(
+        AGENT2,
+        Request::StaffJoin {
+            visitor: "v".into(),
+        },
+        2,
+    );
+    assert_eq!(lose.reply, Some(Err(say::ALREADY_CLAIMED.into())));
+    assert!(
+        lose.ops.is_empty() && lose.sends.is_empty(),
+        "a lost claim changes nothing"
+    );
+
+    assert!(
+        win.events_for(AGENT).is_empty(),
+        "the claimer only gets the ack"
+    );
+    assert_eq!(win.events_for(AGENT2), ["staff_claim_chat"]);
+    assert_eq!(win.events_for(SUP), ["staff_claim_chat", "agent_new_chat"]);
+    assert_eq!(win.events_for(VIS), ["staff_join_room"]);
+    let claim = win.find("staff_claim_chat").unwrap();
+    assert_eq!(claim.payload.json("visitor").unwrap()["staff"]["id"], "a");
+    assert_eq!(
+        claim.payload.json("next_offline_unclaimed_visitor"),
+        Some(Value::Null)
+    );
+    assert!(win
+        .ops
+        .iter()
+        .any(|o| matches!(o, DbOp::StaffJoined { staff_id, .. } if staff_id == "a")));
+    assert!(win.ops.iter().any(
+        |o| matches!(o, DbOp::InsertMessage { message, .. } if message.type_id == MESSAGE_SYSTEM)
+    ));
+}
+
+#[test]
+fn a_dropped_visitor_moves_to_the_offline_queue_and_back_when_writing() {
+    let mut l = room_with_queued_chat(0);
+    let p = l.disconnect(VIS, 5);
+    assert_eq!(
+        p.events_for(AGENT),
+        ["visitor_goes_offline", "unclaimed_chat_to_offline"]
+    );
+    assert!(p.ops.iter().any(|o| matches!(
+        o,
+        DbOp::SetChatStatus {
+            status: ChatStatus::Offline,
+            ..
+        }
+    )));
+    assert_eq!(l.counts().offline, 1);
+    assert_eq!(l.counts().unclaimed, 0);
+
+    l.connect(11, &visitor("v"), false);
+    let p = l.request(11, Request::VisitorMessage { content: content() }, 7);
+    assert_eq!(
+        p.events_for(AGENT),
+        ["remove_visitor_offline_chat", "append_unclaimed_chats"]
+    );
+    assert_eq!(l.counts().unclaimed, 1);
+}
+
+#[test]
+fn a_reconnect_within_the_grace_is_silent() {
+    let mut l = room_with_queued_chat(10);
+    let p = l.disconnect(VIS, 5);
+    assert!(p.sends.is_empty());
+    let (after, timer) = p.timers[0].clone();
+    assert_eq!(after, Duration::from_secs(10));
+    let back = l.connect(12, &visitor("v"), false);
+    assert_eq!(back.events_for(12), ["visitor_init", "queue_position"]);
+    assert!(
+        back.events_for(AGENT).is_empty(),
+        "no visitor_goes_online after a silent resume"
+    );
+    assert!(
+        l.timer(timer, 10_006).sends.is_empty(),
+        "the stale timer does nothing"
+    );
+
+    // Without a reconnect, the timer applies the disconnect.
+    let p = l.disconnect(12, 20_000);
+    let (_, timer) = p.timers[0].clone();
+    let gone = l.timer(timer, 30_000);
+    assert_eq!(
+        gone.events_for(AGENT),
+        ["visitor_goes_offline", "unclaimed_chat_to_offline"]
+    );
+}
+
+#[test]
+fn a_second_session_is_refused_unless_forced() {
+    let mut l = room_with_queued_chat(0);
+    let p = l.connect(20, &staff("a", Role::Agent), false);
+    assert_eq!(p.events_for(20), ["staff_already_online"]);
+    assert_eq!(p.closes, [20]);
+    let p = l.connect(21, &staff("a", Role::Agent), true);
+    assert_eq!(p.closes, [AGENT]);
+    assert_eq!(p.events_for(21), ["staff_init"]);
+    assert!(
+        p.events_for(SUP).is_empty(),
+        "a forced takeover is not a new arrival"
+    );
+    // The old connection's close is ignored.
+    assert!(l.disconnect(AGENT, 10).sends.is_empty());
+    let p = l.connect(22, &visitor("v"), false);
+    assert_eq!(p.events_for(22), ["visitor_room_exists"]);
+}
+
+#[test]
+fn take_over_needs_a_higher_rank() {
+    let mut l = room_with_queued_chat(0);
+    l.connect(4, &staff("s2", Role::Supervisor), false);
+    l.request(
+        SUP,
+        Request::StaffJoin {
+            visitor: "v".into(),
+        },
+        2,
+    );
+    let p = l.request(
+        4,
+        Request::TakeOver {
+            visitor: "v".into(),
+        },
+        3,
+    );
+    assert_eq!(
+        p.reply,
+        Some(Err(
+            "A supervisor cannot take over a chat from a supervisor.".into()
+        ))
+    );
+    let p = l.request(
+        AGENT,
+        Request::TakeOver {
+            visitor: "v".into(),
+        },
+        3,
+    );
+    assert_eq!(p.reply, Some(Err(say::TAKE_OVER_ROLE.into())));
+    l.connect(5, &staff("boss", Role::Admin), false);
+    let p = l.request(
+        5,
+        Request::TakeOver {
+            visitor: "v".into(),
+        },
+        4,
+    );
+    assert_eq!(p.reply, Some(Ok(())));
+    // The replaced supervisor hears it both as the one replaced and as a supervisor.
+    assert_eq!(
+        p.events_for(SUP),
+        ["staff_being_taken_over_chat", "staff_take_over_chat"]
+    );
+    assert_eq!(p.events_for(VIS), ["staff_being_taken_over_chat"]);
+    assert_eq!(p.events_for(4), ["staff_take_over_chat"]);
+}
+
+#[test]
+fn nobody_supervises_their_own_rank_or_above() {
+    let mut l = room_with_queued_chat(0);
+    const BOSS: ConnId = 5;
+    l.connect(BOSS, &staff("boss", Role::Admin), false);
+    let join = |visitor: &str| Request::StaffJoin {
+        visitor: visitor.into(),
+    };
+    let remove = |staff: &str| Request::RemoveStaff {
+        visitor: "v".into(),
+        staff: staff.into(),
+    };
+    let add = |staff: &str| Request::AddStaff {
+        visitor: "v".into(),
+        staff: staff.into(),
+    };
+    assert_eq!(l.request(BOSS, join("v"), 2).reply, Some(Ok(())));
+    let take_over = Request::TakeOver {
+        visitor: "v".into(),
+    };
+    assert_eq!(
+        l.request(BOSS, take_over.clone(), 2).reply,
+        Some(Err(say::ALREADY_IN_ROOM.into()))
+    );
+    assert_eq!(
+        l.request(SUP, take_over, 2).reply,
+        Some(Err(
+            "A supervisor cannot take over a chat from an admin.".into()
+        ))
+    );
+    // The back door of finding 6: remove the admin, then claim the chat.
+    let p = l.request(SUP, remove("boss"), 3);
+    assert_eq!(
+        p.reply,
+        Some(Err(
+            "A supervisor cannot remove an admin from a chat.".into()
+        ))
+    );
+    assert!(p.ops.is_empty() && p.sends.is_empty());
+    assert_eq!(
+        l.request(SUP, join("v"), 4).reply,
+        Some(Err(say::ALREADY_CLAIMED.into()))
+    );
+    // Nor into an admin's chat by adding themselves or anyone else.
+    for who in ["s", "a"] {
+        let p = l.request(SUP, add(who), 5);
+        assert_eq!(
+            p.reply,
+            Some(Err(
+                "A supervisor cannot add staff to a chat served by an admin.".into()
+            ))
+        );
+        assert!(p.ops.is_empty() && p.sends.is_empty());
+    }
+    // The admin outranks both: adds the supervisor and an agent, and removes them again.
+    assert_eq!(l.request(BOSS, add("s"), 6).reply, Some(Ok(())));
+    assert_eq!(l.request(BOSS, add("a"), 7).reply, Some(Ok(())));
+    // The supervisor may remove an agent and themselves, never the admin.
+    assert_eq!(l.request(SUP, remove("a"), 8).reply, Some(Ok(())));
+    assert!(l.request(SUP, remove("boss"), 9).reply.unwrap().is_err());
+    assert_eq!(l.request(SUP, remove("s"), 10).reply, Some(Ok(())));
+    assert_eq!(l.request(BOSS, add("s"), 11).reply, Some(Ok(())));
+    assert_eq!(l.request(BOSS, remove("s"), 12).reply, Some(Ok(())));
+    // Agents supervise nothing.
+    assert_eq!(
+        l.request(AGENT, remove("boss"), 13).reply,
+        Some(Err(say::REMOVE_ROLE.into()))
+    );
+    assert_eq!(
+        l.request(AGENT, add("b"), 13).reply,
+        Some(Err(say::ADD_ROLE.into()))
+    );
+}
+
+/// Agent "a" claims `vid`; the `next_offline_unclaimed_visitor` the others are told.
+fn claim_and_next(l: &mut LiveState, vid: &str, now: i64) -> Value {
+    let p = l.request(
+        AGENT,
+        Request::StaffJoin {
+            visitor: vid.into(),
+        },
+        now,
+    );
+    let claim = p
+        .find("staff_claim_chat")
+        .expect("others hear of the claim");
+    claim
+        .payload
+        .json("next_offline_unclaimed_visitor")
+        .expect("the key is there")
+}
+
+#[test]
+fn claiming_a_listed_offline_chat_brings_up_the_sixteenth() {
+    let mut l = live(0);
+    l.connect(AGENT, &staff("a", Role::Agent), false);
+    for i in 0..17 {
+        let (conn, vid) = (100 + i, format!("v{i:02}"));
+        l.connect(conn, &visitor(&vid), false);
+        l.request(
+            conn,
+            Request::VisitorMessage { content: content() },
+            i as i64,
+        );
+        l.disconnect(conn, 100 + i as i64);
+    }
+    assert_eq!(l.counts().offline, 17);
+    l.connect(AGENT2, &staff("b", Role::Agent), false);
+    let next = claim_and_next(&mut l, "v03", 500);
+    assert_eq!(
+        next["id"], "v15",
+        "the 16th in line moves into the list of 15"
+    );
+    let next = claim_and_next(&mut l, "v16", 501);
+    assert_eq!(
+        next,
+        Value::Null,
+        "a chat beyond the list changes nothing shown"
+    );
+}
+
+#[test]
+fn a_restart_makes_waiting_chats_offline_and_gives_serving_staff_time() {
+    let mut l = live(10);
+    let Principal::Visitor(v1) = visitor("v1") else {
+        unreachable!()
+    };
+    let Principal::Visitor(v2) = visitor("v2") else {
+        unreachable!()
+    };
+    let Principal::Staff(a) = staff("a", Role::Agent) else {
+        unreachable!()
+    };
+    let chat = |v: Visitor, status, staff: Vec<Staff>| RestoredChat {
+        chat_id: format!("c-{}", v.id),
+        visitor: v,
+        status,
+        severity_level: 0,
+        flagged_at: None,
+        queued_at: 0,
+        tags: vec![],
+        staff,
+    };
+    let p = l.restore(
+        vec![
+            chat(v1, ChatStatus::Unclaimed, vec![]),
+            chat(v2, ChatStatus::Claimed, vec![a]),
+        ],
+        1000,
+    );
+    assert!(p.ops.iter().any(|o| matches!(o, DbOp::SetChatStatus { chat_id, status: ChatStatus::Offline, .. } if chat_id == "c-v1")));
+    assert!(
+        p.timers.iter().all(|(d, _)| *d == Duration::from_secs(60)),
+        "at least 60 s after a restart"
+    );
+    assert!(p.timers.contains(&(
+        Duration::from_secs(60),
+        Timer::StaffGone {
+            staff_id: "a".into(),
+            epoch: 1
+        }
+    )));
+    // The staff comes back in time: their chat is there.
+    let p = l.connect(AGENT, &staff("a", Role::Agent), false);
+    let init = p.find("staff_init").unwrap();
+    match init.payload.get("serving_chats") {
+        Some(Part::List(items)) => assert_eq!(items.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(l
+        .timer(
+            Timer::StaffGone {
+                staff_id: "a".into(),
+                epoch: 1
+            },
+            61_000
+        )
+        .sends
+        .is_empty());
+}
