@@ -1,9 +1,21 @@
 //! The live core's shape as clients see it (issue 11): every refusal on `/ws` carries a stable
-//! code beside its sentence while Socket.IO acks keep the seed's two arguments.
+//! code beside its sentence while Socket.IO acks keep the seed's two arguments, and the
+//! example event added by the recipe, `set_availability` (product.md §8.3), on both transports.
 
 use crate::harness::*;
 use crate::rt::*;
 use serde_json::{json, Value};
+
+/// The entry of `online_users` for staff `id`.
+fn online_entry(init: &Value, id: &str) -> Value {
+    init["online_users"]
+        .as_array()
+        .expect("online_users")
+        .iter()
+        .find(|u| u["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not in online_users: {init}"))
+}
 
 #[tokio::test]
 async fn ws_refusals_carry_a_stable_code_and_socketio_keeps_two_arguments() {
@@ -111,4 +123,103 @@ async fn ws_refusals_carry_a_stable_code_and_socketio_keeps_two_arguments() {
     assert!(frames[before]["ack"].is_null());
     assert_eq!(code(&frames[before + 1]), "invalid_field", "{frames:?}");
     assert_eq!(frames[before + 1]["ack"], 99);
+}
+
+#[tokio::test]
+async fn set_availability_reaches_every_console_on_both_transports() {
+    for t in [Transport::SocketIo, Transport::Ws] {
+        let other = match t {
+            Transport::SocketIo => Transport::Ws,
+            Transport::Ws => Transport::SocketIo,
+        };
+        let s = Server::start();
+        let agent = staff(&s, t, "a@shop.test", "agent").await;
+        let sup = staff(&s, other, "s@shop.test", "supervisor").await;
+        let v = visitor(&s, other, "Vera").await;
+
+        // Everyone starts available, with their load.
+        let (_, tok) = s.staff("watch@shop.test", "agent").await;
+        let watcher = Client::connect(&s, other, &tok).await.named("watcher");
+        let init = watcher.next("staff_init").await;
+        let a = online_entry(&init, &agent.id);
+        assert_eq!(
+            (
+                a["status"].clone(),
+                a["active_chats"].clone(),
+                a["max_chats"].clone()
+            ),
+            (json!("available"), json!(0), json!(3)),
+            "{a}"
+        );
+        assert_eq!(a["email"], "a@shop.test", "still the staff object: {a}");
+
+        // Away: every console hears it, the sender's too.
+        assert_eq!(
+            agent
+                .c
+                .emit("set_availability", json!({"status": "away"}))
+                .await,
+            ok()
+        );
+        for c in [&agent.c, &sup.c, &watcher] {
+            let e = c.next("staff_availability_changed").await;
+            assert_eq!(
+                (e["staff"]["id"].as_str(), e["status"].as_str()),
+                (Some(agent.id.as_str()), Some("away")),
+                "{t:?}: {e}"
+            );
+        }
+        v.c.none("staff_availability_changed").await;
+
+        // Refused, changing nothing: a bad status, no data, a visitor.
+        for bad in [json!({"status": "busy"}), json!({"status": 1}), Value::Null] {
+            assert_eq!(
+                agent.c.emit("set_availability", bad.clone()).await,
+                fails("Missing/Invalid field: status"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            v.c.emit("set_availability", json!({"status": "away"}))
+                .await,
+            fails("Only staff can send this event.")
+        );
+        sup.c.none("staff_availability_changed").await;
+
+        // The status and the load show in a console that connects now.
+        assert_eq!(v.c.emit("visitor_msg", text("hi")).await, ok());
+        assert_eq!(
+            agent.c.emit("staff_join", json!({"visitor": v.id})).await,
+            ok()
+        );
+        let (_, tok) = s.staff("late@shop.test", "agent").await;
+        let late = Client::connect(&s, t, &tok).await.named("late");
+        let a = online_entry(&late.next("staff_init").await, &agent.id);
+        assert_eq!(
+            (a["status"].clone(), a["active_chats"].clone()),
+            (json!("away"), json!(1)),
+            "{a}"
+        );
+
+        // A reload (the new tab replaces the old one) keeps it.
+        let back = Client::connect_force(&s, t, &agent.token)
+            .await
+            .named("back");
+        let me = online_entry(&back.next("staff_init").await, &agent.id);
+        assert_eq!(me["status"], "away", "{t:?}: {me}");
+        assert_eq!(
+            back.emit("set_availability", json!({"status": "available"}))
+                .await,
+            ok()
+        );
+        let e = sup.c.next("staff_availability_changed").await;
+        assert_eq!(e["status"], "available");
+        // Over /ws the refusal has its code.
+        if t == Transport::Ws {
+            let f = back
+                .emit_frame("set_availability", json!({"status": "gone"}))
+                .await;
+            assert_eq!(f["code"], "invalid_field", "{f}");
+        }
+    }
 }
