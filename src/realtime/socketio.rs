@@ -174,8 +174,84 @@ async fn authenticate(
                 .map_err(|e| Refused(e.message))?
         }
     };
-    s.extensions.insert(Session { who, cred, force });
+    prepare(&s, &ctx, Session { who, cred, force });
     Ok(())
+}
+
+/// What `prepare` hands to `on_connect`, once (behind a lock: socket extensions must be
+/// `Clone`).
+type Handoff = Arc<std::sync::Mutex<Option<Prepared>>>;
+
+struct Prepared {
+    session: Session,
+    conn: crate::live::ConnId,
+    outbox: crate::live::Outbox,
+    rx: OutboxRx,
+    counted: crate::app::ConnectionGuard,
+    /// Lets the socket's event queue start, once the live state knows the connection.
+    ready: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Registers the socket's event handlers while the CONNECT is still being decided.
+/// socketioxide sends the CONNECT packet and then *spawns* the connect handler, and it reads
+/// the client's next packets meanwhile: handlers registered in `on_connect` could miss an event
+/// sent right after connecting (seen under load as an event never acked). Registered here,
+/// every event finds its handler; it waits in the socket's queue until `on_connect` has told
+/// the live state about the connection, so it is never refused as "not signed in".
+fn prepare(s: &SocketRef, ctx: &Ctx, session: Session) {
+    let live: Live = ctx.app.live.clone();
+    let super::Session {
+        conn,
+        outbox,
+        rx,
+        limits,
+        counted,
+    } = super::open_session(&ctx.app, 0, &session.who);
+
+    // socketioxide runs each handler's future as its own task, so two events of one socket
+    // could reach the live state in either order. It calls the handler itself in packet order,
+    // though: the handler queues the event right then (returning a finished future), and one
+    // task per socket hands the queue on in that order.
+    let (events, mut queue) =
+        mpsc::channel::<(String, Option<Box<RawValue>>, AckSender)>(EVENT_QUEUE);
+    for name in crate::live::events::EVENTS.iter().map(|e| e.name) {
+        let events = events.clone();
+        s.on(name, move |RawArg(data): RawArg, ack: AckSender| {
+            enqueue(&events, name.to_string(), data, ack);
+            std::future::ready(())
+        });
+    }
+    s.on_fallback(move |Event(name): Event, ack: AckSender| {
+        enqueue(&events, name, None, ack);
+        std::future::ready(())
+    });
+    let (ready, connected) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        // The socket never connected (its handlers, and so the sender, are gone): nothing to do.
+        if connected.await.is_err() {
+            return;
+        }
+        while let Some((name, data, ack)) = queue.recv().await {
+            handle_event(
+                &live,
+                conn,
+                &limits,
+                &name,
+                data.as_deref(),
+                Some(replier(ack)),
+            )
+            .await;
+        }
+    });
+    let handoff: Handoff = Arc::new(std::sync::Mutex::new(Some(Prepared {
+        session,
+        conn,
+        outbox,
+        rx,
+        counted,
+        ready,
+    })));
+    s.extensions.insert(handoff);
 }
 
 /// The event's first argument as the exact JSON text the client sent (`None` if it sent none).
@@ -221,68 +297,43 @@ fn replier(ack: AckSender) -> Replier {
 }
 
 async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
-    let Some(session) = s.extensions.get::<Session>() else {
+    let prepared = s
+        .extensions
+        .get::<Handoff>()
+        .and_then(|h| h.lock().ok().and_then(|mut p| p.take()));
+    let Some(Prepared {
+        session,
+        conn,
+        outbox,
+        rx,
+        counted,
+        ready,
+    }) = prepared
+    else {
         let _ = s.disconnect();
         return;
     };
     let live: Live = ctx.app.live.clone();
-    let super::Session {
-        conn,
-        outbox,
-        rx,
-        limits,
-        counted,
-    } = super::open_session(&ctx.app, 0, &session.who);
-    let limits = Arc::new(limits);
-
-    // socketioxide runs each handler's future as its own task, so two events of one socket
-    // could reach the live state in either order. It calls the handler itself in packet order,
-    // though: the handler queues the event right then (returning a finished future), and one
-    // task per socket hands the queue on in that order.
-    let (events, mut queue) =
-        mpsc::channel::<(String, Option<Box<RawValue>>, AckSender)>(EVENT_QUEUE);
-    for name in crate::live::events::EVENTS.iter().map(|e| e.name) {
-        let events = events.clone();
-        s.on(name, move |RawArg(data): RawArg, ack: AckSender| {
-            enqueue(&events, name.to_string(), data, ack);
-            std::future::ready(())
-        });
-    }
-    s.on_fallback(move |Event(name): Event, ack: AckSender| {
-        enqueue(&events, name, None, ack);
-        std::future::ready(())
-    });
-    {
-        let live = live.clone();
-        tokio::spawn(async move {
-            while let Some((name, data, ack)) = queue.recv().await {
-                handle_event(
-                    &live,
-                    conn,
-                    &limits,
-                    &name,
-                    data.as_deref(),
-                    Some(replier(ack)),
-                )
-                .await;
-            }
-        });
-    }
     {
         let live = live.clone();
         s.on_disconnect(move || async move {
             live.disconnect(conn).await;
         });
     }
-
     let socket = s.clone();
+    let gone = live.clone();
     tokio::spawn(async move {
         let _counted = counted;
         forward(&socket, &rx).await;
         let _ = socket.disconnect();
+        // Also when the socket went away before its disconnect handler was set (a second
+        // disconnect of the same connection changes nothing).
+        gone.disconnect(conn).await;
     });
     live.connect(conn, session.who, session.cred, session.force, outbox)
         .await;
+    // The connect is queued before any of this socket's events.
+    let _ = ready.send(());
 }
 
 /// Hands the outbox to socketioxide in order until the connection must close. When socketioxide's

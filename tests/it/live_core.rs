@@ -223,3 +223,58 @@ async fn set_availability_reaches_every_console_on_both_transports() {
         }
     }
 }
+
+/// An event sent the moment the CONNECT is answered is never lost: socketioxide sends the
+/// CONNECT answer and then *spawns* the connect handler, so handlers set up there could miss
+/// an event that arrives first (seen under load as an ack that never came; on an idle machine
+/// the window is microseconds, so this finds it only when the machine is busy — 30 rounds
+/// give it the chance).
+#[tokio::test]
+async fn an_event_sent_right_after_connect_is_answered() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let s = Server::start();
+    for round in 0..30 {
+        let (_, token) = s.visitor(Some("Quick")).await;
+        let url = format!(
+            "ws://{}/socket.io/?EIO=4&transport=websocket&token={token}",
+            s.addr
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        let open = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("Engine.IO open in time")
+            .expect("open")
+            .expect("frame");
+        assert!(open.to_text().unwrap_or("").starts_with('0'), "{open:?}");
+        ws.send(Message::text("40")).await.unwrap();
+        loop {
+            let msg = ws.next().await.expect("open").expect("frame");
+            if msg.to_text().unwrap_or("").starts_with("40") {
+                break;
+            }
+        }
+        // At once, as a stock client flushes what it buffered while connecting.
+        ws.send(Message::text(r#"427["user_typing_send"]"#))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: no ack for the first event"))
+                .expect("open")
+                .expect("frame");
+            let text = msg.to_text().unwrap_or("").to_string();
+            if text.starts_with("437[") {
+                assert_eq!(
+                    text, r#"437[false,"The chat room is either closed or doesn't exist."]"#,
+                    "the event reached the live state as a signed-in visitor"
+                );
+                break;
+            }
+        }
+    }
+}
