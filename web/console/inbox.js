@@ -427,7 +427,7 @@ export class Inbox {
       this.$("composer-input").focus();
     } catch (e) {
       this.toast(e.message, "error");
-      if (/claimed/i.test(e.message)) r.inQueue = false;
+      if (e.code === "already_claimed") r.inQueue = false;
     } finally {
       btn.disabled = false;
       this.render();
@@ -514,7 +514,7 @@ export class Inbox {
     }, (e) => {
       item.status = "failed";
       item.error = e.message;
-      if (/closed|doesn't exist/i.test(e.message)) this.endRoom(r, "This chat has ended.");
+      if (e.code === "chat_closed") this.endRoom(r, "This chat has ended.");
       this.render();
     });
   }
