@@ -4,7 +4,7 @@
 import { LiveSocket, describeState, justReloaded } from "/shared/ws.js";
 import { el, staffName, roleName, initials, hueFor, unlockAudio, chime } from "/shared/format.js";
 import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js";
-import { Inbox } from "/console/inbox.js";
+import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
 
 const $ = (id) => document.getElementById(id);
