@@ -300,6 +300,30 @@ try {
     assert(await sup.locator("#list-mine .item[data-status=mine]", { hasText: "Dana Visitor" }).count() === 1, "not in the supervisor's My chats");
   });
 
+  await check("availability: the agent sets Away and the supervisor sees it live (team, picker); it survives a reload; the keyboard sets it back", async () => {
+    const supRow = (status) => sup.locator(`#online-staff .person[data-availability=${status}]`, { hasText: AGENT.name });
+    await supRow("available").waitFor();
+    await agent.click("label[for=availability-away]");
+    await agent.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
+    await supRow("away").waitFor();
+    assert((await supRow("away").textContent()).includes("Away"), `no "Away" text: ${await supRow("away").textContent()}`);
+    // The supervisor's open chat offers the agent in the picker's "Away" group.
+    await sup.locator("#add-staff-select optgroup[label=Away] option", { hasText: AGENT.name }).waitFor({ state: "attached" });
+    await shot(sup, "console-availability.png");
+    await agent.reload();
+    await agent.locator("#conn.conn-ok").waitFor();
+    await agent.waitForFunction(() => document.getElementById("availability-away").checked);
+    await agent.locator("#online-staff .person[data-availability=away]", { hasText: "(you)" }).waitFor();
+    await supRow("away").waitFor();
+    // Keyboard: the control is a radio group, so an arrow key moves to "Available".
+    await agent.focus("#availability-away");
+    await agent.keyboard.press("ArrowLeft");
+    await agent.locator("#availability[data-status=available]:not([aria-busy])").waitFor();
+    assert(await agent.locator("#availability-available").evaluate((n) => n.checked && document.activeElement === n), "the keyboard did not select Available");
+    await supRow("available").waitFor();
+    await sup.locator("#add-staff-select optgroup[label=Available] option", { hasText: AGENT.name }).waitFor({ state: "attached" });
+  }, { independent: true });
+
   await check("supervisor adds the agent back, then removes them; agent and visitor are told", async () => {
     await sup.locator("#add-staff-form").waitFor({ state: "visible" });
     await sup.selectOption("#add-staff-select", { label: AGENT.name });

@@ -1,8 +1,9 @@
-// The details column for the open chat: the visitor's facts, who is in the chat (with Remove
-// for supervisors) and the "Add a colleague" picker.
+// The details column for the open chat: the visitor's facts, who is in the chat (availability,
+// Remove for supervisors) and the "Add a colleague" picker grouped by availability.
 
 import { el, setChildren, formatFull, staffName, visitorName, roleName } from "/shared/format.js";
-import { $, avatar, PRIORITY } from "/console/inbox/ui.js";
+import { Availability, AVAILABILITY_TEXT } from "/console/inbox/presence.js";
+import { $, avatar, availabilityTag, PRIORITY } from "/console/inbox/ui.js";
 
 export class DetailsView {
   constructor(inbox) {
@@ -33,14 +34,21 @@ export class DetailsView {
 
     const serving = [...r.serving.values()];
     const canManage = isSupervisor && !store.isEnded(r) && (serving.length > 0 || store.isMine(r));
-    setChildren($("participants"), serving.length ? serving.map((s) => el("li", { class: "person" },
-      avatar(staffName(s), s.id, true, true),
-      el("span", { class: "person-main" }, el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
-        el("span", { class: "person-sub" }, roleName(s.role_id))),
-      canManage && s.id !== me.id ? el("button", { type: "button", class: "link-btn", "aria-label": `Remove ${staffName(s)} from this chat`, onclick: () => this.inbox.actions.removeStaff(r, s.id) }, "Remove") : null))
-      : el("li", { class: "empty" }, "Nobody has claimed this chat yet."));
+    setChildren($("participants"), serving.length ? serving.map((s) => {
+      const status = presence.statusOf(s.id);
+      return el("li", { class: "person", "data-availability": status },
+        avatar(staffName(s), s.id, true, true, status === Availability.AWAY),
+        el("span", { class: "person-main" }, el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
+          el("span", { class: "person-sub" }, status ? [availabilityTag(status), " · "] : null, roleName(s.role_id))),
+        canManage && s.id !== me.id ? el("button", { type: "button", class: "link-btn", "aria-label": `Remove ${staffName(s)} from this chat`, onclick: () => this.inbox.actions.removeStaff(r, s.id) }, "Remove") : null);
+    }) : el("li", { class: "empty" }, "Nobody has claimed this chat yet."));
+    // The picker groups online colleagues by availability, available first.
     const addable = [...presence.staff.values()].filter((s) => !r.serving.has(s.id));
     $("add-staff-form").hidden = !canManage || addable.length === 0;
-    setChildren($("add-staff-select"), addable.map((s) => el("option", { value: s.id, title: roleName(s.role_id) }, `${staffName(s)}${s.id === me.id ? " (you)" : ""}`)));
+    const option = (s) => el("option", { value: s.id, title: roleName(s.role_id) }, `${staffName(s)}${s.id === me.id ? " (you)" : ""}`);
+    setChildren($("add-staff-select"), [Availability.AVAILABLE, Availability.AWAY].map((status) => {
+      const group = addable.filter((s) => presence.statusOf(s.id) === status);
+      return group.length ? el("optgroup", { label: AVAILABILITY_TEXT[status] }, group.map(option)) : null;
+    }));
   }
 }

@@ -33,6 +33,7 @@ export function bindServerEvents(inbox) {
     // staff_init comes again after every reconnect: rebuild the lists from it.
     const wasMine = new Set(store.all().filter((r) => store.isMine(r)).map((r) => r.id));
     presence.reset(d.online_users, d.online_visitors);
+    inbox.availability.render();
     const listed = new Set();
     for (const c of d.unclaimed_chats || []) {
       const r = store.room(c.visitor || c);
@@ -89,6 +90,12 @@ export function bindServerEvents(inbox) {
   // ---- presence --------------------------------------------------------------------------------
 
   s.on("staff_goes_online", (d) => { if (d && d.staff) { presence.staffOnline(d.staff); inbox.renderPeople(); } });
+  s.on("staff_availability_changed", (d) => {
+    if (!d || !d.staff) return;
+    presence.setAvailability(d.staff, d.status);
+    inbox.availability.render();
+    render();
+  });
   s.on("staff_goes_offline", (d) => {
     if (!d || !d.staff) return;
     presence.staffOffline(d.staff.id);

@@ -1,6 +1,7 @@
 // The live inbox, assembled: the room store and presence (the state), the server's events and the
 // staff member's actions (what changes it), and the views (lists, conversation, thread, composer,
-// details, people). It owns the selection and the one render that every change ends with.
+// details, people, my availability). It owns the selection and the one render that every change
+// ends with.
 
 import { RoomStore, Status } from "/console/inbox/rooms.js";
 import { Presence } from "/console/inbox/presence.js";
@@ -13,6 +14,7 @@ import { ThreadView } from "/console/inbox/thread.js";
 import { Composer } from "/console/inbox/composer.js";
 import { DetailsView } from "/console/inbox/details.js";
 import { PeopleView } from "/console/inbox/people.js";
+import { AvailabilityControl } from "/console/inbox/availability.js";
 import { $ } from "/console/inbox/ui.js";
 
 const LIST_REFRESH_MS = 30000; // "waiting 3 min" and "2 h" age while nothing happens
@@ -35,6 +37,7 @@ export class Inbox {
     this.composer = new Composer(this);
     this.details = new DetailsView(this);
     this.people = new PeopleView(this);
+    this.availability = new AvailabilityControl(this);
     bindServerEvents(this);
     setInterval(() => this.renderLists(), LIST_REFRESH_MS);
   }

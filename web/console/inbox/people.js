@@ -1,9 +1,10 @@
-// The "Team online" and "Visitors online" cards: each colleague with role and load, each
+// The "Team online" and "Visitors online" cards: each colleague with availability, role and load, each
 // visitor with what they are doing (browsing, waiting, chatting with whom).
 
 import { el, setChildren, staffName, visitorName, roleName } from "/shared/format.js";
 import { Status } from "/console/inbox/rooms.js";
-import { $, avatar } from "/console/inbox/ui.js";
+import { Availability } from "/console/inbox/presence.js";
+import { $, avatar, availabilityTag } from "/console/inbox/ui.js";
 
 export class PeopleView {
   constructor(inbox) {
@@ -15,11 +16,16 @@ export class PeopleView {
     const staff = presence.sortedStaff(staffName);
     $("count-staff").textContent = String(staff.length);
     const chatsOf = (id) => store.all().filter((r) => !store.isEnded(r) && r.serving.has(id)).length;
-    setChildren($("online-staff"), staff.map((s) => el("li", { class: "person" },
-      avatar(staffName(s), s.id, true, true),
-      el("span", { class: "person-main" },
-        el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
-        el("span", { class: "person-sub" }, `${roleName(s.role_id)} · ${chatsOf(s.id)} chat${chatsOf(s.id) === 1 ? "" : "s"}`)))));
+    setChildren($("online-staff"), staff.map((s) => {
+      const status = presence.statusOf(s.id);
+      const n = chatsOf(s.id);
+      const load = typeof s.max_chats === "number" ? `${n} of ${s.max_chats} chats` : `${n} chat${n === 1 ? "" : "s"}`;
+      return el("li", { class: "person", "data-staff": s.id, "data-availability": status },
+        avatar(staffName(s), s.id, true, true, status === Availability.AWAY),
+        el("span", { class: "person-main" },
+          el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
+          el("span", { class: "person-sub" }, availabilityTag(status), ` · ${roleName(s.role_id)} · ${load}`)));
+    }));
     const visitors = [...presence.visitors.values()];
     $("count-visitors").textContent = String(visitors.length);
     $("empty-visitors").hidden = visitors.length > 0;

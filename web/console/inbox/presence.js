@@ -4,6 +4,9 @@
 
 export const Availability = Object.freeze({ AVAILABLE: "available", AWAY: "away" });
 
+/** What each availability is called on screen. */
+export const AVAILABILITY_TEXT = { available: "Available", away: "Away" };
+
 /** A status from the server, or "available" when it sent none (staff_goes_online, older servers). */
 export function availabilityOf(value) {
   return value === Availability.AWAY ? Availability.AWAY : Availability.AVAILABLE;

@@ -1,15 +1,22 @@
-// Small view pieces shared by the inbox's views: avatars, thread notes, day labels, priority
-// names and the screen-reader announcer. Built with `el()`, so user data stays literal text.
+// Small view pieces shared by the inbox's views: avatars, availability tags, thread notes, day
+// labels, priority names and the screen-reader announcer. Built with `el()`, so user data stays literal text.
 
 import { el, initials, hueFor, formatTime, toMs } from "/shared/format.js";
+import { AVAILABILITY_TEXT } from "/console/inbox/presence.js";
 
 export const PRIORITY = { 0: "", 1: "Low", 2: "Medium", 3: "High" };
 
 export const $ = (id) => document.getElementById(id);
 
-export function avatar(name, id, online, small) {
+/** An initials avatar; `online` adds the presence dot (amber when `away`). */
+export function avatar(name, id, online, small, away = false) {
   return el("span", { class: `avatar${small ? " avatar-sm" : ""}`, "data-hue": String(hueFor(id) % 12), "aria-hidden": "true" },
-    initials(name), online ? el("i", { class: "presence" }) : null);
+    initials(name), online ? el("i", { class: `presence${away ? " presence-away" : ""}` }) : null);
+}
+
+/** A colleague's availability as a dot and a word (the word is what screen readers hear). */
+export function availabilityTag(status) {
+  return el("span", { class: `avail avail-${status}` }, el("i", { class: "dot", "aria-hidden": "true" }), AVAILABILITY_TEXT[status] || status);
 }
 
 /** Screen readers hear new messages of the open chat (the thread itself is re-rendered). */
