@@ -9,7 +9,10 @@
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::{accounts, chats, setup, staff_admin};
-use crate::live::request::{Request, EVENTS};
+use crate::live::events::claim::Claim;
+use crate::live::events::messages::Messages;
+use crate::live::events::supervision::Supervision;
+use crate::live::events::{Family, Request, EVENTS};
 use crate::realtime::ws::{decode_frame, Decoded};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -65,33 +68,32 @@ fn check_refusal(why: &str) {
 /// A parsed request: ids are what the live state can look up, content is checked.
 fn check_request(req: &Request, max: usize) {
     let id_ok = |s: &str| !s.is_empty() && s.len() <= 64;
-    match req {
-        Request::VisitorMessage { content } => check_content(content, max),
-        Request::StaffMsg { visitor, content } => {
+    match &req.body {
+        Family::Messages(Messages::Visitor { content }) => check_content(content, max),
+        Family::Messages(Messages::Staff { visitor, content }) => {
             assert!(id_ok(visitor));
             check_content(content, max);
         }
-        Request::StaffJoin { visitor }
-        | Request::StaffLeave { visitor }
-        | Request::TakeOver { visitor } => assert!(id_ok(visitor)),
-        Request::AddStaff { visitor, staff } | Request::RemoveStaff { visitor, staff } => {
+        Family::Messages(Messages::VisitorLeave) => {}
+        Family::Claim(Claim::Join { visitor } | Claim::Leave { visitor })
+        | Family::Supervision(Supervision::TakeOver { visitor }) => assert!(id_ok(visitor)),
+        Family::Supervision(
+            Supervision::Add { visitor, staff } | Supervision::Remove { visitor, staff },
+        ) => {
             assert!(id_ok(visitor) && id_ok(staff));
         }
-        Request::ChangePriority {
+        Family::Supervision(Supervision::Priority {
             visitor,
             severity_level,
-        } => assert!(id_ok(visitor) && (0..=1000).contains(severity_level)),
-        Request::Typing {
-            visitor: Some(v), ..
-        } => assert!(id_ok(v)),
-        Request::Typing { visitor: None, .. } | Request::VisitorLeave => {}
+        }) => assert!(id_ok(visitor) && (0..=1000).contains(severity_level)),
+        Family::Typing(t) => assert!(t.visitor.as_deref().is_none_or(id_ok)),
     }
 }
 
 fn parse_and_check(name: &str, data: Option<&RawValue>) {
     match Request::parse(name, data, MAX_CONTENT) {
         Ok(req) => check_request(&req, MAX_CONTENT),
-        Err(why) => check_refusal(&why),
+        Err(why) => check_refusal(&why.sentence),
     }
 }
 
@@ -121,8 +123,7 @@ pub fn event_payload(bytes: &[u8]) {
     };
     let name = EVENTS
         .get(pick as usize % (EVENTS.len() + 1))
-        .copied()
-        .unwrap_or("no_such_event");
+        .map_or("no_such_event", |e| e.name);
     parse_and_check(name, None);
     let Ok(text) = std::str::from_utf8(rest) else {
         return;

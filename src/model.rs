@@ -24,6 +24,80 @@ pub fn is_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Typed ids: a staff id can never be passed where a visitor or chat id is meant. Each is the
+/// 32-hex-digit text of `new_id`, serialised as a plain string.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn new() -> $name {
+                $name(new_id())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+        impl From<String> for $name {
+            fn from(s: String) -> $name {
+                $name(s)
+            }
+        }
+        impl From<&str> for $name {
+            fn from(s: &str) -> $name {
+                $name(s.to_string())
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A staff member's id.
+    StaffId
+);
+id_type!(
+    /// A visitor's id; also the id of the visitor's room (product.md §5).
+    VisitorId
+);
+id_type!(
+    /// A chat's id (one conversation of a visitor).
+    ChatId
+);
+
 /// Staff roles. The numbers are the seed's `role_id`; a lower number outranks a higher one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -83,7 +157,7 @@ impl Serialize for Role {
 /// A staff account as shown in payloads. Never carries a password hash or token.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Staff {
-    pub id: String,
+    pub id: StaffId,
     pub email: String,
     pub full_name: String,
     pub display_name: Option<String>,
@@ -97,7 +171,7 @@ pub struct Staff {
 /// A visitor as shown in payloads.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Visitor {
-    pub id: String,
+    pub id: VisitorId,
     pub name: String,
     pub email: Option<String>,
     pub is_anonymous: bool,

@@ -3,9 +3,10 @@
 //! after each COMMIT the writer hands the result to the delivery task, which answers the sender
 //! and delivers the events: in command order, and only once durable.
 
+use super::events::Request;
 use super::outbox::{self, Outbox, OutboxRx, Outgoing, OUTBOX_BYTES_STAFF, OUTBOX_BYTES_VISITOR};
 use super::plan::{ConnId, Part, Plan, Reply, Timer};
-use super::request::Request;
+use super::refusal::say;
 use super::state::{Counts, LiveConfig, LiveState};
 use crate::auth::{Credential, Principal};
 use crate::model::now_ms;
@@ -26,7 +27,6 @@ const QUEUE_TICK: Duration = Duration::from_millis(500);
 /// promise "cut within a second" with one small query per tick, and only for staff
 /// connections (a few dozen); the thousands of visitor connections cost no query.
 const REVALIDATE_EVERY: Duration = Duration::from_millis(500);
-const SAVE_FAILED: &str = "The server could not save this. Please try again.";
 
 /// Answers a client event: the transport decides how (Socket.IO ack or `/ws` frame).
 pub type Replier = Box<dyn FnOnce(Reply) + Send>;
@@ -62,7 +62,7 @@ pub enum Revoke {
     /// The connections opened with this token (by its hash): a logout.
     Token(Vec<u8>),
     /// Every connection of this staff member: disabled, password changed, role changed.
-    Staff(String),
+    Staff(crate::model::StaffId),
     /// These connections (the sweeper found their tokens no longer good).
     Conns(Vec<ConnId>),
 }
@@ -74,7 +74,7 @@ type StaffCheck = (ConnId, Vec<u8>, Role);
 struct Held {
     cred: Credential,
     /// The staff id and role it connected with; `None` for a visitor.
-    staff: Option<(String, Role)>,
+    staff: Option<(crate::model::StaffId, Role)>,
 }
 
 /// A handle to the live state, cheap to clone, shared by every transport.
@@ -141,7 +141,7 @@ impl Live {
             OUTBOX_BYTES_VISITOR
         };
         let (outbox, rx) = outbox::pair(limit);
-        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
         (id, outbox, rx)
     }
 
@@ -183,7 +183,7 @@ impl Live {
         if let Err(mpsc::error::SendError(Command::Request { reply: Some(r), .. })) =
             self.tx.send(Command::Request { conn, req, reply }).await
         {
-            r(Err("The server is shutting down.".into()));
+            r(Err(say::SHUTTING_DOWN));
         }
     }
 
@@ -292,7 +292,7 @@ impl Runner {
                     // Whatever is still queued is answered, not dropped.
                     while let Ok(cmd) = rx.try_recv() {
                         if let Command::Request { reply: Some(r), .. } = cmd {
-                            r(Err("The server is shutting down.".into()));
+                            r(Err(say::SHUTTING_DOWN));
                         }
                     }
                     // Everything queued commits and is delivered, then every connection closes.
@@ -378,7 +378,7 @@ impl Runner {
                     s.to.iter()
                         .filter_map(|c| self.outboxes.get(c).cloned())
                         .collect();
-                (to, s.event, s.payload)
+                (to, s.event.name(), s.payload)
             })
             .collect();
         let closes: Vec<Outbox> = closes
@@ -509,7 +509,7 @@ async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Live) {
             Err(e) => {
                 tracing::error!(error = %e, "a live chat write failed; its events are dropped");
                 if let Some(r) = c.reply {
-                    r(Err(SAVE_FAILED.into()));
+                    r(Err(say::SAVE_FAILED));
                 }
             }
         }

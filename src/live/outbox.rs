@@ -23,11 +23,7 @@ pub enum Outgoing {
         data: Arc<RawValue>,
     },
     /// `/ws` only: the answer to a client event that carried an `id`.
-    Ack {
-        id: u64,
-        result: bool,
-        error: Option<String>,
-    },
+    Ack { id: u64, reply: super::plan::Reply },
     /// `/ws` only: a frame written as is (answers to frames that never became a command).
     Raw(String),
     /// Close the connection after what was queued before.
@@ -39,7 +35,9 @@ impl Outgoing {
     fn size(&self) -> usize {
         match self {
             Outgoing::Event { name, data } => 64 + name.len() + data.get().len(),
-            Outgoing::Ack { error, .. } => 64 + error.as_ref().map_or(0, String::len),
+            Outgoing::Ack { reply, .. } => {
+                64 + reply.as_ref().err().map_or(0, |r| r.sentence.len())
+            }
             Outgoing::Raw(text) => 64 + text.len(),
             Outgoing::Close => 0,
         }

@@ -2,6 +2,9 @@
 //! which payload, what to write, which connections to close, which timers to set — so the rules
 //! can be tested without sockets or a database. `live::actor` carries plans out.
 
+pub use super::outgoing::{Audience, Out};
+pub use super::refusal::{say, Code, Refusal};
+use crate::model::{ChatId, StaffId, VisitorId};
 pub use crate::store::ops::{ChatStatus, DbOp, NewMessage, RestoredChat};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -9,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A live connection (one socket of either transport).
-pub type ConnId = u64;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
 
-/// The answer to a client event: `(true, null)` or `(false, sentence)`.
-pub type Reply = Result<(), String>;
+/// The answer to a client event: `(true, null)` or `(false, sentence)` with its code.
+pub type Reply = Result<(), Refusal>;
 
 /// A part of an event payload. Messages are only known after the commit (the writer assigns
 /// `sequence_num`), so payloads refer to them by slot.
@@ -44,6 +48,15 @@ impl Payload {
         match self.get(key) {
             Some(Part::Json(v)) => Some(v.clone()),
             Some(Part::Raw(r)) => serde_json::from_str(r.get()).ok(),
+            Some(Part::List(items)) => items
+                .iter()
+                .map(|p| match p {
+                    Part::Raw(r) => serde_json::from_str(r.get()).ok(),
+                    Part::Json(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<Value>>>()
+                .map(Value::Array),
             _ => None,
         }
     }
@@ -52,15 +65,15 @@ impl Payload {
 #[derive(Debug, Clone)]
 pub struct Send {
     pub to: Vec<ConnId>,
-    pub event: &'static str,
+    pub event: Out,
     pub payload: Payload,
 }
 
 /// Timers the live state asks for; they come back as commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Timer {
-    StaffGone { staff_id: String, epoch: u64 },
-    VisitorGone { visitor_id: String, epoch: u64 },
+    StaffGone { staff_id: StaffId, epoch: u64 },
+    VisitorGone { visitor_id: VisitorId, epoch: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -83,19 +96,16 @@ impl Plan {
         }
     }
 
-    pub fn err(sentence: impl Into<String>) -> Plan {
+    pub fn err(why: Refusal) -> Plan {
         Plan {
-            reply: Some(Err(sentence.into())),
+            reply: Some(Err(why)),
             ..Default::default()
         }
     }
 
-    pub fn send(
-        &mut self,
-        to: Vec<ConnId>,
-        event: &'static str,
-        payload: Vec<(&'static str, Part)>,
-    ) {
+    /// Queues `event` for these connections (resolved from an `Audience` by
+    /// `LiveState::tell`, the one place that sends).
+    pub fn send(&mut self, to: Vec<ConnId>, event: Out, payload: Vec<(&'static str, Part)>) {
         if !to.is_empty() {
             self.sends.push(Send {
                 to,
@@ -117,11 +127,11 @@ impl Plan {
     }
 
     /// Loads a chat's messages (as of this point of the transaction) into a slot.
-    pub fn load_messages(&mut self, chat_id: &str) -> usize {
+    pub fn load_messages(&mut self, chat_id: &ChatId) -> usize {
         let slot = self.next_slot();
         self.ops.push(DbOp::LoadMessages {
             slot,
-            chat_id: chat_id.to_string(),
+            chat_id: chat_id.clone(),
         });
         slot
     }
@@ -142,13 +152,13 @@ impl Plan {
         self.sends
             .iter()
             .filter(|s| s.to.contains(&conn))
-            .map(|s| s.event)
+            .map(|s| s.event.name())
             .collect()
     }
 
     #[cfg(test)]
     /// The first send of `event` (test helper).
     pub fn find(&self, event: &str) -> Option<&Send> {
-        self.sends.iter().find(|s| s.event == event)
+        self.sends.iter().find(|s| s.event.name() == event)
     }
 }

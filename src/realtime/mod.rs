@@ -7,13 +7,11 @@ pub mod ws;
 
 use crate::app::{App, ConnectionGuard};
 use crate::auth::{self, Principal};
-use crate::live::{Live, Outbox, OutboxRx, Replier, Request};
+use crate::live::refusal::say;
+use crate::live::{ConnId, Live, Outbox, OutboxRx, Refusal, Replier, Request};
 use serde_json::value::RawValue;
 use std::sync::Mutex;
 use std::time::Instant;
-
-/// The answer to a client over its event budget.
-pub const SLOW_DOWN: &str = "Too many events; slow down.";
 
 /// A query-string parameter's raw value.
 pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
@@ -40,7 +38,7 @@ pub fn handshake_token(headers: &http::HeaderMap, query: &str) -> Option<String>
 
 /// What a transport holds for one live connection.
 pub struct Session {
-    pub conn: u64,
+    pub conn: ConnId,
     pub outbox: Outbox,
     pub rx: OutboxRx,
     pub limits: Limits,
@@ -115,26 +113,26 @@ impl Limits {
 /// Anything wrong is answered `(false, sentence)` and changes nothing.
 pub async fn handle_event(
     live: &Live,
-    conn: u64,
+    conn: ConnId,
     limits: &Limits,
     name: &str,
     data: Option<&RawValue>,
     reply: Option<Replier>,
 ) {
-    let fail = |reply: Option<Replier>, why: String| {
+    let fail = |reply: Option<Replier>, why: Refusal| {
         if let Some(r) = reply {
             r(Err(why));
         }
     };
     if !limits.events.lock().map(|mut l| l.allow()).unwrap_or(true) {
-        return fail(reply, SLOW_DOWN.into());
+        return fail(reply, say::SLOW_DOWN);
     }
     let req = match Request::parse(name, data, limits.max_content) {
         Ok(r) => r,
         Err(why) => return fail(reply, why),
     };
     if req.is_typing() && !limits.typing.lock().map(|mut l| l.allow()).unwrap_or(true) {
-        return fail(reply, "Too many typing events; slow down.".into());
+        return fail(reply, say::SLOW_DOWN_TYPING);
     }
     live.request(conn, req, reply).await;
 }

@@ -205,15 +205,16 @@ type EventQueue = mpsc::Sender<(String, Option<Box<RawValue>>, AckSender)>;
 
 fn enqueue(events: &EventQueue, name: String, data: Option<Box<RawValue>>, ack: AckSender) {
     if let Err(mpsc::error::TrySendError::Full((_, _, ack))) = events.try_send((name, data, ack)) {
-        replier(ack)(Err(super::SLOW_DOWN.into()));
+        replier(ack)(Err(crate::live::refusal::say::SLOW_DOWN));
     }
 }
 
 fn replier(ack: AckSender) -> Replier {
-    Box::new(move |r: Result<(), String>| {
+    // The seed's two arguments: the sentence only (the code is for `/ws`).
+    Box::new(move |r: crate::live::plan::Reply| {
         let (ok, err) = match r {
             Ok(()) => (true, None),
-            Err(e) => (false, Some(e)),
+            Err(e) => (false, Some(e.sentence)),
         };
         let _ = ack.send(&(ok, err));
     })
@@ -240,7 +241,7 @@ async fn on_connect(s: SocketRef, State(ctx): State<Ctx>) {
     // task per socket hands the queue on in that order.
     let (events, mut queue) =
         mpsc::channel::<(String, Option<Box<RawValue>>, AckSender)>(EVENT_QUEUE);
-    for name in crate::live::request::EVENTS {
+    for name in crate::live::events::EVENTS.iter().map(|e| e.name) {
         let events = events.clone();
         s.on(name, move |RawArg(data): RawArg, ack: AckSender| {
             enqueue(&events, name.to_string(), data, ack);

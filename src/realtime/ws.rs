@@ -8,8 +8,8 @@ use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::http::Body;
-use crate::live::plan::ConnId;
-use crate::live::{Live, Outbox, OutboxRx, Outgoing};
+use crate::live::refusal::Code;
+use crate::live::{ConnId, Live, Outbox, OutboxRx, Outgoing, Refusal};
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -127,25 +127,30 @@ struct JustId {
     id: Option<u64>,
 }
 
-/// `{"ack", "result", "error_message"}`, written directly: one per client event, a hot path.
-fn ack_frame(id: Option<u64>, result: bool, error: Option<&str>) -> String {
+/// `{"ack", "result", "error_message"}`, plus `"code"` when it refuses (product.md §8),
+/// written directly: one per client event, a hot path.
+fn ack_frame(id: Option<u64>, refused: Option<(Code, &str)>) -> String {
     let mut out = String::with_capacity(64);
     out.push_str("{\"ack\":");
     match id {
         Some(i) => out.push_str(&i.to_string()),
         None => out.push_str("null"),
     }
-    out.push_str(if result {
-        ",\"result\":true,\"error_message\":"
-    } else {
-        ",\"result\":false,\"error_message\":"
-    });
-    match error {
-        Some(e) => out.push_str(&serde_json::Value::from(e).to_string()),
-        None => out.push_str("null"),
+    match refused {
+        None => out.push_str(",\"result\":true,\"error_message\":null}"),
+        Some((code, sentence)) => {
+            out.push_str(",\"result\":false,\"error_message\":");
+            out.push_str(&serde_json::Value::from(sentence).to_string());
+            out.push_str(",\"code\":\"");
+            out.push_str(code.as_str());
+            out.push_str("\"}");
+        }
     }
-    out.push('}');
     out
+}
+
+fn refusal_ack(id: Option<u64>, r: &Refusal) -> String {
+    ack_frame(id, Some((r.code, &r.sentence)))
 }
 
 /// `{"event", "data"}`.
@@ -216,7 +221,10 @@ async fn session(
                     Message::Text(text) => {
                         Box::pin(on_text(&live, conn, &limits, &outbox, &text)).await;
                     }
-                    _ => outbox.push_raw(ack_frame(None, false, Some("Send JSON text frames."))),
+                    _ => outbox.push_raw(ack_frame(
+                        None,
+                        Some((Code::InvalidFrame, "Send JSON text frames.")),
+                    )),
                 }
             }
             Wake::Out(out) => {
@@ -268,11 +276,11 @@ pub fn decode_frame(text: &str) -> Decoded<'_> {
         }) => Decoded::Event { event, data, id },
         Ok(Frame {
             event: None, id, ..
-        }) => Decoded::Refused(ack_frame(id, false, Some("Missing/Invalid field: event"))),
+        }) => Decoded::Refused(refusal_ack(id, &Refusal::invalid("event"))),
         Err(e) => {
             let id = serde_json::from_str::<JustId>(text).ok().and_then(|j| j.id);
             let why = format!("The frame is not a valid JSON event: {e}");
-            Decoded::Refused(ack_frame(id, false, Some(&why)))
+            Decoded::Refused(ack_frame(id, Some((Code::InvalidFrame, &why))))
         }
     }
 }
@@ -283,13 +291,7 @@ async fn on_text(live: &Live, conn: ConnId, limits: &Limits, outbox: &Outbox, te
         Decoded::Event { event, data, id } => {
             let reply = id.map(|id| {
                 let ob = outbox.clone();
-                Box::new(move |r: Result<(), String>| {
-                    ob.push(Outgoing::Ack {
-                        id,
-                        result: r.is_ok(),
-                        error: r.err(),
-                    });
-                }) as crate::live::Replier
+                Box::new(move |reply| ob.push(Outgoing::Ack { id, reply })) as crate::live::Replier
             });
             handle_event(live, conn, limits, &event, data, reply).await;
         }
@@ -314,9 +316,10 @@ where
     loop {
         let text = match next {
             Some(Outgoing::Event { name, data }) => event_frame(name, &data),
-            Some(Outgoing::Ack { id, result, error }) => {
-                ack_frame(Some(id), result, error.as_deref())
-            }
+            Some(Outgoing::Ack { id, reply }) => match reply {
+                Ok(()) => ack_frame(Some(id), None),
+                Err(r) => refusal_ack(Some(id), &r),
+            },
             Some(Outgoing::Raw(text)) => text,
             Some(Outgoing::Close) | None => {
                 closing = true;

@@ -181,7 +181,7 @@ pub fn create_visitor(
     is_anonymous: bool,
 ) -> Result<Visitor, StoreError> {
     let v = Visitor {
-        id: new_id(),
+        id: crate::model::VisitorId::new(),
         name: name.to_string(),
         email: email.map(str::to_string),
         is_anonymous,

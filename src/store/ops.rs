@@ -3,7 +3,7 @@
 //! restored at start. The store owns these types; the live rules build them and never the other
 //! way round.
 
-use crate::model::Visitor;
+use crate::model::{ChatId, Staff, StaffId, Visitor, VisitorId};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
@@ -38,9 +38,9 @@ impl ChatStatus {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub id: String,
-    pub chat_id: String,
+    pub chat_id: ChatId,
     pub type_id: i64,
-    pub sender: Option<String>,
+    pub sender: Option<StaffId>,
     pub content: Arc<RawValue>,
     pub created_at: i64,
 }
@@ -49,27 +49,27 @@ pub struct NewMessage {
 #[derive(Debug, Clone)]
 pub enum DbOp {
     CreateChat {
-        chat_id: String,
-        visitor_id: String,
+        chat_id: ChatId,
+        visitor_id: VisitorId,
         at: i64,
     },
     SetChatStatus {
-        chat_id: String,
+        chat_id: ChatId,
         status: ChatStatus,
         at: i64,
     },
     StaffJoined {
-        chat_id: String,
-        staff_id: String,
+        chat_id: ChatId,
+        staff_id: StaffId,
         at: i64,
     },
     StaffLeft {
-        chat_id: String,
-        staff_id: String,
+        chat_id: ChatId,
+        staff_id: StaffId,
         at: i64,
     },
     SetPriority {
-        chat_id: String,
+        chat_id: ChatId,
         severity_level: i64,
         flagged_at: Option<i64>,
         at: i64,
@@ -80,19 +80,40 @@ pub enum DbOp {
     },
     LoadMessages {
         slot: usize,
-        chat_id: String,
+        chat_id: ChatId,
     },
 }
 
 /// A chat as loaded from the database at start.
 #[derive(Debug, Clone)]
 pub struct RestoredChat {
-    pub chat_id: String,
+    pub chat_id: ChatId,
     pub visitor: Visitor,
     pub status: ChatStatus,
     pub severity_level: i64,
     pub flagged_at: Option<i64>,
     pub queued_at: i64,
     pub tags: Vec<String>,
-    pub staff: Vec<crate::model::Staff>,
+    pub staff: Vec<Staff>,
 }
+
+/// The typed ids are stored as their text.
+macro_rules! sql_id {
+    ($($t:ty),*) => {$(
+        impl rusqlite::types::ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
+        impl rusqlite::types::FromSql for $t {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                String::column_result(v).map(Self)
+            }
+        }
+    )*};
+}
+sql_id!(
+    crate::model::StaffId,
+    crate::model::VisitorId,
+    crate::model::ChatId
+);

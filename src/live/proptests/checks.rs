@@ -7,6 +7,11 @@ pub(super) fn json_of(p: &Part) -> Option<Value> {
     match p {
         Part::Json(v) => Some(v.clone()),
         Part::Raw(r) => serde_json::from_str(r.get()).ok(),
+        Part::List(items) => items
+            .iter()
+            .map(json_of)
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
         _ => None,
     }
 }
@@ -56,6 +61,7 @@ impl World {
                     visitor_id,
                     at,
                 } => {
+                    let (chat_id, visitor_id) = (&chat_id.0, &visitor_id.0);
                     assert!(!self.chats.contains_key(chat_id), "chat id reused");
                     assert!(
                         !self.open_chat.contains_key(visitor_id),
@@ -81,6 +87,7 @@ impl World {
                     status,
                     at,
                 } => {
+                    let chat_id = &chat_id.0;
                     let c = self
                         .chats
                         .get_mut(chat_id)
@@ -114,6 +121,7 @@ impl World {
                 DbOp::StaffJoined {
                     chat_id, staff_id, ..
                 } => {
+                    let (chat_id, staff_id) = (&chat_id.0, &staff_id.0);
                     let c = self
                         .chats
                         .get_mut(chat_id)
@@ -125,6 +133,7 @@ impl World {
                 DbOp::StaffLeft {
                     chat_id, staff_id, ..
                 } => {
+                    let (chat_id, staff_id) = (&chat_id.0, &staff_id.0);
                     let c = self
                         .chats
                         .get_mut(chat_id)
@@ -143,27 +152,30 @@ impl World {
                 } => {
                     let c = self
                         .chats
-                        .get_mut(chat_id)
+                        .get_mut(chat_id.as_str())
                         .expect("priority of an unknown chat");
                     assert_ne!(c.status, ChatStatus::Ended, "priority of an ended chat");
                     c.severity = *severity_level;
                     c.flagged_at = *flagged_at;
                 }
                 DbOp::InsertMessage { slot, message } => {
-                    let c = self.chats.get_mut(&message.chat_id).unwrap_or_else(|| {
-                        panic!("message into unknown chat {:?}", message.chat_id)
-                    });
+                    let c = self
+                        .chats
+                        .get_mut(message.chat_id.as_str())
+                        .unwrap_or_else(|| {
+                            panic!("message into unknown chat {:?}", message.chat_id)
+                        });
                     assert_ne!(c.status, ChatStatus::Ended, "message into an ended chat");
                     c.last_seq += 1;
                     self.seqs
-                        .entry(message.chat_id.clone())
+                        .entry(message.chat_id.0.clone())
                         .or_default()
                         .push(c.last_seq);
                     assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
                 }
                 DbOp::LoadMessages { slot, chat_id } => {
                     assert!(
-                        self.chats.contains_key(chat_id),
+                        self.chats.contains_key(chat_id.as_str()),
                         "history of unknown chat {chat_id:?}"
                     );
                     assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
@@ -192,7 +204,7 @@ impl World {
                 | DbOp::LoadMessages { chat_id, .. } => chat_id,
                 DbOp::InsertMessage { message, .. } => &message.chat_id,
             };
-            if let Some(c) = self.chats.get(chat_id) {
+            if let Some(c) = self.chats.get(chat_id.as_str()) {
                 ctx.rooms
                     .entry(c.vid.clone())
                     .or_default()
@@ -211,7 +223,7 @@ impl World {
             plan.ops
                 .iter()
                 .filter_map(|o| match o {
-                    DbOp::CreateChat { visitor_id, .. } => Some(visitor_id),
+                    DbOp::CreateChat { visitor_id, .. } => Some(&visitor_id.0),
                     _ => None,
                 })
                 .collect::<Vec<_>>(),
@@ -243,7 +255,7 @@ impl World {
     }
 
     pub(super) fn check_send(&mut self, send: &Send, ctx: &Ctx) {
-        let ev = send.event;
+        let ev = send.event.name();
         let kinds: Vec<(ConnId, Option<usize>)> = send
             .to
             .iter()
@@ -252,7 +264,7 @@ impl World {
         for (c, p) in &kinds {
             assert!(
                 p.is_some() || ctx.connecting.is_some_and(|(n, _)| n == *c),
-                "{ev} sent to connection {c}, which is not open"
+                "{ev} sent to connection {c:?}, which is not open"
             );
         }
         let only_staff = || kinds.iter().all(|(_, p)| p.is_some_and(is_staff));
@@ -348,7 +360,7 @@ impl World {
             | "user_typing_receive"
             | "user_stop_typing_receive" => {
                 for c in &send.to {
-                    assert!(in_some_room(*c), "{ev} sent to {c}, outside the room");
+                    assert!(in_some_room(*c), "{ev} sent to {c:?}, outside the room");
                 }
                 if matches!(
                     ev,

@@ -19,16 +19,16 @@
 //! `LiveState` keeps its fields private, so everything is checked from the outside: plans in,
 //! a model of the database and of the connections on this side.
 
+use super::events::Request;
 use super::plan::*;
-use super::request::Request;
 use super::state::{LiveConfig, LiveState};
 use crate::auth::Principal;
 use crate::model::{Role, Staff, Visitor};
 use proptest::prelude::*;
 use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+
 use std::time::Duration;
 
 mod checks;
@@ -101,8 +101,10 @@ fn vid(v: usize) -> String {
     VISITORS.get(v).copied().unwrap_or("nobody").to_string()
 }
 
-fn content() -> Arc<RawValue> {
-    Arc::from(RawValue::from_string(r#"{"content":"hi"}"#.to_string()).expect("JSON"))
+/// A client event as the transports hand it over: through the table's parser.
+fn req(name: &str, data: Value) -> Request {
+    let raw = RawValue::from_string(data.to_string()).expect("JSON");
+    Request::parse(name, Some(&raw), 1 << 14).expect("a well-formed event")
 }
 
 #[derive(Debug, Clone)]
@@ -250,7 +252,7 @@ impl World {
             state: LiveState::new(cfg.clone()),
             cfg,
             now: 1_000_000,
-            next_conn: 1,
+            next_conn: ConnId(1),
             open: HashMap::new(),
             current: HashMap::new(),
             timers: vec![],
@@ -281,7 +283,7 @@ impl World {
     fn request(&mut self, who: usize, req: Request, v: Option<String>) {
         let Some(&conn) = self.current.get(&who) else {
             // Not connected: an event from a connection the state does not know.
-            let plan = self.state.request(999_999, req, self.now);
+            let plan = self.state.request(ConnId(999_999), req, self.now);
             assert!(matches!(plan.reply, Some(Err(_))));
             return self.carry_out(plan, Ctx::default());
         };
@@ -338,7 +340,7 @@ impl World {
             let c = &w.chats[&chat_id];
             let v = VISITORS.iter().position(|x| x == vid).expect("visitor");
             RestoredChat {
-                chat_id,
+                chat_id: chat_id.into(),
                 visitor: visitor_obj(v),
                 status: c.status,
                 severity_level: c.severity,
@@ -373,7 +375,7 @@ impl World {
         match *op {
             Op::Connect { who, force } => {
                 let conn = self.next_conn;
-                self.next_conn += 1;
+                self.next_conn.0 += 1;
                 let old = self.current.get(&who).copied();
                 let plan = self.state.connect(conn, &principal(who), force);
                 let refused = plan.closes.contains(&conn);
@@ -411,14 +413,12 @@ impl World {
                     .unwrap_or(0);
                 let visitor = vid(v);
                 let req = if leave {
-                    Request::StaffLeave {
-                        visitor: visitor.clone(),
-                    }
+                    req("staff_leave_room", json!({ "visitor": visitor }))
                 } else {
-                    Request::StaffMsg {
-                        visitor: visitor.clone(),
-                        content: content(),
-                    }
+                    req(
+                        "staff_msg",
+                        json!({ "visitor": visitor, "content": {"content": "hi"} }),
+                    )
                 };
                 self.request(server, req, Some(visitor));
             }
@@ -432,59 +432,76 @@ impl World {
             }
             Op::VisitorMsg { v } => self.request(
                 STAFF.len() + v,
-                Request::VisitorMessage { content: content() },
+                req("visitor_msg", json!({"content": "hi"})),
                 None,
             ),
-            Op::VisitorLeave { v } => self.request(STAFF.len() + v, Request::VisitorLeave, None),
-            Op::Claim { s, v } => {
-                self.request(s, Request::StaffJoin { visitor: vid(v) }, Some(vid(v)))
-            }
-            Op::StaffMsg { s, v } => self.request(
+            Op::VisitorLeave { v } => self.request(
+                STAFF.len() + v,
+                req("visitor_leave_room", Value::Null),
+                None,
+            ),
+            Op::Claim { s, v } => self.request(
                 s,
-                Request::StaffMsg {
-                    visitor: vid(v),
-                    content: content(),
-                },
+                req("staff_join", json!({"visitor": vid(v)})),
                 Some(vid(v)),
             ),
-            Op::StaffLeave { s, v } => {
-                self.request(s, Request::StaffLeave { visitor: vid(v) }, Some(vid(v)))
-            }
-            Op::TakeOver { s, v } => {
-                self.request(s, Request::TakeOver { visitor: vid(v) }, Some(vid(v)))
-            }
+            Op::StaffMsg { s, v } => self.request(
+                s,
+                req(
+                    "staff_msg",
+                    json!({"visitor": vid(v), "content": {"content": "hi"}}),
+                ),
+                Some(vid(v)),
+            ),
+            Op::StaffLeave { s, v } => self.request(
+                s,
+                req("staff_leave_room", json!({"visitor": vid(v)})),
+                Some(vid(v)),
+            ),
+            Op::TakeOver { s, v } => self.request(
+                s,
+                req("take_over_chat", json!({"visitor": vid(v)})),
+                Some(vid(v)),
+            ),
             Op::Add { s, target, v } => self.request(
                 s,
-                Request::AddStaff {
-                    visitor: vid(v),
-                    staff: STAFF[target].0.into(),
-                },
+                req(
+                    "add_staff_to_chat",
+                    json!({"visitor": vid(v), "staff": STAFF[target].0}),
+                ),
                 Some(vid(v)),
             ),
             Op::Remove { s, target, v } => self.request(
                 s,
-                Request::RemoveStaff {
-                    visitor: vid(v),
-                    staff: STAFF[target].0.into(),
-                },
+                req(
+                    "remove_staff_from_chat",
+                    json!({"visitor": vid(v), "staff": STAFF[target].0}),
+                ),
                 Some(vid(v)),
             ),
             Op::Priority { s, v, level } => self.request(
                 s,
-                Request::ChangePriority {
-                    visitor: vid(v),
-                    severity_level: level,
-                },
+                req(
+                    "change_chat_priority",
+                    json!({"visitor": vid(v), "severity_level": level}),
+                ),
                 Some(vid(v)),
             ),
             Op::Typing { who, v, typing } => {
                 let visitor = is_staff(who).then(|| vid(v));
                 self.request(
                     who,
-                    Request::Typing {
-                        visitor: visitor.clone(),
-                        typing,
-                    },
+                    req(
+                        if typing {
+                            "user_typing_send"
+                        } else {
+                            "user_stop_typing_send"
+                        },
+                        match &visitor {
+                            Some(v) => json!({ "visitor": v }),
+                            None => Value::Null,
+                        },
+                    ),
                     visitor,
                 )
             }

@@ -1,7 +1,12 @@
-//! Presence: staff and visitors connecting, their `staff_init` / `visitor_init`, dropped sockets and what the reconnect grace does when it runs out.
-//! One `impl LiveState` block of the rules in `live/state.rs` (the state and its helpers live there).
+//! Presence: staff and visitors connecting (`staff_init` and `visitor_init` are built here),
+//! dropped sockets, and what happens when a reconnect grace runs out.
 
-use super::*;
+use super::roster::Attach;
+use super::views::raw;
+use super::LiveState;
+use crate::auth::Principal;
+use crate::live::plan::*;
+use crate::model::{Staff, StaffId, Visitor, VisitorId};
 
 impl LiveState {
     /// A new authenticated connection.
@@ -12,287 +17,205 @@ impl LiveState {
         }
     }
 
-    pub(super) fn connect_staff(&mut self, conn: ConnId, staff: &Staff, force: bool) -> Plan {
+    fn connect_staff(&mut self, conn: ConnId, staff: &Staff, force: bool) -> Plan {
         let mut plan = Plan::default();
-        let sid = staff.id.clone();
-        if let Some(old) = self.staff.get(&sid).and_then(|e| e.conn) {
-            if !force {
-                plan.send(
-                    vec![conn],
-                    "staff_already_online",
-                    vec![("staff", raw_part(staff))],
+        let resumed = match self.roster.attach_staff(conn, staff, force) {
+            Attach::Refused => {
+                self.tell(
+                    &mut plan,
+                    Audience::Conn(conn),
+                    Out::StaffAlreadyOnline,
+                    vec![("staff", raw(staff))],
                 );
                 plan.closes.push(conn);
                 return plan;
             }
-            // `force`: this tab wins; the older one is closed, and its disconnect is ignored.
-            self.conns.remove(&old);
-            plan.closes.push(old);
-        }
-        let resumed = self.staff.contains_key(&sid);
-        let entry = self.staff.entry(sid.clone()).or_insert_with(|| StaffEntry {
-            staff: staff.clone(),
-            conn: None,
-            epoch: 0,
-            rooms: vec![],
-        });
-        entry.staff = staff.clone();
-        entry.conn = Some(conn);
-        entry.epoch += 1;
-        self.conns.insert(conn, (Kind::Staff, sid.clone()));
-        self.staff_init(&mut plan, conn, &sid);
+            Attach::Attached { replaced, resumed } => {
+                plan.closes.extend(replaced);
+                resumed
+            }
+        };
+        self.staff_init(&mut plan, conn, &staff.id);
         if !resumed {
-            let others = self.staff_conns(Some(&sid));
-            plan.send(
-                others,
-                "staff_goes_online",
-                vec![("staff", raw_part(staff))],
+            self.tell(
+                &mut plan,
+                Audience::AllStaff(Some(&staff.id)),
+                Out::StaffGoesOnline,
+                vec![("staff", raw(staff))],
             );
         }
         plan
     }
 
     /// `staff_init`: everything a console shows, as of this point in command order.
-    pub(super) fn staff_init(&self, plan: &mut Plan, conn: ConnId, sid: &str) {
-        let mut online: Vec<&StaffEntry> = self.staff.values().collect();
+    fn staff_init(&self, plan: &mut Plan, conn: ConnId, sid: &StaffId) {
+        let mut online: Vec<_> = self.roster.all_staff().collect();
         online.sort_by(|a, b| a.staff.full_name.cmp(&b.staff.full_name));
-        let online_users: Vec<Value> = online.iter().map(|e| staff_json(&e.staff)).collect();
-        let mut visitors: Vec<&VisitorEntry> = self.visitors.values().collect();
-        visitors.sort_by_key(|e| e.visitor.created_at);
-        let online_visitors: Vec<Value> =
-            visitors.iter().map(|e| visitor_json(&e.visitor)).collect();
+        let online_users: Vec<_> = online.iter().map(|e| &e.staff).collect();
+        let mut visitors: Vec<&Visitor> = self.roster.all_visitors().map(|e| &e.visitor).collect();
+        visitors.sort_by_key(|v| v.created_at);
 
-        let with_contents = |plan: &mut Plan, vid: &str| -> Part {
-            let chat_id = self
-                .chats
-                .get(vid)
-                .map(|c| c.chat_id.clone())
-                .unwrap_or_default();
-            let slot = plan.load_messages(&chat_id);
-            Part::Object(vec![
-                ("visitor", self.room_part(vid)),
-                ("contents", Part::Messages(vec![slot])),
-            ])
+        // A room with its messages so far: `{visitor: room, contents}`.
+        let with_contents = |plan: &mut Plan, vid: &VisitorId| -> Part {
+            let contents = match self.chat_id(vid) {
+                Some(chat_id) => Part::Messages(vec![plan.load_messages(&chat_id)]),
+                None => Part::List(vec![]),
+            };
+            Part::Object(vec![("visitor", self.room(vid)), ("contents", contents)])
+        };
+        let rooms = |vids: &mut dyn Iterator<Item = &VisitorId>| -> Part {
+            Part::List(vids.map(|v| self.room(v)).collect())
         };
         let unclaimed: Vec<Part> = self
-            .unclaimed
+            .queues
+            .unclaimed()
             .iter()
             .map(|vid| with_contents(plan, vid))
             .collect();
-        let offline: Vec<Value> = self
-            .offline
-            .iter()
-            .take(LIST_SIZE)
-            .map(|v| self.room(v))
-            .collect();
-        let mut flagged: Vec<(&String, i64)> = self
-            .chats
+        let offline = rooms(&mut self.queues.offline().iter().take(super::LIST_SIZE));
+        let mut flagged: Vec<(&VisitorId, i64)> = self
+            .rooms
             .iter()
             .filter(|(_, c)| c.severity_level > 0)
             .map(|(v, c)| (v, c.flagged_at.unwrap_or(0)))
             .collect();
         flagged.sort_by_key(|f| std::cmp::Reverse(f.1));
-        let flagged: Vec<Value> = flagged
-            .iter()
-            .take(LIST_SIZE)
-            .map(|(v, _)| self.room(v))
-            .collect();
-        let me = self.staff.get(sid);
-        let serving: Vec<Part> = me
-            .map(|e| e.rooms.clone())
-            .unwrap_or_default()
+        let flagged = rooms(&mut flagged.iter().take(super::LIST_SIZE).map(|f| f.0));
+        let serving: Vec<Part> = self
+            .rooms
+            .served_by(sid)
             .iter()
             .map(|vid| with_contents(plan, vid))
             .collect();
         let mut payload = vec![
-            ("online_users", j(Value::Array(online_users))),
-            ("online_visitors", j(Value::Array(online_visitors))),
+            ("online_users", raw(&online_users)),
+            ("online_visitors", raw(&visitors)),
             ("unclaimed_chats", Part::List(unclaimed)),
-            ("offline_unclaimed_chats", j(Value::Array(offline))),
-            ("flagged_chats", j(Value::Array(flagged))),
+            ("offline_unclaimed_chats", offline),
+            ("flagged_chats", flagged),
             // Beyond the seed: the chats this staff serves (a reloaded console restores them)...
             ("serving_chats", Part::List(serving)),
         ];
         // ...and, for supervisors and admins, every claimed chat with its serving staff.
-        if me.is_some_and(|e| e.staff.role_id.is_supervisor()) {
-            let mut claimed: Vec<(&String, &Chat)> = self
-                .chats
+        if self
+            .roster
+            .staff(sid)
+            .is_some_and(|s| s.role_id.is_supervisor())
+        {
+            let mut claimed: Vec<_> = self
+                .rooms
                 .iter()
                 .filter(|(_, c)| c.status == ChatStatus::Claimed)
                 .collect();
             claimed.sort_by_key(|c| c.1.queued_at);
-            let claimed: Vec<Value> = claimed.iter().map(|(v, _)| self.room(v)).collect();
-            payload.push(("claimed_chats", j(Value::Array(claimed))));
+            payload.push(("claimed_chats", rooms(&mut claimed.iter().map(|c| c.0))));
         }
-        plan.send(vec![conn], "staff_init", payload);
+        self.tell(plan, Audience::Conn(conn), Out::StaffInit, payload);
     }
 
-    pub(super) fn connect_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool) -> Plan {
+    fn connect_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool) -> Plan {
         let mut plan = Plan::default();
-        let vid = visitor.id.clone();
-        if let Some(old) = self.visitors.get(&vid).and_then(|e| e.conn) {
-            if !force {
-                plan.send(
-                    vec![conn],
-                    "visitor_room_exists",
-                    vec![("visitor", self.room_part(&vid))],
+        let vid = &visitor.id;
+        let resumed = match self.roster.attach_visitor(conn, visitor, force) {
+            Attach::Refused => {
+                self.tell(
+                    &mut plan,
+                    Audience::Conn(conn),
+                    Out::VisitorRoomExists,
+                    vec![("visitor", self.room(vid))],
                 );
                 plan.closes.push(conn);
                 return plan;
             }
-            self.conns.remove(&old);
-            plan.closes.push(old);
-        }
-        let resumed = self.visitors.contains_key(&vid);
-        let entry = self
-            .visitors
-            .entry(vid.clone())
-            .or_insert_with(|| VisitorEntry {
-                visitor: visitor.clone(),
-                conn: None,
-                epoch: 0,
-            });
-        entry.visitor = visitor.clone();
-        entry.conn = Some(conn);
-        entry.epoch += 1;
-        self.conns.insert(conn, (Kind::Visitor, vid.clone()));
-        if let Some(chat) = self.chats.get_mut(&vid) {
-            chat.visitor = visitor.clone();
-            chat.told_position = None;
-        }
-        let contents = match self.chats.get(&vid) {
-            Some(c) => {
-                let chat_id = c.chat_id.clone();
-                Part::Messages(vec![plan.load_messages(&chat_id)])
+            Attach::Attached { replaced, resumed } => {
+                plan.closes.extend(replaced);
+                resumed
             }
-            None => j(json!([])),
         };
-        plan.send(
-            vec![conn],
-            "visitor_init",
+        if let Some(chat) = self.rooms.get_mut(vid) {
+            chat.visitor = visitor.clone();
+        }
+        self.queues.forget_told(vid);
+        let contents = match self.chat_id(vid) {
+            Some(chat_id) => Part::Messages(vec![plan.load_messages(&chat_id)]),
+            None => Part::List(vec![]),
+        };
+        self.tell(
+            &mut plan,
+            Audience::Conn(conn),
+            Out::VisitorInit,
             vec![
-                ("staff", raw_part(&self.serving_staff(&vid))),
+                ("staff", raw(&self.serving_staff(vid))),
                 ("contents", contents),
             ],
         );
         if !resumed {
-            plan.send(
-                self.staff_conns(None),
-                "visitor_goes_online",
-                vec![("visitor", self.room_part(&vid))],
+            self.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::VisitorGoesOnline,
+                vec![("visitor", self.room(vid))],
             );
         }
-        self.tell_position(&mut plan, &vid);
+        self.tell_position(&mut plan, vid);
         plan
     }
 
     /// A connection closed. Its effects wait for the reconnect grace.
     pub fn disconnect(&mut self, conn: ConnId, now: i64) -> Plan {
-        let mut plan = Plan::default();
-        let Some((kind, id)) = self.conns.remove(&conn) else {
-            return plan;
+        let Some(timer) = self.roster.detach(conn) else {
+            return Plan::default();
         };
-        // Only the current connection of a staff or visitor counts (not a replaced one).
-        let detach = |entry_conn: &mut Option<ConnId>, epoch: &mut u64| {
-            (*entry_conn == Some(conn)).then(|| {
-                *entry_conn = None;
-                *epoch += 1;
-                *epoch
-            })
-        };
-        let timer = match kind {
-            Kind::Staff => self
-                .staff
-                .get_mut(&id)
-                .and_then(|e| detach(&mut e.conn, &mut e.epoch))
-                .map(|epoch| Timer::StaffGone {
-                    staff_id: id,
-                    epoch,
-                }),
-            Kind::Visitor => self
-                .visitors
-                .get_mut(&id)
-                .and_then(|e| detach(&mut e.conn, &mut e.epoch))
-                .map(|epoch| Timer::VisitorGone {
-                    visitor_id: id,
-                    epoch,
-                }),
-        };
-        let Some(timer) = timer else {
-            return plan;
-        };
-        let grace = self.cfg.reconnect_grace;
-        if grace.is_zero() {
+        if self.cfg.reconnect_grace.is_zero() {
             // No grace: the disconnect takes effect now, exactly as when a grace runs out.
             return self.timer(timer, now);
         }
-        plan.timers.push((grace, timer));
+        let mut plan = Plan::default();
+        plan.timers.push((self.cfg.reconnect_grace, timer));
         plan
     }
 
     /// A grace period ended: if nobody came back, the disconnect takes effect.
     pub fn timer(&mut self, timer: Timer, now: i64) -> Plan {
         let mut plan = Plan::default();
+        if !self.roster.still_away(&timer) {
+            return plan;
+        }
         match timer {
-            Timer::StaffGone { staff_id, epoch } => {
-                if self
-                    .staff
-                    .get(&staff_id)
-                    .is_some_and(|e| e.conn.is_none() && e.epoch == epoch)
-                {
-                    self.staff_gone(&mut plan, &staff_id, now);
-                }
-            }
-            Timer::VisitorGone { visitor_id, epoch } => {
-                if self
-                    .visitors
-                    .get(&visitor_id)
-                    .is_some_and(|e| e.conn.is_none() && e.epoch == epoch)
-                {
-                    self.visitor_gone(&mut plan, &visitor_id, now);
-                }
-            }
+            Timer::StaffGone { staff_id, .. } => self.staff_gone(&mut plan, &staff_id, now),
+            Timer::VisitorGone { visitor_id, .. } => self.visitor_gone(&mut plan, &visitor_id, now),
         }
         plan
     }
 
-    pub(super) fn staff_gone(&mut self, plan: &mut Plan, sid: &str, now: i64) {
-        let Some(entry) = self.staff.get(sid) else {
+    fn staff_gone(&mut self, plan: &mut Plan, sid: &StaffId, now: i64) {
+        let Some(staff) = self.roster.staff(sid).cloned() else {
             return;
         };
-        let staff = entry.staff.clone();
-        for vid in entry.rooms.clone() {
+        for vid in self.rooms.served_by(sid).to_vec() {
             self.leave_room(plan, &staff, &vid, now);
         }
-        self.staff.remove(sid);
-        plan.send(
-            self.staff_conns(None),
-            "staff_goes_offline",
-            vec![("staff", raw_part(&staff))],
+        self.roster.remove_staff(sid);
+        self.tell(
+            plan,
+            Audience::AllStaff(None),
+            Out::StaffGoesOffline,
+            vec![("staff", raw(&staff))],
         );
     }
 
-    pub(super) fn visitor_gone(&mut self, plan: &mut Plan, vid: &str, now: i64) {
-        let room = self.room_part(vid);
-        plan.send(
-            self.staff_conns(None),
-            "visitor_goes_offline",
-            vec![("visitor", room.clone())],
+    fn visitor_gone(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        self.tell(
+            plan,
+            Audience::AllStaff(None),
+            Out::VisitorGoesOffline,
+            vec![("visitor", self.room(vid))],
         );
-        match self.chats.get(vid).map(|c| c.status) {
-            Some(ChatStatus::Unclaimed) => {
-                self.set_status(plan, vid, ChatStatus::Offline, now);
-                plan.send(
-                    self.staff_conns(None),
-                    "unclaimed_chat_to_offline",
-                    vec![("visitor", room)],
-                );
-            }
+        match self.rooms.get(vid).map(|c| c.status) {
+            Some(ChatStatus::Unclaimed) => self.wait_offline(plan, vid, now),
             Some(ChatStatus::Claimed) => self.end_by_visitor(plan, vid, now),
             _ => {}
         }
-        self.visitors.remove(vid);
+        self.roster.remove_visitor(vid);
     }
-
-    // ----- client events -----------------------------------------------------------------
 }

@@ -1,151 +1,114 @@
-//! Queues: positions and estimated waits for waiting visitors, the periodic tick, restoring open chats at start, and the counts for `/metrics`.
-//! One `impl LiveState` block of the rules in `live/state.rs` (the state and its helpers live there).
+//! Queues: the chats waiting to be claimed (visitor online) and the offline unclaimed chats,
+//! oldest first; the positions last told to waiting visitors; the measured wait. `moved` is the
+//! one way in or out, called by `LiveState::set_status` on every status change, so a chat is
+//! in a queue exactly when its status says so.
 
-use super::*;
+use crate::live::plan::ChatStatus;
+use crate::model::VisitorId;
+use std::collections::HashMap;
 
-impl LiveState {
-    pub(super) fn estimate(&self, position: usize) -> Value {
-        let staff_online = self.staff.values().filter(|e| e.conn.is_some()).count();
-        if staff_online == 0 {
-            return Value::Null;
+/// How many offline unclaimed chats (and flagged chats) a console lists.
+pub const LIST_SIZE: usize = 15;
+
+pub struct Queues {
+    /// Visitor ids, oldest first.
+    unclaimed: Vec<VisitorId>,
+    offline: Vec<VisitorId>,
+    /// The queue position last told to each waiting visitor.
+    told: HashMap<VisitorId, usize>,
+    /// Positions changed for visitors behind the head; told at the next tick.
+    positions_dirty: bool,
+    /// Moving average of how long a chat waits to be claimed, in seconds.
+    avg_wait_secs: f64,
+}
+
+impl Default for Queues {
+    fn default() -> Queues {
+        Queues {
+            unclaimed: Vec::new(),
+            offline: Vec::new(),
+            told: HashMap::new(),
+            positions_dirty: false,
+            avg_wait_secs: 60.0,
         }
-        json!((position as f64 * self.avg_wait_secs / staff_online as f64).ceil() as i64)
     }
+}
 
-    pub(super) fn tell_position(&mut self, plan: &mut Plan, vid: &str) {
-        let Some(pos) = self.unclaimed.iter().position(|v| v == vid).map(|i| i + 1) else {
+impl Queues {
+    /// A chat's status changed from `was` (`None`: a new chat) to `now`.
+    pub fn moved(&mut self, vid: &VisitorId, was: Option<ChatStatus>, now: ChatStatus) {
+        self.told.remove(vid);
+        if was == Some(now) {
             return;
-        };
-        let Some(conn) = self.visitors.get(vid).and_then(|e| e.conn) else {
-            return;
-        };
-        let estimate = self.estimate(pos);
-        if let Some(chat) = self.chats.get_mut(vid) {
-            if chat.told_position == Some(pos) {
-                return;
-            }
-            chat.told_position = Some(pos);
         }
-        plan.send(
-            vec![conn],
-            "queue_position",
-            vec![
-                ("position", j(json!(pos))),
-                ("estimated_wait_seconds", j(estimate)),
-            ],
-        );
-    }
-
-    /// Tells every waiting visitor whose place in the queue changed (run on a timer, so a burst
-    /// of claims costs one pass).
-    pub fn tick(&mut self) -> Plan {
-        let mut plan = Plan::default();
-        if !self.positions_dirty {
-            return plan;
-        }
-        self.positions_dirty = false;
-        for vid in self.unclaimed.clone() {
-            self.tell_position(&mut plan, &vid);
-        }
-        plan
-    }
-
-    // ----- restart -----------------------------------------------------------------------
-
-    /// Takes back the open chats after a restart. Nobody is connected yet: unclaimed chats
-    /// become offline unclaimed chats; serving staff and their visitors get the restart grace.
-    pub fn restore(&mut self, chats: Vec<RestoredChat>, now: i64) -> Plan {
-        let mut plan = Plan::default();
-        let grace = self.cfg.restart_grace;
-        for c in chats {
-            let vid = c.visitor.id.clone();
-            let status = c.status;
-            self.chats.insert(
-                vid.clone(),
-                Chat {
-                    chat_id: c.chat_id,
-                    visitor: c.visitor.clone(),
-                    status,
-                    serving: c.staff.iter().map(|s| s.id.clone()).collect(),
-                    severity_level: c.severity_level,
-                    flagged_at: c.flagged_at,
-                    tags: c.tags,
-                    queued_at: c.queued_at,
-                    told_position: None,
-                },
-            );
-            match status {
-                ChatStatus::Unclaimed => {
-                    // `set_status` moves it from the unclaimed list it is not in yet: add first.
-                    self.unclaimed.push(vid.clone());
-                    self.set_status(&mut plan, &vid, ChatStatus::Offline, now);
-                }
-                ChatStatus::Offline => self.offline.push(vid.clone()),
-                ChatStatus::Claimed => {
-                    for s in c.staff {
-                        let e = self
-                            .staff
-                            .entry(s.id.clone())
-                            .or_insert_with(|| StaffEntry {
-                                staff: s.clone(),
-                                conn: None,
-                                epoch: 1,
-                                rooms: vec![],
-                            });
-                        e.rooms.push(vid.clone());
+        match was {
+            Some(ChatStatus::Unclaimed) => {
+                if let Some(i) = self.unclaimed.iter().position(|v| v == vid) {
+                    self.unclaimed.remove(i);
+                    // Everyone behind it moved up.
+                    if i < self.unclaimed.len() {
+                        self.positions_dirty = true;
                     }
-                    self.visitors.insert(
-                        vid.clone(),
-                        VisitorEntry {
-                            visitor: c.visitor,
-                            conn: None,
-                            epoch: 1,
-                        },
-                    );
-                    plan.timers.push((
-                        grace,
-                        Timer::VisitorGone {
-                            visitor_id: vid,
-                            epoch: 1,
-                        },
-                    ));
-                }
-                ChatStatus::Ended => {
-                    self.chats.remove(&vid);
                 }
             }
+            Some(ChatStatus::Offline) => self.offline.retain(|v| v != vid),
+            _ => {}
         }
-        self.positions_dirty = false;
-        for sid in self.staff.keys() {
-            plan.timers.push((
-                grace,
-                Timer::StaffGone {
-                    staff_id: sid.clone(),
-                    epoch: 1,
-                },
-            ));
+        match now {
+            ChatStatus::Unclaimed => self.unclaimed.push(vid.clone()),
+            ChatStatus::Offline => self.offline.push(vid.clone()),
+            _ => {}
         }
-        plan
     }
 
-    // ----- for metrics -------------------------------------------------------------------
+    pub fn unclaimed(&self) -> &[VisitorId] {
+        &self.unclaimed
+    }
 
-    pub fn counts(&self) -> Counts {
-        Counts {
-            staff_online: self.staff.values().filter(|e| e.conn.is_some()).count(),
-            visitors_online: self.visitors.values().filter(|e| e.conn.is_some()).count(),
-            unclaimed: self.unclaimed.len(),
-            offline: self.offline.len(),
-            claimed: self
-                .chats
-                .values()
-                .filter(|c| c.status == ChatStatus::Claimed)
-                .count(),
-            oldest_unclaimed_ms: self
-                .unclaimed
-                .first()
-                .and_then(|v| self.chats.get(v))
-                .map(|c| c.queued_at),
+    pub fn offline(&self) -> &[VisitorId] {
+        &self.offline
+    }
+
+    /// 1-based place in the live queue.
+    pub fn position(&self, vid: &str) -> Option<usize> {
+        self.unclaimed.iter().position(|v| v == vid).map(|i| i + 1)
+    }
+
+    /// A console lists `LIST_SIZE` offline chats: when `vid` leaves that list, the one that
+    /// moves up into it.
+    pub fn next_offline_if_listed_leaves(&self, vid: &str) -> Option<VisitorId> {
+        match self.offline.iter().position(|v| v == vid) {
+            Some(i) if i < LIST_SIZE => self.offline.get(LIST_SIZE).cloned(),
+            _ => None,
         }
+    }
+
+    /// A chat waited this long before it was claimed.
+    pub fn record_wait(&mut self, secs: f64) {
+        self.avg_wait_secs = 0.8 * self.avg_wait_secs + 0.2 * secs;
+    }
+
+    /// Seconds a visitor at `position` may wait with `staff_online` staff, or `None` when
+    /// nobody is online to estimate from.
+    pub fn estimate(&self, position: usize, staff_online: usize) -> Option<i64> {
+        if staff_online == 0 {
+            return None;
+        }
+        Some((position as f64 * self.avg_wait_secs / staff_online as f64).ceil() as i64)
+    }
+
+    /// Whether `position` is news to this visitor (and remembers it as told).
+    pub fn tell(&mut self, vid: &VisitorId, position: usize) -> bool {
+        self.told.insert(vid.clone(), position) != Some(position)
+    }
+
+    /// Forget what this visitor was told (they reconnected: tell again).
+    pub fn forget_told(&mut self, vid: &str) {
+        self.told.remove(vid);
+    }
+
+    /// Whether positions changed since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.positions_dirty)
     }
 }

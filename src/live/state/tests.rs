@@ -1,7 +1,28 @@
 //! Unit tests of the live rules: plans in, events and writes out, no sockets.
 
 use super::*;
-use crate::model::{Role, Staff, Visitor};
+use crate::auth::Principal;
+use crate::model::{Role, Staff, Visitor, MESSAGE_SYSTEM};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+/// A client event as the transports hand it over: through the table's parser.
+fn req(name: &str, data: Value) -> Request {
+    let raw = RawValue::from_string(data.to_string()).unwrap();
+    Request::parse(name, Some(&raw), 1 << 14).unwrap()
+}
+
+fn visitor_msg() -> Request {
+    req("visitor_msg", json!({"content": "hi"}))
+}
+
+fn join(visitor: &str) -> Request {
+    req("staff_join", json!({ "visitor": visitor }))
+}
+
+fn take_over(visitor: &str) -> Request {
+    req("take_over_chat", json!({ "visitor": visitor }))
+}
 
 fn staff(id: &str, role: Role) -> Principal {
     Principal::Staff(Staff {
@@ -29,18 +50,14 @@ fn visitor(id: &str) -> Principal {
     })
 }
 
-fn content() -> Arc<RawValue> {
-    Arc::from(RawValue::from_string(r#"{"content": "hi"}"#.into()).unwrap())
-}
-
 fn live(grace_secs: u64) -> LiveState {
     LiveState::new(LiveConfig::new(Duration::from_secs(grace_secs), 5))
 }
 
-const AGENT: ConnId = 1;
-const AGENT2: ConnId = 2;
-const SUP: ConnId = 3;
-const VIS: ConnId = 10;
+const AGENT: ConnId = ConnId(1);
+const AGENT2: ConnId = ConnId(2);
+const SUP: ConnId = ConnId(3);
+const VIS: ConnId = ConnId(10);
 
 /// agent "a" (conn 1), agent "b" (2), supervisor "s" (3), visitor "v" (10) with a queued chat.
 fn room_with_queued_chat(grace: u64) -> LiveState {
@@ -49,7 +66,7 @@ fn room_with_queued_chat(grace: u64) -> LiveState {
     l.connect(AGENT2, &staff("b", Role::Agent), false);
     l.connect(SUP, &staff("s", Role::Supervisor), false);
     l.connect(VIS, &visitor("v"), false);
-    let p = l.request(VIS, Request::VisitorMessage { content: content() }, 1);
+    let p = l.request(VIS, visitor_msg(), 1);
     assert_eq!(p.reply, Some(Ok(())));
     assert_eq!(p.events_for(AGENT), ["append_unclaimed_chats"]);
     assert_eq!(p.events_for(VIS), ["queue_position"]);
@@ -59,22 +76,10 @@ fn room_with_queued_chat(grace: u64) -> LiveState {
 #[test]
 fn the_first_claim_wins_and_others_hear_of_it() {
     let mut l = room_with_queued_chat(0);
-    let win = l.request(
-        AGENT,
-        Request::StaffJoin {
-            visitor: "v".into(),
-        },
-        2,
-    );
+    let win = l.request(AGENT, join("v"), 2);
     assert_eq!(win.reply, Some(Ok(())));
-    let lose = l.request(
-        AGENT2,
-        Request::StaffJoin {
-            visitor: "v".into(),
-        },
-        2,
-    );
-    assert_eq!(lose.reply, Some(Err(say::ALREADY_CLAIMED.into())));
+    let lose = l.request(AGENT2, join("v"), 2);
+    assert_eq!(lose.reply, Some(Err(say::ALREADY_CLAIMED)));
     assert!(
         lose.ops.is_empty() && lose.sends.is_empty(),
         "a lost claim changes nothing"
@@ -120,8 +125,8 @@ fn a_dropped_visitor_moves_to_the_offline_queue_and_back_when_writing() {
     assert_eq!(l.counts().offline, 1);
     assert_eq!(l.counts().unclaimed, 0);
 
-    l.connect(11, &visitor("v"), false);
-    let p = l.request(11, Request::VisitorMessage { content: content() }, 7);
+    l.connect(ConnId(11), &visitor("v"), false);
+    let p = l.request(ConnId(11), visitor_msg(), 7);
     assert_eq!(
         p.events_for(AGENT),
         ["remove_visitor_offline_chat", "append_unclaimed_chats"]
@@ -136,8 +141,11 @@ fn a_reconnect_within_the_grace_is_silent() {
     assert!(p.sends.is_empty());
     let (after, timer) = p.timers[0].clone();
     assert_eq!(after, Duration::from_secs(10));
-    let back = l.connect(12, &visitor("v"), false);
-    assert_eq!(back.events_for(12), ["visitor_init", "queue_position"]);
+    let back = l.connect(ConnId(12), &visitor("v"), false);
+    assert_eq!(
+        back.events_for(ConnId(12)),
+        ["visitor_init", "queue_position"]
+    );
     assert!(
         back.events_for(AGENT).is_empty(),
         "no visitor_goes_online after a silent resume"
@@ -148,7 +156,7 @@ fn a_reconnect_within_the_grace_is_silent() {
     );
 
     // Without a reconnect, the timer applies the disconnect.
-    let p = l.disconnect(12, 20_000);
+    let p = l.disconnect(ConnId(12), 20_000);
     let (_, timer) = p.timers[0].clone();
     let gone = l.timer(timer, 30_000);
     assert_eq!(
@@ -160,62 +168,39 @@ fn a_reconnect_within_the_grace_is_silent() {
 #[test]
 fn a_second_session_is_refused_unless_forced() {
     let mut l = room_with_queued_chat(0);
-    let p = l.connect(20, &staff("a", Role::Agent), false);
-    assert_eq!(p.events_for(20), ["staff_already_online"]);
-    assert_eq!(p.closes, [20]);
-    let p = l.connect(21, &staff("a", Role::Agent), true);
+    let p = l.connect(ConnId(20), &staff("a", Role::Agent), false);
+    assert_eq!(p.events_for(ConnId(20)), ["staff_already_online"]);
+    assert_eq!(p.closes, [ConnId(20)]);
+    let p = l.connect(ConnId(21), &staff("a", Role::Agent), true);
     assert_eq!(p.closes, [AGENT]);
-    assert_eq!(p.events_for(21), ["staff_init"]);
+    assert_eq!(p.events_for(ConnId(21)), ["staff_init"]);
     assert!(
         p.events_for(SUP).is_empty(),
         "a forced takeover is not a new arrival"
     );
     // The old connection's close is ignored.
     assert!(l.disconnect(AGENT, 10).sends.is_empty());
-    let p = l.connect(22, &visitor("v"), false);
-    assert_eq!(p.events_for(22), ["visitor_room_exists"]);
+    let p = l.connect(ConnId(22), &visitor("v"), false);
+    assert_eq!(p.events_for(ConnId(22)), ["visitor_room_exists"]);
 }
 
 #[test]
 fn take_over_needs_a_higher_rank() {
     let mut l = room_with_queued_chat(0);
-    l.connect(4, &staff("s2", Role::Supervisor), false);
-    l.request(
-        SUP,
-        Request::StaffJoin {
-            visitor: "v".into(),
-        },
-        2,
-    );
-    let p = l.request(
-        4,
-        Request::TakeOver {
-            visitor: "v".into(),
-        },
-        3,
-    );
+    l.connect(ConnId(4), &staff("s2", Role::Supervisor), false);
+    l.request(SUP, join("v"), 2);
+    let p = l.request(ConnId(4), take_over("v"), 3);
     assert_eq!(
         p.reply,
-        Some(Err(
+        Some(Err(Refusal::new(
+            Code::NotAllowed,
             "A supervisor cannot take over a chat from a supervisor.".into()
-        ))
+        )))
     );
-    let p = l.request(
-        AGENT,
-        Request::TakeOver {
-            visitor: "v".into(),
-        },
-        3,
-    );
-    assert_eq!(p.reply, Some(Err(say::TAKE_OVER_ROLE.into())));
-    l.connect(5, &staff("boss", Role::Admin), false);
-    let p = l.request(
-        5,
-        Request::TakeOver {
-            visitor: "v".into(),
-        },
-        4,
-    );
+    let p = l.request(AGENT, take_over("v"), 3);
+    assert_eq!(p.reply, Some(Err(say::TAKE_OVER_ROLE)));
+    l.connect(ConnId(5), &staff("boss", Role::Admin), false);
+    let p = l.request(ConnId(5), take_over("v"), 4);
     assert_eq!(p.reply, Some(Ok(())));
     // The replaced supervisor hears it both as the one replaced and as a supervisor.
     assert_eq!(
@@ -223,60 +208,57 @@ fn take_over_needs_a_higher_rank() {
         ["staff_being_taken_over_chat", "staff_take_over_chat"]
     );
     assert_eq!(p.events_for(VIS), ["staff_being_taken_over_chat"]);
-    assert_eq!(p.events_for(4), ["staff_take_over_chat"]);
+    assert_eq!(p.events_for(ConnId(4)), ["staff_take_over_chat"]);
 }
 
 #[test]
 fn nobody_supervises_their_own_rank_or_above() {
     let mut l = room_with_queued_chat(0);
-    const BOSS: ConnId = 5;
+    const BOSS: ConnId = ConnId(5);
     l.connect(BOSS, &staff("boss", Role::Admin), false);
-    let join = |visitor: &str| Request::StaffJoin {
-        visitor: visitor.into(),
+    let remove = |staff: &str| {
+        req(
+            "remove_staff_from_chat",
+            json!({"visitor": "v", "staff": staff}),
+        )
     };
-    let remove = |staff: &str| Request::RemoveStaff {
-        visitor: "v".into(),
-        staff: staff.into(),
-    };
-    let add = |staff: &str| Request::AddStaff {
-        visitor: "v".into(),
-        staff: staff.into(),
-    };
+    let add = |staff: &str| req("add_staff_to_chat", json!({"visitor": "v", "staff": staff}));
     assert_eq!(l.request(BOSS, join("v"), 2).reply, Some(Ok(())));
-    let take_over = Request::TakeOver {
-        visitor: "v".into(),
-    };
+    let take_over = take_over("v");
     assert_eq!(
         l.request(BOSS, take_over.clone(), 2).reply,
-        Some(Err(say::ALREADY_IN_ROOM.into()))
+        Some(Err(say::ALREADY_IN_ROOM))
     );
     assert_eq!(
         l.request(SUP, take_over, 2).reply,
-        Some(Err(
+        Some(Err(Refusal::new(
+            Code::NotAllowed,
             "A supervisor cannot take over a chat from an admin.".into()
-        ))
+        )))
     );
     // The back door of finding 6: remove the admin, then claim the chat.
     let p = l.request(SUP, remove("boss"), 3);
     assert_eq!(
         p.reply,
-        Some(Err(
+        Some(Err(Refusal::new(
+            Code::NotAllowed,
             "A supervisor cannot remove an admin from a chat.".into()
-        ))
+        )))
     );
     assert!(p.ops.is_empty() && p.sends.is_empty());
     assert_eq!(
         l.request(SUP, join("v"), 4).reply,
-        Some(Err(say::ALREADY_CLAIMED.into()))
+        Some(Err(say::ALREADY_CLAIMED))
     );
     // Nor into an admin's chat by adding themselves or anyone else.
     for who in ["s", "a"] {
         let p = l.request(SUP, add(who), 5);
         assert_eq!(
             p.reply,
-            Some(Err(
+            Some(Err(Refusal::new(
+                Code::NotAllowed,
                 "A supervisor cannot add staff to a chat served by an admin.".into()
-            ))
+            )))
         );
         assert!(p.ops.is_empty() && p.sends.is_empty());
     }
@@ -292,23 +274,17 @@ fn nobody_supervises_their_own_rank_or_above() {
     // Agents supervise nothing.
     assert_eq!(
         l.request(AGENT, remove("boss"), 13).reply,
-        Some(Err(say::REMOVE_ROLE.into()))
+        Some(Err(say::REMOVE_ROLE))
     );
     assert_eq!(
         l.request(AGENT, add("b"), 13).reply,
-        Some(Err(say::ADD_ROLE.into()))
+        Some(Err(say::ADD_ROLE))
     );
 }
 
 /// Agent "a" claims `vid`; the `next_offline_unclaimed_visitor` the others are told.
 fn claim_and_next(l: &mut LiveState, vid: &str, now: i64) -> Value {
-    let p = l.request(
-        AGENT,
-        Request::StaffJoin {
-            visitor: vid.into(),
-        },
-        now,
-    );
+    let p = l.request(AGENT, join(vid), now);
     let claim = p
         .find("staff_claim_chat")
         .expect("others hear of the claim");
@@ -323,13 +299,9 @@ fn claiming_a_listed_offline_chat_brings_up_the_sixteenth() {
     let mut l = live(0);
     l.connect(AGENT, &staff("a", Role::Agent), false);
     for i in 0..17 {
-        let (conn, vid) = (100 + i, format!("v{i:02}"));
+        let (conn, vid) = (ConnId(100 + i), format!("v{i:02}"));
         l.connect(conn, &visitor(&vid), false);
-        l.request(
-            conn,
-            Request::VisitorMessage { content: content() },
-            i as i64,
-        );
+        l.request(conn, visitor_msg(), i as i64);
         l.disconnect(conn, 100 + i as i64);
     }
     assert_eq!(l.counts().offline, 17);
@@ -360,7 +332,7 @@ fn a_restart_makes_waiting_chats_offline_and_gives_serving_staff_time() {
         unreachable!()
     };
     let chat = |v: Visitor, status, staff: Vec<Staff>| RestoredChat {
-        chat_id: format!("c-{}", v.id),
+        chat_id: format!("c-{}", v.id).into(),
         visitor: v,
         status,
         severity_level: 0,

@@ -1,0 +1,178 @@
+//! Messages: `visitor_first_msg`, `visitor_msg_unclaimed` and `visitor_msg` (one decision:
+//! what happens depends on the chat's state, so clients need not track it), `staff_msg`, and
+//! `visitor_leave_room`.
+
+use super::{Args, Family, Sender};
+use crate::live::plan::*;
+use crate::live::state::views::raw;
+use crate::live::state::LiveState;
+use crate::model::{new_id, VisitorId, MESSAGE_CHAT};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub enum Messages {
+    /// Any of the three visitor message events.
+    Visitor {
+        content: Arc<RawValue>,
+    },
+    Staff {
+        visitor: VisitorId,
+        content: Arc<RawValue>,
+    },
+    VisitorLeave,
+}
+
+pub fn parse_visitor_msg(a: &Args) -> Result<Family, Refusal> {
+    Ok(Family::Messages(Messages::Visitor {
+        content: a.content()?,
+    }))
+}
+
+pub fn parse_staff_msg(a: &Args) -> Result<Family, Refusal> {
+    let f = a.fields("visitor")?;
+    Ok(Family::Messages(Messages::Staff {
+        visitor: f.id("visitor")?,
+        content: f.content("content", a.max_content)?,
+    }))
+}
+
+pub fn parse_visitor_leave(_: &Args) -> Result<Family, Refusal> {
+    Ok(Family::Messages(Messages::VisitorLeave))
+}
+
+impl Messages {
+    pub fn apply(self, s: &mut LiveState, by: &Sender, now: i64) -> Plan {
+        match self {
+            Messages::Visitor { content } => match by.visitor() {
+                Ok(vid) => visitor_message(s, vid, content, now),
+                Err(refused) => Plan::err(refused),
+            },
+            Messages::Staff { visitor, content } => match by.staff() {
+                Ok(staff) => staff_message(s, staff, &visitor, content, now),
+                Err(refused) => Plan::err(refused),
+            },
+            Messages::VisitorLeave => {
+                let vid = match by.visitor() {
+                    Ok(v) => v,
+                    Err(refused) => return Plan::err(refused),
+                };
+                if !s.rooms.contains(vid) {
+                    return Plan::err(say::NO_OPEN_CHAT);
+                }
+                let mut plan = Plan::ok();
+                s.end_by_visitor(&mut plan, vid, now);
+                plan
+            }
+        }
+    }
+}
+
+fn visitor_message(s: &mut LiveState, vid: &VisitorId, content: Arc<RawValue>, now: i64) -> Plan {
+    let mut plan = Plan::ok();
+    let status = s.rooms.get(vid).map(|c| c.status);
+    if status.is_none() && !s.open_chat(&mut plan, vid, now) {
+        return Plan::err(say::NOT_CONNECTED);
+    }
+    let Some(chat_id) = s.chat_id(vid) else {
+        return Plan::err(say::NOT_CONNECTED);
+    };
+    let m = plan.insert_message(NewMessage {
+        id: new_id(),
+        chat_id,
+        type_id: MESSAGE_CHAT,
+        sender: None,
+        content,
+        created_at: now,
+    });
+    match status {
+        None => {
+            s.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::AppendUnclaimedChats,
+                vec![
+                    ("visitor", s.room(vid)),
+                    ("contents", Part::Messages(vec![m])),
+                ],
+            );
+            s.tell_position(&mut plan, vid);
+        }
+        Some(ChatStatus::Offline) => {
+            s.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::RemoveVisitorOfflineChat,
+                vec![("visitor", s.room(vid))],
+            );
+            s.requeue(&mut plan, vid, now);
+        }
+        Some(ChatStatus::Unclaimed) => {
+            s.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::VisitorUnclaimedMsg,
+                vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
+            );
+        }
+        Some(ChatStatus::Claimed) => {
+            let room = s.room(vid);
+            s.tell(
+                &mut plan,
+                Audience::Serving(vid, None),
+                Out::VisitorSend,
+                vec![("visitor", room.clone()), ("content", Part::Message(m))],
+            );
+            s.tell(
+                &mut plan,
+                Audience::Supervisors(None),
+                Out::NewVisitorMsgForSupervisor,
+                vec![("visitor", room), ("content", Part::Message(m))],
+            );
+        }
+        Some(ChatStatus::Ended) => {}
+    }
+    plan
+}
+
+fn staff_message(
+    s: &mut LiveState,
+    staff: &crate::model::Staff,
+    vid: &VisitorId,
+    content: Arc<RawValue>,
+    now: i64,
+) -> Plan {
+    let Some(chat) = s.rooms.get(vid) else {
+        return Plan::err(say::CLOSED);
+    };
+    if !chat.is_served_by(&staff.id) {
+        return Plan::err(say::NOT_IN_ROOM);
+    }
+    let mut plan = Plan::ok();
+    let m = plan.insert_message(NewMessage {
+        id: new_id(),
+        chat_id: chat.chat_id.clone(),
+        type_id: MESSAGE_CHAT,
+        sender: Some(staff.id.clone()),
+        content,
+        created_at: now,
+    });
+    let sj = raw(staff);
+    s.tell(
+        &mut plan,
+        Audience::Room(vid, Some(&staff.id)),
+        Out::StaffSend,
+        vec![("staff", sj.clone()), ("content", Part::Message(m))],
+    );
+    s.tell(
+        &mut plan,
+        Audience::Supervisors(Some(&staff.id)),
+        Out::NewStaffMsgForSupervisor,
+        vec![
+            ("staff", sj),
+            ("content", Part::Message(m)),
+            ("visitor", s.room(vid)),
+        ],
+    );
+    plan
+}

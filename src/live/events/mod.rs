@@ -1,0 +1,153 @@
+//! Client events: the table of every event a client may send (name, who may send it, parser),
+//! one file per family holding each event's parse and decision (as mini-redis keeps one file
+//! per command), and the dispatch. Both transports go through `Request::parse`; the live state
+//! checks `who` in one place (`LiveState::request`) and hands the request to its family.
+//!
+//! Adding an event: a variant and its `parse_*`/decision in its family's file, one row in
+//! `EVENTS` below (and, if it sends something new, one row in `live/outgoing.rs`).
+
+pub mod args;
+pub mod claim;
+pub mod messages;
+pub mod supervision;
+pub mod typing;
+
+use super::plan::Plan;
+use super::refusal::{Code, Refusal};
+use super::state::LiveState;
+use crate::model::{Staff, VisitorId};
+pub use args::{check_json, content, Args, MAX_CONTENT_DEPTH};
+use serde_json::value::RawValue;
+
+/// Who may send an event; checked by `LiveState::request` before the family sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Visitor,
+    Staff,
+    /// Either (the family checks what else it needs, e.g. serving the room).
+    Either,
+}
+
+/// The sender of an event, as the live state knows it.
+#[derive(Debug, Clone)]
+pub enum Sender {
+    Visitor(VisitorId),
+    Staff(Staff),
+}
+
+/// One row of the table.
+#[derive(Debug)]
+pub struct EventSpec {
+    pub name: &'static str,
+    pub who: Who,
+    pub parse: fn(&Args) -> Result<Family, Refusal>,
+}
+
+const fn row(
+    name: &'static str,
+    who: Who,
+    parse: fn(&Args) -> Result<Family, Refusal>,
+) -> EventSpec {
+    EventSpec { name, who, parse }
+}
+
+/// Every client event (product.md §6, §8): its name, who may send it, and its parser (in its
+/// family's file, next to the decision).
+#[rustfmt::skip]
+pub static EVENTS: &[EventSpec] = &[
+    //  name                       who            parser
+    row("visitor_first_msg",       Who::Visitor,  messages::parse_visitor_msg),
+    row("visitor_msg_unclaimed",   Who::Visitor,  messages::parse_visitor_msg),
+    row("visitor_msg",             Who::Visitor,  messages::parse_visitor_msg),
+    row("visitor_leave_room",      Who::Visitor,  messages::parse_visitor_leave),
+    row("staff_msg",               Who::Staff,    messages::parse_staff_msg),
+    row("staff_join",              Who::Staff,    claim::parse_join),
+    row("staff_leave_room",        Who::Staff,    claim::parse_leave),
+    row("take_over_chat",          Who::Staff,    supervision::parse_take_over),
+    row("add_staff_to_chat",       Who::Staff,    supervision::parse_add),
+    row("remove_staff_from_chat",  Who::Staff,    supervision::parse_remove),
+    row("change_chat_priority",    Who::Staff,    supervision::parse_priority),
+    row("user_typing_send",        Who::Either,   typing::parse),
+    row("user_stop_typing_send",   Who::Either,   typing::parse),
+];
+
+/// A parsed event, by the family that decides it.
+#[derive(Debug, Clone)]
+pub enum Family {
+    Messages(messages::Messages),
+    Claim(claim::Claim),
+    Supervision(supervision::Supervision),
+    Typing(typing::Typing),
+}
+
+/// A client event, parsed and checked, on its way to the live state.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub spec: &'static EventSpec,
+    pub body: Family,
+}
+
+impl Request {
+    /// Parses event `name` with its data (`None` when the client sent none).
+    pub fn parse(
+        name: &str,
+        data: Option<&RawValue>,
+        max_content: usize,
+    ) -> Result<Request, Refusal> {
+        let Some(spec) = EVENTS.iter().find(|e| e.name == name) else {
+            let shown: String = name.chars().take(64).collect();
+            return Err(Refusal::new(
+                Code::UnknownEvent,
+                format!("Unknown event: {shown}"),
+            ));
+        };
+        let args = Args {
+            name,
+            data,
+            max_content,
+        };
+        Ok(Request {
+            spec,
+            body: (spec.parse)(&args)?,
+        })
+    }
+
+    pub fn who(&self) -> Who {
+        self.spec.who
+    }
+
+    pub fn is_typing(&self) -> bool {
+        matches!(self.body, Family::Typing(_))
+    }
+
+    /// The family decides (the sender already passed the `who` gate).
+    pub fn apply(self, state: &mut LiveState, by: &Sender, now: i64) -> Plan {
+        match self.body {
+            Family::Messages(e) => e.apply(state, by, now),
+            Family::Claim(e) => e.apply(state, by, now),
+            Family::Supervision(e) => e.apply(state, by, now),
+            Family::Typing(e) => e.apply(state, by),
+        }
+    }
+}
+
+impl Sender {
+    /// The staff member, for events the table allows staff only.
+    pub fn staff(&self) -> Result<&Staff, Refusal> {
+        match self {
+            Sender::Staff(s) => Ok(s),
+            Sender::Visitor(_) => Err(super::refusal::say::STAFF_ONLY),
+        }
+    }
+
+    /// The visitor, for events the table allows visitors only.
+    pub fn visitor(&self) -> Result<&VisitorId, Refusal> {
+        match self {
+            Sender::Visitor(v) => Ok(v),
+            Sender::Staff(_) => Err(super::refusal::say::VISITOR_ONLY),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

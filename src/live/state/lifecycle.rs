@@ -1,0 +1,213 @@
+//! A chat's lifecycle, shared by the events and by presence: opening, status changes (which
+//! keep the queues in step), staff joining and leaving (with their writes), the last one out
+//! closing the room, the visitor ending it, system messages and queue positions.
+
+use super::rooms::Chat;
+use super::views::{raw, system_content, QueuePosition};
+use super::LiveState;
+use crate::live::plan::*;
+use crate::model::{new_id, ChatId, Staff, StaffId, VisitorId, MESSAGE_SYSTEM};
+
+impl LiveState {
+    /// A new chat for a connected visitor, waiting in the live queue.
+    pub(crate) fn open_chat(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) -> bool {
+        let Some(visitor) = self.roster.visitor(vid).cloned() else {
+            return false;
+        };
+        let chat_id = ChatId::new();
+        plan.op(DbOp::CreateChat {
+            chat_id: chat_id.clone(),
+            visitor_id: vid.clone(),
+            at: now,
+        });
+        self.rooms.open(
+            Chat::new(chat_id, visitor, ChatStatus::Unclaimed, now),
+            vec![],
+        );
+        self.queues.moved(vid, None, ChatStatus::Unclaimed);
+        true
+    }
+
+    /// The one way a chat's status changes: the chat, its queue and the database together.
+    pub(crate) fn set_status(
+        &mut self,
+        plan: &mut Plan,
+        vid: &VisitorId,
+        status: ChatStatus,
+        now: i64,
+    ) {
+        let Some(chat) = self.rooms.get_mut(vid) else {
+            return;
+        };
+        let was = chat.status;
+        chat.status = status;
+        if matches!(status, ChatStatus::Unclaimed | ChatStatus::Offline) {
+            chat.queued_at = now;
+        }
+        plan.op(DbOp::SetChatStatus {
+            chat_id: chat.chat_id.clone(),
+            status,
+            at: now,
+        });
+        self.queues.moved(vid, Some(was), status);
+    }
+
+    pub(crate) fn chat_id(&self, vid: &str) -> Option<ChatId> {
+        self.rooms.get(vid).map(|c| c.chat_id.clone())
+    }
+
+    pub(crate) fn system_message(
+        &self,
+        plan: &mut Plan,
+        vid: &str,
+        sender: Option<&StaffId>,
+        text: &str,
+        now: i64,
+    ) {
+        if let Some(chat) = self.rooms.get(vid) {
+            plan.insert_message(NewMessage {
+                id: new_id(),
+                chat_id: chat.chat_id.clone(),
+                type_id: MESSAGE_SYSTEM,
+                sender: sender.cloned(),
+                content: system_content(text),
+                created_at: now,
+            });
+        }
+    }
+
+    pub(crate) fn join(&mut self, plan: &mut Plan, sid: &StaffId, vid: &VisitorId, now: i64) {
+        let Some(chat_id) = self.chat_id(vid) else {
+            return;
+        };
+        self.rooms.join(sid, vid);
+        plan.op(DbOp::StaffJoined {
+            chat_id,
+            staff_id: sid.clone(),
+            at: now,
+        });
+    }
+
+    pub(crate) fn unjoin(&mut self, plan: &mut Plan, sid: &StaffId, vid: &VisitorId, now: i64) {
+        let Some(chat_id) = self.chat_id(vid) else {
+            return;
+        };
+        self.rooms.leave(sid, vid);
+        plan.op(DbOp::StaffLeft {
+            chat_id,
+            staff_id: sid.clone(),
+            at: now,
+        });
+    }
+
+    /// A staff member leaves a room (by `staff_leave_room` or by going away). The last one
+    /// out closes the chat.
+    pub(crate) fn leave_room(&mut self, plan: &mut Plan, staff: &Staff, vid: &VisitorId, now: i64) {
+        if !self
+            .rooms
+            .get(vid)
+            .is_some_and(|c| c.is_served_by(&staff.id))
+        {
+            return;
+        }
+        self.system_message(plan, vid, Some(&staff.id), "leave room", now);
+        self.unjoin(plan, &staff.id, vid, now);
+        let sj = raw(staff);
+        self.tell(
+            plan,
+            Audience::Room(vid, None),
+            Out::StaffLeave,
+            vec![("staff", sj.clone())],
+        );
+        self.tell(
+            plan,
+            Audience::Supervisors(Some(&staff.id)),
+            Out::StaffLeaveChatForSupervisor,
+            vec![("staff", sj), ("visitor", self.room(vid))],
+        );
+        if self.rooms.get(vid).is_some_and(|c| c.serving().is_empty()) {
+            self.close_chat(plan, vid, now);
+        }
+    }
+
+    /// The visitor ends the chat (`visitor_leave_room`, or gone while claimed).
+    pub(crate) fn end_by_visitor(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        let room = self.room(vid);
+        self.system_message(plan, vid, None, "leave room", now);
+        self.tell(
+            plan,
+            Audience::AllStaff(None),
+            Out::VisitorLeaveQueue,
+            vec![("user", room.clone())],
+        );
+        self.tell(
+            plan,
+            Audience::Supervisors(None),
+            Out::VisitorLeaveChatForSupervisor,
+            vec![("visitor", room)],
+        );
+        self.close_chat(plan, vid, now);
+    }
+
+    pub(crate) fn close_chat(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        self.set_status(plan, vid, ChatStatus::Ended, now);
+        self.rooms.close(vid);
+    }
+
+    /// Back to the live queue with its history for every console (an offline chat whose
+    /// visitor wrote again, or a chat nobody serves any more).
+    pub(crate) fn requeue(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        let Some(chat_id) = self.chat_id(vid) else {
+            return;
+        };
+        self.set_status(plan, vid, ChatStatus::Unclaimed, now);
+        let history = plan.load_messages(&chat_id);
+        self.tell(
+            plan,
+            Audience::AllStaff(None),
+            Out::AppendUnclaimedChats,
+            vec![
+                ("visitor", self.room(vid)),
+                ("contents", Part::Messages(vec![history])),
+            ],
+        );
+        self.tell_position(plan, vid);
+    }
+
+    /// A waiting chat whose visitor is away waits offline; every console is told.
+    pub(crate) fn wait_offline(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        self.set_status(plan, vid, ChatStatus::Offline, now);
+        self.tell(
+            plan,
+            Audience::AllStaff(None),
+            Out::UnclaimedChatToOffline,
+            vec![("visitor", self.room(vid))],
+        );
+    }
+
+    /// Tells a waiting, connected visitor their place in the queue, if it changed.
+    pub(crate) fn tell_position(&mut self, plan: &mut Plan, vid: &VisitorId) {
+        let Some(position) = self.queues.position(vid) else {
+            return;
+        };
+        let Some(conn) = self.roster.visitor_conn(vid) else {
+            return;
+        };
+        if !self.queues.tell(vid, position) {
+            return;
+        }
+        let view = QueuePosition {
+            position,
+            estimated_wait_seconds: self.queues.estimate(position, self.roster.staff_online()),
+        };
+        self.tell(
+            plan,
+            Audience::Conn(conn),
+            Out::QueuePosition,
+            vec![
+                ("position", raw(&view.position)),
+                ("estimated_wait_seconds", raw(&view.estimated_wait_seconds)),
+            ],
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Restart, the periodic tick and the `/metrics` counts.
+
+use super::rooms::Chat;
+use super::LiveState;
+use crate::live::plan::*;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub staff_online: usize,
+    pub visitors_online: usize,
+    pub unclaimed: usize,
+    pub offline: usize,
+    pub claimed: usize,
+    pub oldest_unclaimed_ms: Option<i64>,
+}
+
+impl LiveState {
+    /// Takes back the open chats after a restart. Nobody is connected yet: unclaimed chats
+    /// become offline unclaimed chats; serving staff and their visitors get the restart grace.
+    pub fn restore(&mut self, chats: Vec<RestoredChat>, now: i64) -> Plan {
+        let mut plan = Plan::default();
+        let grace = self.cfg.restart_grace;
+        for c in chats {
+            let vid = c.visitor.id.clone();
+            let status = c.status;
+            if status == ChatStatus::Ended {
+                continue;
+            }
+            let mut chat = Chat::new(c.chat_id, c.visitor.clone(), status, c.queued_at);
+            chat.severity_level = c.severity_level;
+            chat.flagged_at = c.flagged_at;
+            chat.tags = c.tags;
+            let serving = c.staff.iter().map(|s| s.id.clone()).collect();
+            self.rooms.open(chat, serving);
+            self.queues.moved(&vid, None, status);
+            match status {
+                ChatStatus::Unclaimed => self.set_status(&mut plan, &vid, ChatStatus::Offline, now),
+                ChatStatus::Claimed => {
+                    for s in &c.staff {
+                        if let Some(t) = self.roster.restore_staff(s) {
+                            plan.timers.push((grace, t));
+                        }
+                    }
+                    plan.timers
+                        .push((grace, self.roster.restore_visitor(&c.visitor)));
+                }
+                ChatStatus::Offline | ChatStatus::Ended => {}
+            }
+        }
+        // Nobody is connected to be told a position.
+        self.queues.take_dirty();
+        plan
+    }
+
+    /// Tells every waiting visitor whose place in the queue changed (run on a timer, so a burst
+    /// of claims costs one pass).
+    pub fn tick(&mut self) -> Plan {
+        let mut plan = Plan::default();
+        if !self.queues.take_dirty() {
+            return plan;
+        }
+        for vid in self.queues.unclaimed().to_vec() {
+            self.tell_position(&mut plan, &vid);
+        }
+        plan
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            staff_online: self.roster.staff_online(),
+            visitors_online: self.roster.visitors_online(),
+            unclaimed: self.queues.unclaimed().len(),
+            offline: self.queues.offline().len(),
+            claimed: self
+                .rooms
+                .iter()
+                .filter(|(_, c)| c.status == ChatStatus::Claimed)
+                .count(),
+            oldest_unclaimed_ms: self
+                .queues
+                .unclaimed()
+                .first()
+                .and_then(|v| self.rooms.get(v))
+                .map(|c| c.queued_at),
+        }
+    }
+}

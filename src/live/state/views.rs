@@ -1,0 +1,85 @@
+//! Payload views: the objects of product.md §5 as the live state shows them, serialisable
+//! structs rendered once per plan (no `Value` trees, no hand-assembled JSON).
+
+use super::LiveState;
+use crate::live::plan::Part;
+use crate::model::{ChatId, Staff, Visitor, VisitorId};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// A payload part rendered once, straight from our own types.
+pub fn raw<T: Serialize + ?Sized>(v: &T) -> Part {
+    match serde_json::value::to_raw_value(v) {
+        Ok(raw) => Part::Raw(Arc::from(raw)),
+        Err(_) => Part::Raw(null()),
+    }
+}
+
+fn null() -> Arc<RawValue> {
+    Arc::from(RawValue::NULL.to_owned())
+}
+
+/// The "room" object of product.md §5: the visitor merged with its open chat and the staff
+/// serving it.
+#[derive(Serialize)]
+pub struct RoomView<'a> {
+    #[serde(flatten)]
+    visitor: &'a Visitor,
+    visitor_id: &'a VisitorId,
+    chat_id: Option<&'a ChatId>,
+    severity_level: i64,
+    tags: &'a [String],
+    staff: Option<&'a Staff>,
+}
+
+/// `queue_position`'s payload.
+#[derive(Serialize)]
+pub struct QueuePosition {
+    pub position: usize,
+    pub estimated_wait_seconds: Option<i64>,
+}
+
+/// A system message's content, `{"content": text}`.
+pub fn system_content(text: &str) -> Arc<RawValue> {
+    #[derive(Serialize)]
+    struct System<'a> {
+        content: &'a str,
+    }
+    serde_json::value::to_raw_value(&System { content: text })
+        .map(Arc::from)
+        .unwrap_or_else(|_| null())
+}
+
+impl LiveState {
+    /// The serving staff of a chat (the first one), if online or within the grace.
+    pub fn serving_staff(&self, vid: &str) -> Option<&Staff> {
+        self.rooms
+            .get(vid)
+            .and_then(|c| c.serving().first())
+            .and_then(|s| self.roster.staff(s))
+    }
+
+    pub fn room_view(&self, vid: &str) -> Option<RoomView<'_>> {
+        let chat = self.rooms.get(vid);
+        let visitor = chat
+            .map(|c| &c.visitor)
+            .or_else(|| self.roster.visitor(vid))?;
+        Some(RoomView {
+            visitor,
+            visitor_id: &visitor.id,
+            chat_id: chat.map(|c| &c.chat_id),
+            severity_level: chat.map_or(0, |c| c.severity_level),
+            tags: chat.map_or(&[], |c| c.tags.as_slice()),
+            staff: self.serving_staff(vid),
+        })
+    }
+
+    /// The room object rendered for a payload (`null` if the room is unknown).
+    pub fn room(&self, vid: &str) -> Part {
+        match self.room_view(vid) {
+            Some(r) => raw(&r),
+            None => Part::Raw(null()),
+        }
+    }
+}
