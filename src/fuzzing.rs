@@ -86,6 +86,7 @@ fn check_request(req: &Request, max: usize) {
             visitor,
             severity_level,
         }) => assert!(id_ok(visitor) && (0..=1000).contains(severity_level)),
+        Family::Presence(_) => {}
         Family::Typing(t) => assert!(t.visitor.as_deref().is_none_or(id_ok)),
     }
 }

@@ -38,6 +38,8 @@ outgoing! {
     StaffGoesOnline = "staff_goes_online",
     /// All staff, when a staff member's grace ran out.
     StaffGoesOffline = "staff_goes_offline",
+    /// All staff (the sender too): a staff member set their availability.
+    StaffAvailabilityChanged = "staff_availability_changed",
     /// The connecting visitor: serving staff and the open chat's messages.
     VisitorInit = "visitor_init",
     /// A second session of a connected visitor, refused without `force`.

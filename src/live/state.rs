@@ -47,6 +47,10 @@ impl LiveConfig {
     }
 }
 
+/// How many chats a staff member may serve at once (product.md §8.3; per staff and set by
+/// admins once routing lands, issue 13).
+pub const DEFAULT_MAX_CHATS: u32 = 3;
+
 pub struct LiveState {
     pub(crate) cfg: LiveConfig,
     pub(crate) roster: roster::Roster,

@@ -9,6 +9,7 @@ mod cli_ops;
 mod crash_kill;
 mod hardening;
 mod http_api;
+mod live_core;
 mod load_check;
 mod presence;
 mod protocol;

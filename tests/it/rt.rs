@@ -30,6 +30,8 @@ type Ack = (bool, Option<String>);
 #[derive(Default)]
 struct Inbox {
     events: Mutex<Vec<(String, Value, bool)>>,
+    /// `/ws`: every ack frame as received (with its `code`), in order.
+    ack_frames: Mutex<Vec<Value>>,
     notify: Notify,
     closed: AtomicBool,
 }
@@ -229,6 +231,7 @@ impl Client {
                     continue;
                 };
                 if v.get("ack").is_some() {
+                    ib.ack_frames.lock().unwrap().push(v.clone());
                     let ack = (
                         v["result"].as_bool().unwrap_or(false),
                         v["error_message"].as_str().map(str::to_string),
@@ -315,6 +318,31 @@ impl Client {
                     .expect("ack")
             }
         }
+    }
+
+    /// `/ws` only: emits an event and returns its whole ack frame
+    /// (`{ack, result, error_message, code?}`).
+    pub async fn emit_frame(&self, event: &str, data: Value) -> Value {
+        assert!(
+            matches!(self.inner, Inner::Ws { .. }),
+            "emit_frame is for /ws"
+        );
+        let (ok, _) = self.emit(event, data).await;
+        let frame = self
+            .inbox
+            .ack_frames
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("an ack frame");
+        assert_eq!(frame["result"], ok);
+        frame
+    }
+
+    /// `/ws` only: the ack frames received so far.
+    pub fn ack_frames(&self) -> Vec<Value> {
+        self.inbox.ack_frames.lock().unwrap().clone()
     }
 
     /// `/ws` only: sends a text frame as is.

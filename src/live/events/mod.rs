@@ -9,6 +9,7 @@
 pub mod args;
 pub mod claim;
 pub mod messages;
+pub mod presence;
 pub mod supervision;
 pub mod typing;
 
@@ -69,6 +70,7 @@ pub static EVENTS: &[EventSpec] = &[
     row("change_chat_priority",    Who::Staff,    supervision::parse_priority),
     row("user_typing_send",        Who::Either,   typing::parse),
     row("user_stop_typing_send",   Who::Either,   typing::parse),
+    row("set_availability",        Who::Staff,    presence::parse_set_availability),
 ];
 
 /// A parsed event, by the family that decides it.
@@ -78,6 +80,7 @@ pub enum Family {
     Claim(claim::Claim),
     Supervision(supervision::Supervision),
     Typing(typing::Typing),
+    Presence(presence::Presence),
 }
 
 /// A client event, parsed and checked, on its way to the live state.
@@ -127,6 +130,7 @@ impl Request {
             Family::Claim(e) => e.apply(state, by, now),
             Family::Supervision(e) => e.apply(state, by, now),
             Family::Typing(e) => e.apply(state, by),
+            Family::Presence(e) => e.apply(state, by),
         }
     }
 }

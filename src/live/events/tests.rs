@@ -158,6 +158,14 @@ fn every_refusal_of_the_parsers_has_its_code() {
     assert_eq!(code("no_such_event", None), Code::UnknownEvent);
     let big = format!(r#"{{"content": "{}"}}"#, "x".repeat(200));
     assert_eq!(code("visitor_msg", Some(&big)), Code::TooLarge);
+    for bad in [r#"{"status": "busy"}"#, r#"{"status": 1}"#, "{}", "[]"] {
+        assert_eq!(
+            code("set_availability", Some(bad)),
+            Code::InvalidField,
+            "{bad}"
+        );
+    }
+    assert_eq!(code("set_availability", None), Code::InvalidField);
 }
 
 #[test]

@@ -51,7 +51,7 @@ impl LiveState {
     fn staff_init(&self, plan: &mut Plan, conn: ConnId, sid: &StaffId) {
         let mut online: Vec<_> = self.roster.all_staff().collect();
         online.sort_by(|a, b| a.staff.full_name.cmp(&b.staff.full_name));
-        let online_users: Vec<_> = online.iter().map(|e| &e.staff).collect();
+        let online_users: Vec<_> = online.iter().map(|e| self.online_staff(e)).collect();
         let mut visitors: Vec<&Visitor> = self.roster.all_visitors().map(|e| &e.visitor).collect();
         visitors.sort_by_key(|v| v.created_at);
 

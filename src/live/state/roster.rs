@@ -15,11 +15,30 @@ pub enum Party {
     Visitor(VisitorId),
 }
 
+/// A staff member's availability (product.md §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    Away,
+}
+
+impl Availability {
+    pub fn parse(s: &str) -> Option<Availability> {
+        match s {
+            "available" => Some(Availability::Available),
+            "away" => Some(Availability::Away),
+            _ => None,
+        }
+    }
+}
+
 /// A staff member who is online, or within the reconnect grace (`conn` is None then).
 #[derive(Debug)]
 pub struct StaffEntry {
     pub staff: Staff,
     pub conn: Option<ConnId>,
+    pub status: Availability,
     epoch: u64,
 }
 
@@ -71,6 +90,7 @@ impl Roster {
             .or_insert_with(|| StaffEntry {
                 staff: staff.clone(),
                 conn: None,
+                status: Availability::Available,
                 epoch: 0,
             });
         entry.staff = staff.clone();
@@ -164,6 +184,7 @@ impl Roster {
             StaffEntry {
                 staff: staff.clone(),
                 conn: None,
+                status: Availability::Available,
                 epoch: 1,
             },
         );
@@ -202,6 +223,16 @@ impl Roster {
             self.conns.remove(&c);
         }
         Some(e)
+    }
+
+    pub fn set_status(&mut self, sid: &StaffId, status: Availability) -> bool {
+        match self.staff.get_mut(sid) {
+            Some(e) => {
+                e.status = status;
+                true
+            }
+            None => false,
+        }
     }
 
     // ----- lookups -----------------------------------------------------------------------

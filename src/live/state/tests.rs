@@ -378,3 +378,82 @@ fn a_restart_makes_waiting_chats_offline_and_gives_serving_staff_time() {
         .sends
         .is_empty());
 }
+
+#[test]
+fn availability_is_told_to_every_console_and_kept_through_a_reconnect() {
+    let mut l = room_with_queued_chat(10);
+    let away = || req("set_availability", json!({"status": "away"}));
+    let p = l.request(AGENT, away(), 2);
+    assert_eq!(p.reply, Some(Ok(())));
+    for c in [AGENT, AGENT2, SUP] {
+        assert_eq!(p.events_for(c), ["staff_availability_changed"]);
+    }
+    assert!(p.events_for(VIS).is_empty() && p.ops.is_empty());
+    let e = p.find("staff_availability_changed").unwrap();
+    assert_eq!(e.payload.json("status"), Some(json!("away")));
+    assert_eq!(e.payload.json("staff").unwrap()["id"], "a");
+    // A visitor may not.
+    let p = l.request(VIS, away(), 3);
+    assert_eq!(p.reply, Some(Err(say::STAFF_ONLY)));
+    assert!(p.sends.is_empty());
+
+    // The console comes back within the grace: still away, with its load.
+    assert_eq!(l.request(AGENT, join("v"), 4).reply, Some(Ok(())));
+    l.disconnect(AGENT, 5);
+    let p = l.connect(ConnId(7), &staff("a", Role::Agent), false);
+    let users = p
+        .find("staff_init")
+        .unwrap()
+        .payload
+        .json("online_users")
+        .unwrap();
+    let me = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "a")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            me["status"].clone(),
+            me["active_chats"].clone(),
+            me["max_chats"].clone()
+        ),
+        (json!("away"), json!(1), json!(3))
+    );
+    let b = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "b")
+        .unwrap()
+        .clone();
+    assert_eq!(b["status"], "available");
+
+    // Gone for good and back later: a new session starts available.
+    l.disconnect(ConnId(7), 6);
+    let gone = Timer::StaffGone {
+        staff_id: "a".into(),
+        epoch: 4,
+    };
+    assert!(!l.timer(gone, 20_000).sends.is_empty(), "the grace ran out");
+    let p = l.connect(ConnId(8), &staff("a", Role::Agent), false);
+    let users = p
+        .find("staff_init")
+        .unwrap()
+        .payload
+        .json("online_users")
+        .unwrap();
+    let me = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "a")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (me["status"].clone(), me["active_chats"].clone()),
+        (json!("available"), json!(0))
+    );
+}

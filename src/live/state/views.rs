@@ -1,7 +1,8 @@
 //! Payload views: the objects of product.md §5 as the live state shows them, serialisable
 //! structs rendered once per plan (no `Value` trees, no hand-assembled JSON).
 
-use super::LiveState;
+use super::roster::{Availability, StaffEntry};
+use super::{LiveState, DEFAULT_MAX_CHATS};
 use crate::live::plan::Part;
 use crate::model::{ChatId, Staff, Visitor, VisitorId};
 use serde::Serialize;
@@ -31,6 +32,17 @@ pub struct RoomView<'a> {
     severity_level: i64,
     tags: &'a [String],
     staff: Option<&'a Staff>,
+}
+
+/// An online staff member in `staff_init`: the staff object with availability and load
+/// (product.md §8.3).
+#[derive(Serialize)]
+pub struct OnlineStaff<'a> {
+    #[serde(flatten)]
+    staff: &'a Staff,
+    status: Availability,
+    active_chats: usize,
+    max_chats: u32,
 }
 
 /// `queue_position`'s payload.
@@ -80,6 +92,15 @@ impl LiveState {
         match self.room_view(vid) {
             Some(r) => raw(&r),
             None => Part::Raw(null()),
+        }
+    }
+
+    pub fn online_staff<'a>(&'a self, e: &'a StaffEntry) -> OnlineStaff<'a> {
+        OnlineStaff {
+            staff: &e.staff,
+            status: e.status,
+            active_chats: self.rooms.served_by(&e.staff.id).len(),
+            max_chats: DEFAULT_MAX_CHATS,
         }
     }
 }

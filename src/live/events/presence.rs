@@ -1,0 +1,47 @@
+//! Presence events: `set_availability {status}` (product.md §8.3). Connecting, disconnecting
+//! and the grace are not client events: they live in `live/state/presence.rs`.
+
+use super::{Args, Family, Sender};
+use crate::live::plan::*;
+use crate::live::state::roster::Availability;
+use crate::live::state::views::raw;
+use crate::live::state::LiveState;
+
+#[derive(Debug, Clone)]
+pub enum Presence {
+    SetAvailability { status: Availability },
+}
+
+pub fn parse_set_availability(a: &Args) -> Result<Family, Refusal> {
+    let status = a
+        .fields("status")?
+        .get("status")
+        .and_then(|raw| serde_json::from_str::<&str>(raw.get()).ok())
+        .and_then(Availability::parse)
+        .ok_or_else(|| Refusal::invalid("status"))?;
+    Ok(Family::Presence(Presence::SetAvailability { status }))
+}
+
+impl Presence {
+    pub fn apply(self, s: &mut LiveState, by: &Sender) -> Plan {
+        let staff = match by.staff() {
+            Ok(st) => st,
+            Err(refused) => return Plan::err(refused),
+        };
+        match self {
+            Presence::SetAvailability { status } => {
+                if !s.roster.set_status(&staff.id, status) {
+                    return Plan::err(say::NOT_CONNECTED);
+                }
+                let mut plan = Plan::ok();
+                s.tell(
+                    &mut plan,
+                    Audience::AllStaff(None),
+                    Out::StaffAvailabilityChanged,
+                    vec![("staff", raw(staff)), ("status", raw(&status))],
+                );
+                plan
+            }
+        }
+    }
+}
