@@ -19,12 +19,12 @@ export class PeopleView {
     setChildren($("online-staff"), staff.map((s) => {
       const status = presence.statusOf(s.id);
       const n = chatsOf(s.id);
-      const load = typeof s.max_chats === "number" ? `${n} of ${s.max_chats} chats` : `${n} chat${n === 1 ? "" : "s"}`;
+      const load = typeof s.max_chats === "number" ? `${n}/${s.max_chats} chats` : `${n} chat${n === 1 ? "" : "s"}`;
       return el("li", { class: "person", "data-staff": s.id, "data-availability": status },
         avatar(staffName(s), s.id, true, true, status === Availability.AWAY),
         el("span", { class: "person-main" },
           el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
-          el("span", { class: "person-sub" }, availabilityTag(status), ` · ${roleName(s.role_id)} · ${load}`)));
+          el("span", { class: "person-sub" }, availabilityTag(status), ` · ${roleName(s.role_id)} · `, el("span", { class: "nowrap" }, load))));
     }));
     const visitors = [...presence.visitors.values()];
     $("count-visitors").textContent = String(visitors.length);
