@@ -522,6 +522,46 @@ try {
     for (const p of visitors) await p.context().close();
   }, { independent: true });
 
+  await check("console: the room status machine (inbox/rooms.js) moves as its table says", async () => {
+    const p = await newPage("status machine", { width: 800, height: 600 });
+    await p.goto(`${BASE}/console/`);
+    const trail = await p.evaluate(async () => {
+      const { RoomStore } = await import("/console/inbox/rooms.js");
+      const me = { id: "me", role_id: 2 };
+      const colleague = { id: "s2", role_id: 3 };
+      const store = new RoomStore(me);
+      const out = [];
+      const r = store.room({ id: "v1", visitor_id: "v1", chat_id: "c1" });
+      const note = (label) => out.push(`${label}:${r.status}${r.kept ? "+kept" : ""}`);
+      note("new");
+      store.queued(r); note("append_unclaimed");
+      store.offline(r); note("to_offline");
+      store.leftOffline(r); note("remove_offline");
+      store.queued(r); store.claimedBy(r, colleague); note("claimed_by_colleague");
+      out.push(`live_for_supervisor:${store.lists(true).live.length}`, `live_for_agent:${store.lists(false).live.length}`);
+      store.unserve(r, "s2"); note("colleague_left");
+      store.queued(r); store.claimedBy(r, me); note("claimed_by_me");
+      store.queuedMessage(r); store.offline(r); note("queue_events_on_mine");
+      store.serve(r, colleague); store.takenOver(r, "taken"); note("taken_over");
+      out.push(`pinned:${store.lists(false).mineShown.length}/${store.lists(false).mine.length}`);
+      store.unpin(r); note("closed");
+      store.ended(r, "bye"); note("visitor_left");
+      store.room({ id: "v1", visitor_id: "v1", chat_id: "c2" }); note("new_chat");
+      store.becomeMine(r); store.ended(r, "bye"); note("mine_ended");
+      store.becomeMine(r); store.left(r); note("i_left");
+      store.becomeMine(r); store.serve(r, colleague); store.removedMe(r, "removed"); note("removed");
+      out.push(`serving:${[...r.serving.keys()].join(",")}`);
+      store.becomeMine(r); r.serving.delete("s2"); store.removedStaff(r, "me"); note("removed_myself_alone");
+      return out.join(" ");
+    });
+    const want = "new:none append_unclaimed:queued to_offline:offline remove_offline:none claimed_by_colleague:served " +
+      "live_for_supervisor:1 live_for_agent:0 colleague_left:none claimed_by_me:mine queue_events_on_mine:mine " +
+      "taken_over:taken_over+kept pinned:1/0 closed:taken_over visitor_left:ended new_chat:none mine_ended:ended+kept " +
+      "i_left:ended removed:removed+kept serving:s2 removed_myself_alone:queued";
+    assert(trail === want, `got:  ${trail}\nwant: ${want}`);
+    await p.context().close();
+  }, { independent: true });
+
   await check("no access token in any WebSocket URL (the UIs open /ws with a single-use ticket)", async () => {
     assert(socketUrls.length > 0, "no WebSocket was opened");
     const leaky = socketUrls.filter((u) => /[?&]token=/.test(u) || !/[?&]ticket=/.test(u));
