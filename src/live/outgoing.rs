@@ -1,6 +1,6 @@
 //! The table of outgoing events: every event the server sends, by typed name, with who hears
 //! it, and the `Audience` kinds that say so at each send. "Who hears `staff_send`?" — its row
-//! below, and `grep -rn 'Out::StaffSend' src/live` for the sends with their audiences. The
+//! below, and `grep -rn -B1 'Out::StaffSend' src/live` for the sends with their audiences. The
 //! audiences are resolved into connections in one place, `LiveState::audience`
 //! (`live/state.rs`).
 
