@@ -287,6 +287,43 @@ try {
     await shot(agent, "console-taken-over.png");
   });
 
+  await check("console: one explicit status per room; the agent's taken-over chat stays pinned, read only, with Close", async () => {
+    const row = agent.locator("#list-mine .item", { hasText: "Dana Visitor" });
+    await row.waitFor();
+    assert((await row.getAttribute("data-status")) === "taken_over", `agent's row status: ${await row.getAttribute("data-status")}`);
+    assert((await row.textContent()).includes("Taken over"), `agent's row label: ${await row.textContent()}`);
+    assert((await agent.locator("#conv").getAttribute("data-status")) === "taken_over", "agent's open chat is not taken_over");
+    await agent.locator("#conv-close").waitFor({ state: "visible" });
+    assert(await agent.locator("#conv-leave").isHidden(), "Leave offered on a chat that is not mine");
+    assert(await agent.locator("#composer").isHidden(), "the composer is open on a taken-over chat");
+    assert((await sup.locator("#conv").getAttribute("data-status")) === "mine", "the supervisor's chat is not mine");
+    assert(await sup.locator("#list-mine .item[data-status=mine]", { hasText: "Dana Visitor" }).count() === 1, "not in the supervisor's My chats");
+  });
+
+  await check("availability: the agent sets Away and the supervisor sees it live (team, picker); it survives a reload; the keyboard sets it back", async () => {
+    const supRow = (status) => sup.locator(`#online-staff .person[data-availability=${status}]`, { hasText: AGENT.name });
+    await supRow("available").waitFor();
+    await agent.click("label[for=availability-away]");
+    await agent.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
+    await supRow("away").waitFor();
+    assert((await supRow("away").textContent()).includes("Away"), `no "Away" text: ${await supRow("away").textContent()}`);
+    // The supervisor's open chat offers the agent in the picker's "Away" group.
+    await sup.locator("#add-staff-select optgroup[label=Away] option", { hasText: AGENT.name }).waitFor({ state: "attached" });
+    await shot(sup, "console-availability.png");
+    await agent.reload();
+    await agent.locator("#conn.conn-ok").waitFor();
+    await agent.waitForFunction(() => document.getElementById("availability-away").checked);
+    await agent.locator("#online-staff .person[data-availability=away]", { hasText: "(you)" }).waitFor();
+    await supRow("away").waitFor();
+    // Keyboard: the control is a radio group, so an arrow key moves to "Available".
+    await agent.focus("#availability-away");
+    await agent.keyboard.press("ArrowLeft");
+    await agent.locator("#availability[data-status=available]:not([aria-busy])").waitFor();
+    assert(await agent.locator("#availability-available").evaluate((n) => n.checked && document.activeElement === n), "the keyboard did not select Available");
+    await supRow("available").waitFor();
+    await sup.locator("#add-staff-select optgroup[label=Available] option", { hasText: AGENT.name }).waitFor({ state: "attached" });
+  }, { independent: true });
+
   await check("supervisor adds the agent back, then removes them; agent and visitor are told", async () => {
     await sup.locator("#add-staff-form").waitFor({ state: "visible" });
     await sup.selectOption("#add-staff-select", { label: AGENT.name });
@@ -419,6 +456,111 @@ try {
     await agent.locator("#already-online").waitFor({ state: "visible" });
     await second.close();
   });
+
+  await check("console decides refusals on the ack's code, never on its sentence (claim and send)", async () => {
+    // Two visitors of their own, and an admin console whose /ws acks this check can replace.
+    const visitors = [];
+    for (const text of ["Codes check A: claim me", "Codes check B: reply to me"]) {
+      const p = await newPage("codes visitor", { width: 800, height: 700 });
+      await p.goto(`${BASE}/chat/`);
+      await p.locator("#input").fill(text);
+      await p.locator("#input").press("Enter");
+      await p.locator(".msg-me .bubble", { hasText: text }).waitFor();
+      visitors.push(p);
+    }
+    const fakes = []; // {event, message, code?}: the next such request is refused with this ack
+    const admin = await newPage("codes admin", { width: 1366, height: 820 });
+    await admin.routeWebSocket(/\/ws\?/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        let f = null;
+        try { f = JSON.parse(m); } catch { /* not ours to judge */ }
+        const i = f && f.id != null ? fakes.findIndex((x) => x.event === f.event) : -1;
+        if (i < 0) { server.send(m); return; }
+        const { message, code } = fakes.splice(i, 1)[0];
+        ws.send(JSON.stringify({ ack: f.id, result: false, error_message: message, ...(code ? { code } : {}) }));
+      });
+      server.onMessage((m) => ws.send(m));
+    });
+    await login(admin, ADMIN);
+    // The admin page of an earlier check may still hold the session.
+    const here = admin.locator("#use-here");
+    await Promise.race([admin.locator("#conn.conn-ok").waitFor(), here.waitFor({ state: "visible" })]);
+    if (await here.isVisible()) { await here.click(); await admin.locator("#conn.conn-ok").waitFor(); }
+
+    // Claim: the old "claimed" sentence without a code changes nothing; `already_claimed` under any sentence drops it from the queue.
+    const itemA = admin.locator("#list-queue .item", { hasText: "Codes check A" });
+    await itemA.click();
+    fakes.push({ event: "staff_join", message: "This chat has already been claimed." });
+    await admin.click("#claim-btn");
+    await admin.locator(".toast", { hasText: "This chat has already been claimed." }).waitFor();
+    assert(await itemA.count() === 1, "a refusal without a code took the chat out of the queue");
+    await admin.locator("#claim-bar").waitFor({ state: "visible" });
+    fakes.push({ event: "staff_join", message: "Somebody was quicker.", code: "already_claimed" });
+    await admin.click("#claim-btn");
+    await admin.locator(".toast", { hasText: "Somebody was quicker." }).waitFor();
+    await itemA.waitFor({ state: "detached" });
+    await admin.locator("#claim-bar").waitFor({ state: "hidden" });
+
+    // Send: the old "closed" sentence without a code leaves the chat open; `chat_closed` ends it.
+    await admin.locator("#list-queue .item", { hasText: "Codes check B" }).click();
+    await admin.click("#claim-btn");
+    await admin.locator("#composer").waitFor({ state: "visible" });
+    fakes.push({ event: "staff_msg", message: "The chat room is either closed or doesn't exist." });
+    await admin.locator("#composer-input").fill("First try");
+    await admin.locator("#composer-input").press("Enter");
+    await admin.locator("#thread .msg-failed", { hasText: "First try" }).waitFor();
+    assert((await admin.locator("#conv").getAttribute("data-status")) === "mine", "a refusal without a code ended the chat");
+    assert(await admin.locator("#composer").isVisible(), "a refusal without a code closed the composer");
+    fakes.push({ event: "staff_msg", message: "Refused for this check.", code: "chat_closed" });
+    await admin.locator("#composer-input").fill("Second try");
+    await admin.locator("#composer-input").press("Enter");
+    await admin.locator("#conv-banner", { hasText: "This chat has ended." }).waitFor();
+    await admin.locator("#composer").waitFor({ state: "hidden" });
+    assert((await admin.locator("#conv").getAttribute("data-status")) === "ended", "chat_closed did not end the chat");
+    await admin.context().close();
+    for (const p of visitors) await p.context().close();
+  }, { independent: true });
+
+  await check("console: the room status machine (inbox/rooms.js) moves as its table says", async () => {
+    const p = await newPage("status machine", { width: 800, height: 600 });
+    await p.goto(`${BASE}/console/`);
+    const trail = await p.evaluate(async () => {
+      const { RoomStore } = await import("/console/inbox/rooms.js");
+      const me = { id: "me", role_id: 2 };
+      const colleague = { id: "s2", role_id: 3 };
+      const store = new RoomStore(me);
+      const out = [];
+      const r = store.room({ id: "v1", visitor_id: "v1", chat_id: "c1" });
+      const note = (label) => out.push(`${label}:${r.status}${r.kept ? "+kept" : ""}`);
+      note("new");
+      store.queued(r); note("append_unclaimed");
+      store.offline(r); note("to_offline");
+      store.leftOffline(r); note("remove_offline");
+      store.queued(r); store.claimedBy(r, colleague); note("claimed_by_colleague");
+      out.push(`live_for_supervisor:${store.lists(true).live.length}`, `live_for_agent:${store.lists(false).live.length}`);
+      store.unserve(r, "s2"); note("colleague_left");
+      store.queued(r); store.claimedBy(r, me); note("claimed_by_me");
+      store.queuedMessage(r); store.offline(r); note("queue_events_on_mine");
+      store.serve(r, colleague); store.takenOver(r, "taken"); note("taken_over");
+      out.push(`pinned:${store.lists(false).mineShown.length}/${store.lists(false).mine.length}`);
+      store.unpin(r); note("closed");
+      store.ended(r, "bye"); note("visitor_left");
+      store.room({ id: "v1", visitor_id: "v1", chat_id: "c2" }); note("new_chat");
+      store.becomeMine(r); store.ended(r, "bye"); note("mine_ended");
+      store.becomeMine(r); store.left(r); note("i_left");
+      store.becomeMine(r); store.serve(r, colleague); store.removedMe(r, "removed"); note("removed");
+      out.push(`serving:${[...r.serving.keys()].join(",")}`);
+      store.becomeMine(r); r.serving.delete("s2"); store.removedStaff(r, "me"); note("removed_myself_alone");
+      return out.join(" ");
+    });
+    const want = "new:none append_unclaimed:queued to_offline:offline remove_offline:none claimed_by_colleague:served " +
+      "live_for_supervisor:1 live_for_agent:0 colleague_left:none claimed_by_me:mine queue_events_on_mine:mine " +
+      "taken_over:taken_over+kept pinned:1/0 closed:taken_over visitor_left:ended new_chat:none mine_ended:ended+kept " +
+      "i_left:ended removed:removed+kept serving:s2 removed_myself_alone:queued";
+    assert(trail === want, `got:  ${trail}\nwant: ${want}`);
+    await p.context().close();
+  }, { independent: true });
 
   await check("no access token in any WebSocket URL (the UIs open /ws with a single-use ticket)", async () => {
     assert(socketUrls.length > 0, "no WebSocket was opened");

@@ -4,7 +4,7 @@
 import { LiveSocket, describeState, justReloaded } from "/shared/ws.js";
 import { el, staffName, roleName, initials, hueFor, unlockAudio, chime } from "/shared/format.js";
 import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js";
-import { Inbox } from "/console/inbox.js";
+import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
 
 const $ = (id) => document.getElementById(id);
@@ -88,6 +88,8 @@ function boot(staff) {
   $("me-role").textContent = roleName(me.role_id);
   $("me-avatar").textContent = initials(staffName(me));
   $("me-avatar").dataset.hue = String(hueFor(me.id) % 12);
+  // Under 1180px the name and role are hidden; the avatar still tells who is signed in.
+  $("me-avatar").title = `${staffName(me)} · ${roleName(me.role_id)}`;
   $("nav-team").hidden = me.role_id !== 1;
 
   socket = new LiveSocket({

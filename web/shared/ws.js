@@ -1,13 +1,19 @@
 // The native /ws client shared by the console and the visitor chat (product.md §4):
-// one JSON object per frame; `{event, data, id}` out, `{ack, result, error_message}` and
+// one JSON object per frame; `{event, data, id}` out, `{ack, result, error_message, code}` and
 // `{event, data}` in. Reconnects with exponential backoff and jitter; acks are Promises.
 
 const ACK_TIMEOUT_MS = 10000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 
+/**
+ * A refused or failed request. `kind`: "refused" (the server said no), "timeout", "offline".
+ * `code`: the server's stable snake_case reason beside its sentence (`already_claimed`,
+ * `chat_closed`, `not_allowed`, …; product.md §8), or null when the server sent none. UIs decide
+ * on `code` and show `message` (the sentence); they never match the sentence.
+ */
 export class AckError extends Error {
-  constructor(message, kind) { super(message); this.kind = kind; }
+  constructor(message, kind, code = null) { super(message); this.kind = kind; this.code = code; }
 }
 
 /**
@@ -157,7 +163,10 @@ export class LiveSocket {
         this.pending.delete(msg.ack);
         clearTimeout(p.timer);
         if (msg.result) p.resolve(msg);
-        else p.reject(new AckError(msg.error_message || "The server refused the request.", "refused"));
+        else {
+          const code = typeof msg.code === "string" && msg.code ? msg.code : null;
+          p.reject(new AckError(msg.error_message || "The server refused the request.", "refused", code));
+        }
       } else if (msg.ack == null && msg.result === false) {
         console.warn("frontdesk: server rejected a frame:", msg.error_message);
       }
@@ -176,7 +185,7 @@ export class LiveSocket {
 
   /**
    * Sends an event and resolves with the ack when `result` is true; rejects with an AckError
-   * (`kind`: "refused" with the server's sentence, "timeout", "offline").
+   * (`kind`: "refused" with the server's sentence and `code`, "timeout", "offline").
    */
   send(event, data = null, { timeout = ACK_TIMEOUT_MS } = {}) {
     if (!this.isOpen) {

@@ -1,0 +1,71 @@
+// The open conversation's frame: who the visitor is, the buttons the room's status allows (flag,
+// take over, leave, close), the banner (ended, taken over, watching) and the claim bar. The
+// thread and the reply box are their own files.
+
+import { setChildren, staffName, visitorName, initials, hueFor, formatWaiting } from "/shared/format.js";
+import { Status } from "/console/inbox/rooms.js";
+import { $ } from "/console/inbox/ui.js";
+
+export class ConversationView {
+  constructor(inbox) {
+    this.inbox = inbox;
+    const act = (fn) => () => { const r = inbox.current(); if (r) fn(r); };
+    $("claim-btn").addEventListener("click", act((r) => inbox.actions.claim(r)));
+    $("conv-takeover").addEventListener("click", act((r) => inbox.actions.takeOver(r)));
+    $("conv-leave").addEventListener("click", act((r) => inbox.actions.leave(r)));
+    $("conv-close").addEventListener("click", act((r) => inbox.actions.close(r)));
+    $("conv-priority").addEventListener("change", (e) => {
+      const r = inbox.current();
+      if (r) inbox.actions.setPriority(r, Number(e.target.value));
+    });
+  }
+
+  render() {
+    const { store, me, isSupervisor } = this.inbox;
+    const r = this.inbox.current();
+    $("conv-empty").hidden = !!r;
+    $("conv").hidden = !r;
+    if (!r) return;
+    const mine = store.isMine(r);
+    const name = visitorName(r.info);
+    setChildren($("conv-avatar"), initials(name));
+    $("conv-avatar").dataset.hue = String(hueFor(r.id) % 12);
+    $("conv-name").textContent = name;
+    const online = this.inbox.presence.isVisitorOnline(r.id);
+    const serving = [...r.serving.values()];
+    let sub = online ? "Online" : "Offline";
+    if (r.info.email) sub += ` · ${r.info.email}`;
+    if (serving.length && !mine) sub += ` · with ${serving.map(staffName).join(", ")}`;
+    $("conv-sub").textContent = sub;
+    $("conv").dataset.status = r.status;
+
+    const watching = store.isWatching(r);
+    const unclaimed = store.isUnclaimed(r);
+    $("conv-priority").value = String(Math.min(3, r.info.severity_level || 0));
+    $("conv-priority").disabled = store.isEnded(r);
+    $("conv-takeover").hidden = !(isSupervisor && watching && serving.every((s) => s.role_id > me.role_id));
+    $("conv-leave").hidden = !mine;
+    $("conv-close").hidden = !(r.kept && !mine);
+
+    const banner = $("conv-banner");
+    const lost = r.status === Status.ENDED || r.status === Status.TAKEN_OVER || r.status === Status.REMOVED;
+    let text = "";
+    if (lost) text = r.reason || "";
+    else if (watching && isSupervisor) text = `You are watching this chat live. ${serving.map(staffName).join(", ")} ${serving.length > 1 ? "are" : "is"} serving.`;
+    else if (watching) text = `${serving.map(staffName).join(", ")} is serving this chat.`;
+    banner.textContent = text;
+    banner.hidden = !text;
+    banner.className = `conv-banner${lost && text ? " conv-banner-ended" : ""}`;
+
+    $("claim-bar").hidden = !unclaimed;
+    if (unclaimed) {
+      $("claim-text").textContent = r.status === Status.OFFLINE
+        ? `${name} left a message while nobody was available${online ? " and is back online" : ""}. Claim it to reply.`
+        : `${name} is in the queue (${formatWaiting(r.queuedAt || r.lastAt)}). Claim the chat to reply.`;
+    }
+    const composer = $("composer");
+    const wasHidden = composer.hidden;
+    composer.hidden = !mine;
+    if (wasHidden && mine && document.activeElement === document.body) $("composer-input").focus();
+  }
+}

@@ -1,0 +1,54 @@
+// The details column for the open chat: the visitor's facts, who is in the chat (availability,
+// Remove for supervisors) and the "Add a colleague" picker grouped by availability.
+
+import { el, setChildren, formatFull, staffName, visitorName, roleName } from "/shared/format.js";
+import { Availability, AVAILABILITY_TEXT } from "/console/inbox/presence.js";
+import { $, avatar, availabilityTag, PRIORITY } from "/console/inbox/ui.js";
+
+export class DetailsView {
+  constructor(inbox) {
+    this.inbox = inbox;
+    $("add-staff-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const r = inbox.current();
+      const v = $("add-staff-select").value;
+      if (r && v) inbox.actions.addStaff(r, v);
+    });
+  }
+
+  render() {
+    const { store, presence, me, isSupervisor } = this.inbox;
+    const r = this.inbox.current();
+    $("visitor-card").hidden = !r;
+    $("participants-card").hidden = !r || store.isEnded(r);
+    if (!r) return;
+    const facts = [
+      ["Name", visitorName(r.info)],
+      ["Email", r.info.email || "—"],
+      ["Status", presence.isVisitorOnline(r.id) ? "Online" : "Offline"],
+      ["Visitor since", r.info.created_at ? formatFull(r.info.created_at) : "—"],
+      ["Priority", PRIORITY[r.info.severity_level || 0] || "Not flagged"],
+    ];
+    if (r.info.tags && r.info.tags.length) facts.push(["Tags", r.info.tags.map((t) => (typeof t === "string" ? t : t.name)).join(", ")]);
+    setChildren($("visitor-facts"), facts.map(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+
+    const serving = [...r.serving.values()];
+    const canManage = isSupervisor && !store.isEnded(r) && (serving.length > 0 || store.isMine(r));
+    setChildren($("participants"), serving.length ? serving.map((s) => {
+      const status = presence.statusOf(s.id);
+      return el("li", { class: "person", "data-availability": status },
+        avatar(staffName(s), s.id, true, true, status === Availability.AWAY),
+        el("span", { class: "person-main" }, el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
+          el("span", { class: "person-sub" }, status ? [availabilityTag(status), " · "] : null, roleName(s.role_id))),
+        canManage && s.id !== me.id ? el("button", { type: "button", class: "link-btn", "aria-label": `Remove ${staffName(s)} from this chat`, onclick: () => this.inbox.actions.removeStaff(r, s.id) }, "Remove") : null);
+    }) : el("li", { class: "empty" }, "Nobody has claimed this chat yet."));
+    // The picker groups online colleagues by availability, available first.
+    const addable = [...presence.staff.values()].filter((s) => !r.serving.has(s.id));
+    $("add-staff-form").hidden = !canManage || addable.length === 0;
+    const option = (s) => el("option", { value: s.id, title: roleName(s.role_id) }, `${staffName(s)}${s.id === me.id ? " (you)" : ""}`);
+    setChildren($("add-staff-select"), [Availability.AVAILABLE, Availability.AWAY].map((status) => {
+      const group = addable.filter((s) => presence.statusOf(s.id) === status);
+      return group.length ? el("optgroup", { label: AVAILABILITY_TEXT[status] }, group.map(option)) : null;
+    }));
+  }
+}

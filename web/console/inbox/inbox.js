@@ -1,0 +1,90 @@
+// The live inbox, assembled: the room store and presence (the state), the server's events and the
+// staff member's actions (what changes it), and the views (lists, conversation, thread, composer,
+// details, people, my availability). It owns the selection and the one render that every change
+// ends with.
+
+import { RoomStore, Status } from "/console/inbox/rooms.js";
+import { Presence } from "/console/inbox/presence.js";
+import { bindServerEvents } from "/console/inbox/events.js";
+import { Actions } from "/console/inbox/actions.js";
+import { loadHistory } from "/console/inbox/history.js";
+import { ListsView } from "/console/inbox/lists.js";
+import { ConversationView } from "/console/inbox/conversation.js";
+import { ThreadView } from "/console/inbox/thread.js";
+import { Composer } from "/console/inbox/composer.js";
+import { DetailsView } from "/console/inbox/details.js";
+import { PeopleView } from "/console/inbox/people.js";
+import { AvailabilityControl } from "/console/inbox/availability.js";
+import { $ } from "/console/inbox/ui.js";
+
+const LIST_REFRESH_MS = 30000; // "waiting 3 min" and "2 h" age while nothing happens
+
+export class Inbox {
+  constructor({ socket, me, notify, toast }) {
+    this.socket = socket;
+    this.me = me;
+    this.isSupervisor = me.role_id === 1 || me.role_id === 2;
+    this.notify = notify;       // (kind, title, body, roomId) => void
+    this.toast = toast;         // (text, kind) => void
+    this.onChange = () => {};
+    this.selected = null;
+    this.store = new RoomStore(me);
+    this.presence = new Presence(me);
+    this.actions = new Actions(this);
+    this.listsView = new ListsView(this);
+    this.conversation = new ConversationView(this);
+    this.thread = new ThreadView(this);
+    this.composer = new Composer(this);
+    this.details = new DetailsView(this);
+    this.people = new PeopleView(this);
+    this.availability = new AvailabilityControl(this);
+    bindServerEvents(this);
+    setInterval(() => this.renderLists(), LIST_REFRESH_MS);
+  }
+
+  /** The selected room, or null. */
+  current() { return this.store.get(this.selected); }
+
+  lists() { return this.store.lists(this.isSupervisor); }
+
+  loadHistory(r) { return loadHistory(this.store, r, () => this.render()); }
+
+  staffById(id) {
+    if (id === this.me.id) return this.me;
+    return this.store.servingStaff(id) || this.presence.staff.get(id) || this.presence.known.get(id) || null;
+  }
+
+  select(id) {
+    const prev = this.current();
+    this.selected = id;
+    const r = this.current();
+    this.composer.switchTo(prev, r);
+    if (r) {
+      r.unread = 0;
+      if (!r.list.items.length || (!this.store.isMine(r) && r.status !== Status.QUEUED)) this.loadHistory(r);
+    }
+    this.render();
+    $("thread").scrollTop = $("thread").scrollHeight;
+  }
+
+  /** Total for the title badge: unread in my chats plus waiting visitors. */
+  get attentionCount() {
+    const l = this.lists();
+    return l.mine.reduce((n, r) => n + r.unread, 0) + l.queue.length;
+  }
+
+  render() {
+    this.renderLists();
+    this.conversation.render();
+    this.thread.render();
+    this.renderTyping();
+    this.details.render();
+    this.renderPeople();
+    this.onChange();
+  }
+
+  renderLists() { this.listsView.render(); }
+  renderThread() { this.thread.render(); }
+  renderTyping() { this.thread.renderTyping(); this.renderLists(); }
+  renderPeople() { this.people.render(); }
+}

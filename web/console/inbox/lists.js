@@ -1,0 +1,82 @@
+// The sidebar: My chats, Queue, Left a message, Flagged and (supervisors) Team chats, one row per
+// chat with its preview, waiting time, unread badge and flag; Alt+ArrowUp/Down moves between
+// conversations.
+
+import { el, setChildren, formatAgo, formatWaiting, contentText, staffName, visitorName } from "/shared/format.js";
+import { Status } from "/console/inbox/rooms.js";
+import { $, avatar, PRIORITY } from "/console/inbox/ui.js";
+
+/** The label of a chat pinned in My chats that is no longer mine. */
+const PINNED_LABEL = {
+  [Status.TAKEN_OVER]: "Taken over",
+  [Status.ENDED]: "Ended",
+};
+
+export class ListsView {
+  constructor(inbox) {
+    this.inbox = inbox;
+    document.addEventListener("keydown", (e) => {
+      if (!e.altKey || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+      const l = this.inbox.lists();
+      const order = [...l.mine, ...l.queue, ...l.offline, ...l.live].map((r) => r.id);
+      if (!order.length) return;
+      const i = order.indexOf(this.inbox.selected);
+      const next = e.key === "ArrowDown" ? order[(i + 1) % order.length] : order[(i - 1 + order.length) % order.length];
+      e.preventDefault();
+      this.inbox.select(next);
+      const btn = document.querySelector(`[data-room="${CSS.escape(next)}"]`);
+      if (btn) btn.focus();
+    });
+  }
+
+  render() {
+    const l = this.inbox.lists();
+    this.fill("mine", l.mineShown, "mine");
+    this.fill("queue", l.queue, "queue");
+    this.fill("offline", l.offline, "offline");
+    this.fill("flagged", l.flagged, "flagged");
+    $("section-live").hidden = !this.inbox.isSupervisor;
+    if (this.inbox.isSupervisor) this.fill("live", l.live, "live");
+  }
+
+  fill(name, rooms, kind) {
+    $(`count-${name}`).textContent = rooms.length ? String(rooms.length) : "";
+    $(`empty-${name}`).hidden = rooms.length > 0;
+    setChildren($(`list-${name}`), rooms.map((r) => this.item(r, kind)));
+  }
+
+  item(r, kind) {
+    const { store, me, selected } = this.inbox;
+    const last = r.list.last;
+    const name = visitorName(r.info);
+    const online = this.inbox.presence.isVisitorOnline(r.id);
+    const preview = r.typing ? `${r.typing.name === name ? "" : r.typing.name + " "}typing…`
+      : last ? `${last.sender === me.id ? "You: " : ""}${contentText(last.content)}` : "";
+    const level = r.info.severity_level || 0;
+    const servingNames = [...r.serving.values()].filter((s) => s.id !== me.id).map(staffName);
+    const pinned = kind === "mine" && !store.isMine(r);
+    let sub = null;
+    if (kind === "live" || (kind === "flagged" && servingNames.length)) sub = el("span", { class: "item-staff" }, `with ${servingNames.join(", ") || "—"}`);
+    if (kind === "queue") sub = el("span", { class: "item-wait" }, formatWaiting(r.queuedAt || r.lastAt));
+    if (pinned) sub = el("span", { class: "item-ended" }, PINNED_LABEL[r.status] || "No longer yours");
+    const btn = el("button", {
+      type: "button",
+      class: `item${selected === r.id ? " item-active" : ""}${r.unread ? " item-unread" : ""}${store.isEnded(r) || pinned ? " item-ended-row" : ""}`,
+      "aria-current": selected === r.id ? "true" : null,
+      "data-room": r.id,
+      "data-status": r.status,
+      onclick: () => this.inbox.select(r.id),
+    },
+    avatar(name, r.id, online),
+    el("span", { class: "item-main" },
+      el("span", { class: "item-top" },
+        el("span", { class: "item-name" }, name),
+        level ? el("span", { class: `flag flag-${level}`, title: `Flagged: ${PRIORITY[level] || level}` }, "⚑", el("span", { class: "sr-only" }, ` flagged ${PRIORITY[level] || level}`)) : null,
+        el("span", { class: "item-time" }, r.lastAt ? formatAgo(r.lastAt) : "")),
+      el("span", { class: "item-bottom" },
+        el("span", { class: `item-preview${r.typing ? " is-typing" : ""}` }, preview),
+        r.unread ? el("span", { class: "badge", "aria-label": `${r.unread} unread` }, String(r.unread)) : null),
+      sub));
+    return el("li", null, btn);
+  }
+}

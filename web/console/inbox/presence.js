@@ -1,0 +1,72 @@
+// Who is online: colleagues (with their availability and load) and visitors, as told by
+// `staff_init` and the presence events; and a cache of every staff object seen, so that names
+// of colleagues who went offline still resolve in old threads. No DOM, no socket.
+
+export const Availability = Object.freeze({ AVAILABLE: "available", AWAY: "away" });
+
+/** What each availability is called on screen. */
+export const AVAILABILITY_TEXT = { available: "Available", away: "Away" };
+
+/** A status from the server, or "available" when it sent none (staff_goes_online, older servers). */
+export function availabilityOf(value) {
+  return value === Availability.AWAY ? Availability.AWAY : Availability.AVAILABLE;
+}
+
+export class Presence {
+  constructor(me) {
+    this.me = me;
+    this.staff = new Map();     // staff id -> staff object (with status, active_chats, max_chats)
+    this.visitors = new Map();  // visitor id -> visitor/room object
+    this.known = new Map();     // staff id -> staff object, everyone ever seen
+    this.myStatus = Availability.AVAILABLE;
+  }
+
+  /** `staff_init`: the whole truth about who is online. */
+  reset(onlineStaff, onlineVisitors) {
+    this.staff.clear();
+    for (const st of onlineStaff || []) {
+      if (!st || !st.id) continue;
+      this.staffOnline({ ...st, status: availabilityOf(st.status) });
+    }
+    const mine = this.staff.get(this.me.id);
+    this.myStatus = availabilityOf(mine && mine.status);
+    this.staff.set(this.me.id, { ...this.me, ...(mine || {}), status: this.myStatus });
+    this.visitors.clear();
+    for (const v of onlineVisitors || []) this.visitors.set(v.visitor_id || v.id, v);
+  }
+
+  /** A colleague came online (`staff_goes_online`): available until told otherwise. */
+  staffOnline(st) {
+    const prev = this.staff.get(st.id);
+    const entry = { ...(prev || {}), ...st, status: availabilityOf(st.status) };
+    this.staff.set(st.id, entry);
+    this.remember(entry);
+  }
+
+  staffOffline(id) { this.staff.delete(id); }
+
+  /** `staff_availability_changed {staff, status}`. */
+  setAvailability(staff, status) {
+    if (!staff || !staff.id) return;
+    const s = availabilityOf(status);
+    const prev = this.staff.get(staff.id) || {};
+    this.staff.set(staff.id, { ...prev, ...staff, status: s });
+    if (staff.id === this.me.id) this.myStatus = s;
+  }
+
+  statusOf(id) {
+    const st = this.staff.get(id);
+    return st ? availabilityOf(st.status) : null;
+  }
+
+  visitorOnline(v) { this.visitors.set(v.visitor_id || v.id, v); }
+  visitorOffline(id) { this.visitors.delete(id); }
+  isVisitorOnline(id) { return this.visitors.has(id); }
+
+  remember(st) { if (st && st.id) this.known.set(st.id, st); }
+
+  /** Online colleagues, admins first, then by name. */
+  sortedStaff(nameOf) {
+    return [...this.staff.values()].sort((a, b) => a.role_id - b.role_id || nameOf(a).localeCompare(nameOf(b)));
+  }
+}

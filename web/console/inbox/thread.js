@@ -1,0 +1,72 @@
+// The open chat's messages: day separators, who wrote what, system messages and notes as lines,
+// the local echo's delivery state with Retry, and the "… is typing" line.
+
+import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, richText, toMs } from "/shared/format.js";
+import { $, noteRow, dayLabel } from "/console/inbox/ui.js";
+
+export class ThreadView {
+  constructor(inbox) {
+    this.inbox = inbox;
+  }
+
+  render() {
+    const r = this.inbox.current();
+    const thread = $("thread");
+    if (!r) { thread.replaceChildren(); return; }
+    const me = this.inbox.me;
+    const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+    const rows = [];
+    const notes = [...r.notes];
+    const key = (m) => (m.local ? m.afterSeq : (m.sequence_num ?? Infinity));
+    let lastSender;
+    let lastDay = "";
+    const lastOwn = [...r.list.items].reverse().find((m) => m.sender === me.id);
+    for (const m of r.list.items) {
+      while (notes.length && notes[0].key < key(m)) rows.push(noteRow(notes.shift().text));
+      const day = new Date(toMs(m.created_at)).toDateString();
+      if (day !== lastDay) { rows.push(el("li", { class: "day" }, el("span", null, dayLabel(m.created_at)))); lastDay = day; }
+      if (m.type_id === 0) {
+        rows.push(noteRow(this.systemText(m), m.created_at));
+        lastSender = undefined;
+        continue;
+      }
+      const fromVisitor = m.sender == null;
+      const mine = m.sender === me.id;
+      const who = fromVisitor ? visitorName(r.info) : (mine ? "You" : staffName(this.inbox.staffById(m.sender)));
+      const showWho = m.sender !== lastSender;
+      lastSender = m.sender;
+      const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${m.status === "failed" ? " msg-failed" : ""}` },
+        showWho ? el("span", { class: "msg-who" }, who) : el("span", { class: "sr-only" }, who),
+        el("div", { class: "bubble" }, richText(contentText(m.content))),
+        el("span", { class: "msg-meta" },
+          el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
+          m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${m.status === "sending" ? "Sending…" : m.status === "sent" ? "Sent" : "Not sent"}` : ""));
+      if (m.status === "failed") {
+        row.appendChild(el("button", { type: "button", class: "link-btn", onclick: () => { this.inbox.composer.deliver(r, m); this.render(); } }, `Retry (${m.error || "failed"})`));
+      }
+      rows.push(row);
+    }
+    notes.forEach((n) => rows.push(noteRow(n.text)));
+    setChildren(thread, rows);
+    if (atBottom || r.list.items.some((m) => m.local && m.status === "sending")) thread.scrollTop = thread.scrollHeight;
+  }
+
+  systemText(m) {
+    const me = this.inbox.me;
+    const c = contentText(m.content).toLowerCase();
+    const who = m.sender ? (m.sender === me.id ? "You" : staffName(this.inbox.staffById(m.sender))) : "Someone";
+    if (c === "join room") return `${who} joined the chat`;
+    if (c === "take over room") return `${who} took over the chat`;
+    if (c === "leave room") return `${who} left the chat`;
+    return contentText(m.content);
+  }
+
+  renderTyping() {
+    const r = this.inbox.current();
+    const line = $("typing-line");
+    line.replaceChildren();
+    if (r && r.typing) {
+      line.append(el("span", { class: "dots", "aria-hidden": "true" }, el("i"), el("i"), el("i")), `${r.typing.name} is typing…`);
+    }
+  }
+}
