@@ -379,6 +379,15 @@ fn a_restart_makes_waiting_chats_offline_and_gives_serving_staff_time() {
         .is_empty());
 }
 
+/// Staff `id`'s entry in the `online_users` of the plan's `staff_init`.
+fn online_user(p: &Plan, id: &str) -> Value {
+    let users = p.find("staff_init").unwrap().payload.json("online_users");
+    let users = users
+        .and_then(|u| u.as_array().cloned())
+        .unwrap_or_default();
+    users.into_iter().find(|u| u["id"] == id).unwrap()
+}
+
 #[test]
 fn availability_is_told_to_every_console_and_kept_through_a_reconnect() {
     let mut l = room_with_queued_chat(10);
@@ -401,19 +410,7 @@ fn availability_is_told_to_every_console_and_kept_through_a_reconnect() {
     assert_eq!(l.request(AGENT, join("v"), 4).reply, Some(Ok(())));
     l.disconnect(AGENT, 5);
     let p = l.connect(ConnId(7), &staff("a", Role::Agent), false);
-    let users = p
-        .find("staff_init")
-        .unwrap()
-        .payload
-        .json("online_users")
-        .unwrap();
-    let me = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "a")
-        .unwrap()
-        .clone();
+    let me = online_user(&p, "a");
     assert_eq!(
         (
             me["status"].clone(),
@@ -422,14 +419,7 @@ fn availability_is_told_to_every_console_and_kept_through_a_reconnect() {
         ),
         (json!("away"), json!(1), json!(3))
     );
-    let b = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "b")
-        .unwrap()
-        .clone();
-    assert_eq!(b["status"], "available");
+    assert_eq!(online_user(&p, "b")["status"], "available");
 
     // Gone for good and back later: a new session starts available.
     l.disconnect(ConnId(7), 6);
@@ -439,19 +429,7 @@ fn availability_is_told_to_every_console_and_kept_through_a_reconnect() {
     };
     assert!(!l.timer(gone, 20_000).sends.is_empty(), "the grace ran out");
     let p = l.connect(ConnId(8), &staff("a", Role::Agent), false);
-    let users = p
-        .find("staff_init")
-        .unwrap()
-        .payload
-        .json("online_users")
-        .unwrap();
-    let me = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "a")
-        .unwrap()
-        .clone();
+    let me = online_user(&p, "a");
     assert_eq!(
         (me["status"].clone(), me["active_chats"].clone()),
         (json!("available"), json!(0))
