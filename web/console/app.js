@@ -1,11 +1,13 @@
 // Staff console entry: sign-in, the live connection, the top bar (connection state, sound,
-// desktop notifications, title badge), the "already online" takeover and the hash routes.
+// desktop notifications, title badge), which tab is live (tabs.js: the others follow, or take
+// over with `force`) and the hash routes.
 
 import { LiveSocket, describeState, justReloaded } from "/shared/ws.js";
 import { el, staffName, roleName, initials, hueFor, unlockAudio, chime } from "/shared/format.js";
 import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js";
 import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
+import { ConsoleTabs, summaryText } from "/console/tabs.js";
 
 const $ = (id) => document.getElementById(id);
 const SOUND_KEY = "frontdesk.console.sound";
@@ -15,6 +17,9 @@ let socket = null;
 let inbox = null;
 let team = null;
 let connTimer = null;
+let tabs = null;
+let following = false;   // another tab (or window) holds the live session
+let lastDropCode = null; // the close code of the last drop (1000: the server closed us on purpose)
 let soundOn = localStorage.getItem(SOUND_KEY) !== "off";
 
 // ---- sign in -------------------------------------------------------------------------------------
@@ -94,20 +99,34 @@ function boot(staff) {
 
   socket = new LiveSocket({
     token: getToken,
-    onState: renderConn,
+    onState: (state, info) => {
+      if (state === "reconnecting" && info && info.code != null) lastDropCode = info.code;
+      renderConn(state, info);
+      if (inbox) inbox.connectionChanged(state);
+    },
     checkAuth: async () => {
       const res = await fetch("/api/v1/me", { headers: { Authorization: getToken() || "" } });
       return res.status !== 401;
     },
   });
   inbox = new Inbox({ socket, me, notify, toast });
-  inbox.onChange = updateTitle;
+  inbox.onChange = () => { updateTitle(); announceToTabs(); };
   if (me.role_id === 1) team = new Team({ me, toast });
+
+  tabs = new ConsoleTabs(me.id, {
+    summary: (s) => { if (following) showElsewhere(s); },
+    hello: () => { if (!following && socket.state === "open") announceToTabs(true); },
+    // Another tab of mine took the session: stop at once (no reconnect that would fight it).
+    takenOver: () => { if (!following) follow(null); },
+    // The live tab closed: this one carries on.
+    liveGone: () => { if (following) setTimeout(() => { if (following) { following = false; socket.connect(); } }, 300); },
+  });
+  window.addEventListener("pagehide", () => { if (!following && socket.state === "open") tabs.bye(); });
 
   let autoForced = false;
   let gotInit = false;
   const reloaded = justReloaded();
-  socket.on("staff_already_online", () => {
+  socket.on("staff_already_online", async () => {
     socket.stop("stopped");
     if (reloaded && !autoForced && !gotInit) {
       // Our own page before the reload still holds the session: take it back silently.
@@ -115,10 +134,24 @@ function boot(staff) {
       socket.connect({ force: true });
       return;
     }
-    $("already-online").hidden = false;
-    $("use-here").focus();
+    // This tab was live and its link dropped (not closed by the server on purpose): the session
+    // the server still holds is our own dead connection, unless a tab here says it is live.
+    if (gotInit && !following && lastDropCode !== 1000 && !(await tabs.askLive())) {
+      socket.connect({ force: true });
+      return;
+    }
+    follow(null);
+    tabs.askLive();
   });
-  socket.on("staff_init", () => { gotInit = true; $("already-online").hidden = true; });
+  socket.on("staff_init", () => {
+    gotInit = true;
+    const wasFollowing = following || !$("already-online").hidden;
+    following = false;
+    lastDropCode = null;
+    $("already-online").hidden = true;
+    if (wasFollowing) route();
+    announceToTabs(true);
+  });
   socket.connect();
 
   window.addEventListener("hashchange", route);
@@ -127,8 +160,37 @@ function boot(staff) {
   inbox.render();
 }
 
+/** This tab follows: the live session is elsewhere. Its own lists would be stale or empty: hidden. */
+function follow(summary) {
+  following = true;
+  if (socket.state !== "stopped") socket.stop("stopped");
+  showElsewhere(summary);
+}
+
+function showElsewhere(summary) {
+  const text = summaryText(summary);
+  $("elsewhere-summary").textContent = text;
+  $("elsewhere-summary").hidden = !text;
+  $("elsewhere-text").textContent = summary
+    ? "Only one tab can be connected for your account. Your chats and the queue are live there."
+    : "Only one tab or window can be connected for your account (maybe on another device). Your chats and the queue are live there.";
+  $("already-online").hidden = false;
+  route();
+  renderConn(socket.state, {});
+}
+
+/** The live tab tells the following ones what waits (debounced by the summary's equality). */
+function announceToTabs(always = false) {
+  if (!tabs || following || !inbox || socket.state !== "open") return;
+  const l = inbox.lists();
+  tabs.announce({ queue: l.queue.length, mine: l.mine.length, offline: l.offline.length }, always);
+}
+
 $("use-here").addEventListener("click", () => {
-  $("already-online").hidden = true;
+  $("use-here").disabled = true;
+  setTimeout(() => { $("use-here").disabled = false; }, 1500);
+  tabs.takeover();
+  following = false;
   socket.connect({ force: true });
 });
 $("conn-retry").addEventListener("click", () => socket && socket.retryNow());
@@ -136,9 +198,9 @@ $("conn-retry").addEventListener("click", () => socket && socket.retryNow());
 function renderConn(state, info) {
   clearTimeout(connTimer);
   const pill = $("conn");
-  const kind = state === "open" ? "ok" : state === "connecting" ? "connecting" : state === "reconnecting" ? "warn" : "off";
+  const kind = state === "open" ? "ok" : state === "connecting" || following ? "connecting" : state === "reconnecting" ? "warn" : "off";
   pill.className = `conn conn-${kind}`;
-  $("conn-text").textContent = state === "open" ? "Online" : state === "stopped" ? "Disconnected" : describeState(state, info);
+  $("conn-text").textContent = state === "open" ? "Online" : state === "stopped" ? (following ? "In another tab" : "Disconnected") : describeState(state, info);
   $("conn-retry").hidden = state !== "reconnecting";
   if (state === "reconnecting") connTimer = setTimeout(() => renderConn(socket.state, socket.state === "reconnecting" ? info : {}), 1000);
   if (state === "unauthorized") signOut("Your session has expired. Please sign in again.");
@@ -147,13 +209,14 @@ function renderConn(state, info) {
 function route() {
   const r = location.hash.replace(/^#\/?/, "") || "inbox";
   const isTeam = r === "team" && me.role_id === 1;
-  $("inbox-view").hidden = isTeam;
-  $("team-view").hidden = !isTeam;
+  // While another tab is live this one shows only the "open in another tab" page.
+  $("inbox-view").hidden = isTeam || following;
+  $("team-view").hidden = !isTeam || following;
   $("nav-inbox").classList.toggle("tab-active", !isTeam);
   $("nav-team").classList.toggle("tab-active", isTeam);
   $("nav-inbox").setAttribute("aria-current", isTeam ? "false" : "page");
   $("nav-team").setAttribute("aria-current", isTeam ? "page" : "false");
-  if (isTeam) team.show();
+  if (isTeam && !following) team.show();
 }
 
 // ---- attention: title badge, sound, desktop notifications ----------------------------------------

@@ -1,5 +1,6 @@
 // The reply box: drafts per chat, Enter to send (Shift+Enter for a new line), the local echo
-// with its "Sending… / Sent / Not sent" state and retry, and the typing signals to the room.
+// handed to the ordered outbox (outbox.js: "Waiting for connection… / Sending… / Sent / Not
+// sent" and Retry), and the typing signals to the room.
 
 const TYPING_SEND_EVERY_MS = 4000;
 const TYPING_IDLE_MS = 2500;
@@ -36,24 +37,16 @@ export class Composer {
     this.stopTyping(r);
     const now = Date.now();
     const item = r.list.addLocal({ id: null, chat_id: r.chatId, type_id: 1, sender: this.inbox.me.id,
-      content: { content: text, timestamp: now }, created_at: now, status: "sending" }, this.store.noteKey(r));
+      content: { content: text, timestamp: now }, created_at: now, status: "waiting" }, this.store.noteKey(r));
     r.lastAt = now;
+    this.inbox.outbox.add(r, item);
     this.inbox.render();
-    this.deliver(r, item);
   }
 
-  /** Sends (or resends) a local message; a closed chat ends the room (decided on the code). */
-  deliver(r, item) {
-    item.status = "sending";
-    this.inbox.socket.send("staff_msg", { visitor: r.id, content: item.content }).then(() => {
-      item.status = "sent";
-      this.inbox.renderThread();
-    }, (e) => {
-      item.status = "failed";
-      item.error = e.message;
-      if (e.code === "chat_closed") this.store.ended(r, "This chat has ended.");
-      this.inbox.render();
-    });
+  /** Retry of a reply the server refused: it joins the end of the outbox again. */
+  retry(r, item) {
+    this.inbox.outbox.retry(r, item);
+    this.inbox.render();
   }
 
   onInput() {

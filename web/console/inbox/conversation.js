@@ -31,9 +31,11 @@ export class ConversationView {
     setChildren($("conv-avatar"), initials(name));
     $("conv-avatar").dataset.hue = String(hueFor(r.id) % 12);
     $("conv-name").textContent = name;
-    const online = this.inbox.presence.isVisitorOnline(r.id);
+    const { presence } = this.inbox;
+    const online = presence.isVisitorOnline(r.id);
+    const away = presence.isVisitorAway(r.id);
     const serving = [...r.serving.values()];
-    let sub = online ? "Online" : "Offline";
+    let sub = away ? "Offline for now" : online ? "Online" : "Offline";
     if (r.info.email) sub += ` · ${r.info.email}`;
     if (serving.length && !mine) sub += ` · with ${serving.map(staffName).join(", ")}`;
     $("conv-sub").textContent = sub;
@@ -56,6 +58,14 @@ export class ConversationView {
     banner.textContent = text;
     banner.hidden = !text;
     banner.className = `conv-banner${lost && text ? " conv-banner-ended" : ""}`;
+
+    // Parties whose connection dropped and who are expected back (visitor_away, staff_away).
+    const gone = [];
+    if (away && !lost && !store.isEnded(r)) gone.push(`${name} is offline — the chat stays open until they come back.`);
+    const awayStaff = serving.filter((s) => s.id !== me.id && presence.isStaffAway(s.id));
+    if (awayStaff.length && !lost) gone.push(`${awayStaff.map(staffName).join(", ")} lost connection, back soon.`);
+    $("conv-away").textContent = gone.join(" ");
+    $("conv-away").hidden = gone.length === 0;
 
     $("claim-bar").hidden = !unclaimed;
     if (unclaimed) {

@@ -3,7 +3,7 @@
 
 import { el, setChildren, formatFull, staffName, visitorName, roleName } from "/shared/format.js";
 import { Availability, AVAILABILITY_TEXT } from "/console/inbox/presence.js";
-import { $, avatar, availabilityTag, PRIORITY } from "/console/inbox/ui.js";
+import { $, avatar, staffStateTag, PRIORITY } from "/console/inbox/ui.js";
 
 export class DetailsView {
   constructor(inbox) {
@@ -25,7 +25,7 @@ export class DetailsView {
     const facts = [
       ["Name", visitorName(r.info)],
       ["Email", r.info.email || "—"],
-      ["Status", presence.isVisitorOnline(r.id) ? "Online" : "Offline"],
+      ["Status", presence.isVisitorAway(r.id) ? "Offline for now (connection lost)" : presence.isVisitorOnline(r.id) ? "Online" : "Offline"],
       ["Visitor since", r.info.created_at ? formatFull(r.info.created_at) : "—"],
       ["Priority", PRIORITY[r.info.severity_level || 0] || "Not flagged"],
     ];
@@ -36,10 +36,11 @@ export class DetailsView {
     const canManage = isSupervisor && !store.isEnded(r) && (serving.length > 0 || store.isMine(r));
     setChildren($("participants"), serving.length ? serving.map((s) => {
       const status = presence.statusOf(s.id);
+      const tag = staffStateTag(presence, s.id);
       return el("li", { class: "person", "data-availability": status },
-        avatar(staffName(s), s.id, true, true, status === Availability.AWAY),
+        avatar(staffName(s), s.id, true, true, presence.isStaffAway(s.id) || status === Availability.AWAY),
         el("span", { class: "person-main" }, el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
-          el("span", { class: "person-sub" }, status ? [availabilityTag(status), " · "] : null, roleName(s.role_id))),
+          el("span", { class: "person-sub" }, tag ? [tag, " · "] : null, roleName(s.role_id))),
         canManage && s.id !== me.id ? el("button", { type: "button", class: "link-btn", "aria-label": `Remove ${staffName(s)} from this chat`, onclick: () => this.inbox.actions.removeStaff(r, s.id) }, "Remove") : null);
     }) : el("li", { class: "empty" }, "Nobody has claimed this chat yet."));
     // The picker groups online colleagues by availability, available first.

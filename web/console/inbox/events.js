@@ -58,11 +58,14 @@ export function bindServerEvents(inbox) {
     }
     // Beyond the seed: the chats I serve (a reloaded console gets them back)...
     const serving = new Set();
+    const resume = [];
     for (const c of d.serving_chats || []) {
       const r = store.room(c.visitor || c);
       if (!r) continue;
       serving.add(r.id);
+      const known = store.isMine(r) && r.list.maxSeq() > 0;
       store.becomeMine(r);
+      if (known) { resume.push(r); continue; } // a reconnect: ask for what I missed (sync)
       if ((c.contents || []).some((m) => m && m.type_id === 0)) r.notes = [];
       store.addMessages(r, c.contents);
       if (!r.list.items.length) inbox.loadHistory(r);
@@ -84,7 +87,21 @@ export function bindServerEvents(inbox) {
         store.unlisted(r);
       }
     }
+    // A chat I watch (served by colleagues) catches up too.
+    const open = inbox.current();
+    if (open && !serving.has(open.id) && store.othersServe(open) && open.list.maxSeq() > 0) resume.push(open);
     render();
+    inbox.sessionReady(resume);
+  });
+
+  // ---- resume (issue 12): what a chat missed, after the last sequence_num this console saw ------
+
+  s.on("messages_since", (d) => {
+    if (!d || !d.chat_id) return;
+    const r = store.byChatId(d.chat_id);
+    if (!r) return;
+    if (store.addMessages(r, d.messages) > 0) render();
+    else inbox.renderThread();
   });
 
   // ---- presence --------------------------------------------------------------------------------
@@ -108,6 +125,27 @@ export function bindServerEvents(inbox) {
     if (store.get(v.visitor_id || v.id)) store.room(v);
     render();
   });
+  // While a party's reconnect grace runs, the others see it is away, not gone (issue 12).
+  s.on("visitor_away", (d) => away(d && d.visitor, true));
+  s.on("visitor_back", (d) => away(d && d.visitor, false));
+  function away(v, isAway) {
+    const id = v && (typeof v === "string" ? v : v.visitor_id || v.id);
+    if (!id) return;
+    presence.setVisitorAway(id, isAway);
+    const r = store.get(id);
+    if (r && inbox.selected === id && !store.isEnded(r)) {
+      announce(isAway ? `${visitorName(r.info)} is offline. The chat stays open.` : `${visitorName(r.info)} is back.`);
+    }
+    render();
+  }
+  s.on("staff_away", (d) => staffAway(d && d.staff, true));
+  s.on("staff_back", (d) => staffAway(d && d.staff, false));
+  function staffAway(st, isAway) {
+    if (!st || !st.id || isMe(st)) return;
+    presence.remember(st);
+    presence.setStaffAway(st.id, isAway);
+    render();
+  }
   s.on("visitor_goes_offline", (d) => {
     const v = d && d.visitor;
     if (!v) return;

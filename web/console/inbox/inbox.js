@@ -15,6 +15,7 @@ import { Composer } from "/console/inbox/composer.js";
 import { DetailsView } from "/console/inbox/details.js";
 import { PeopleView } from "/console/inbox/people.js";
 import { AvailabilityControl } from "/console/inbox/availability.js";
+import { Outbox, Resync } from "/console/inbox/outbox.js";
 import { $ } from "/console/inbox/ui.js";
 
 const LIST_REFRESH_MS = 30000; // "waiting 3 min" and "2 h" age while nothing happens
@@ -38,6 +39,8 @@ export class Inbox {
     this.details = new DetailsView(this);
     this.people = new PeopleView(this);
     this.availability = new AvailabilityControl(this);
+    this.outbox = new Outbox(this);
+    this.resyncs = new Resync(this);
     bindServerEvents(this);
     setInterval(() => this.renderLists(), LIST_REFRESH_MS);
   }
@@ -48,6 +51,23 @@ export class Inbox {
   lists() { return this.store.lists(this.isSupervisor); }
 
   loadHistory(r) { return loadHistory(this.store, r, () => this.render()); }
+
+  /** Asks for the messages of `r`'s chat after the last one shown (`sync` → `messages_since`). */
+  resync(r) { return this.resyncs.run(r); }
+
+  /**
+   * `staff_init` arrived: the session is confirmed (the first time, or resumed after a drop).
+   * Chats I already had catch up from their last `sequence_num`; replies typed meanwhile go out.
+   */
+  sessionReady(resume = []) {
+    for (const r of resume) this.resync(r);
+    this.outbox.setLive(this.socket.isOpen);
+  }
+
+  /** The socket's state changed: replies wait while it is not open (until the next staff_init). */
+  connectionChanged(state) {
+    if (state !== "open") { this.outbox.setLive(false); this.renderThread(); }
+  }
 
   staffById(id) {
     if (id === this.me.id) return this.me;

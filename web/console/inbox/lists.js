@@ -67,7 +67,7 @@ export class ListsView {
       "data-status": r.status,
       onclick: () => this.inbox.select(r.id),
     },
-    avatar(name, r.id, online),
+    avatar(name, r.id, online, false, this.inbox.presence.isVisitorAway(r.id)),
     el("span", { class: "item-main" },
       el("span", { class: "item-top" },
         el("span", { class: "item-name" }, name),

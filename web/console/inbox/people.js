@@ -4,7 +4,7 @@
 import { el, setChildren, staffName, visitorName, roleName } from "/shared/format.js";
 import { Status } from "/console/inbox/rooms.js";
 import { Availability } from "/console/inbox/presence.js";
-import { $, avatar, availabilityTag } from "/console/inbox/ui.js";
+import { $, avatar, staffStateTag } from "/console/inbox/ui.js";
 
 export class PeopleView {
   constructor(inbox) {
@@ -20,11 +20,12 @@ export class PeopleView {
       const status = presence.statusOf(s.id);
       const n = chatsOf(s.id);
       const load = typeof s.max_chats === "number" ? `${n}/${s.max_chats} chats` : `${n} chat${n === 1 ? "" : "s"}`;
-      return el("li", { class: "person", "data-staff": s.id, "data-availability": status },
-        avatar(staffName(s), s.id, true, true, status === Availability.AWAY),
+      const gone = presence.isStaffAway(s.id);
+      return el("li", { class: "person", "data-staff": s.id, "data-availability": status, "data-connection": gone ? "lost" : null },
+        avatar(staffName(s), s.id, true, true, gone || status === Availability.AWAY),
         el("span", { class: "person-main" },
           el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
-          el("span", { class: "person-sub" }, availabilityTag(status), ` · ${roleName(s.role_id)} · `, el("span", { class: "nowrap" }, load))));
+          el("span", { class: "person-sub" }, staffStateTag(presence, s.id), ` · ${roleName(s.role_id)} · `, el("span", { class: "nowrap" }, load))));
     }));
     const visitors = [...presence.visitors.values()];
     $("count-visitors").textContent = String(visitors.length);
@@ -32,10 +33,11 @@ export class PeopleView {
     setChildren($("online-visitors"), visitors.map((v) => {
       const r = store.get(v.id);
       let status = "Browsing";
-      if (r && store.isMine(r)) status = "Chatting with you";
+      if (presence.isVisitorAway(v.id)) status = "Offline for now (connection lost)";
+      else if (r && store.isMine(r)) status = "Chatting with you";
       else if (r && r.status === Status.QUEUED) status = "Waiting in queue";
       else if (r && r.serving.size && !store.isEnded(r)) status = `Chatting with ${[...r.serving.values()].map(staffName).join(", ")}`;
-      const inner = [avatar(visitorName(v), v.id, true, true),
+      const inner = [avatar(visitorName(v), v.id, true, true, presence.isVisitorAway(v.id)),
         el("span", { class: "person-main" }, el("span", { class: "person-name" }, visitorName(v)), el("span", { class: "person-sub" }, status))];
       return el("li", { class: "person" }, r ? el("button", { type: "button", class: "person-btn", onclick: () => this.inbox.select(v.id) }, inner) : inner);
     }));

@@ -19,6 +19,10 @@ export class Presence {
     this.visitors = new Map();  // visitor id -> visitor/room object
     this.known = new Map();     // staff id -> staff object, everyone ever seen
     this.myStatus = Availability.AVAILABLE;
+    // Parties whose connection dropped and whose grace runs (visitor_away / staff_away): they
+    // are still in the chat and expected back, not gone.
+    this.awayVisitors = new Set();
+    this.awayStaff = new Set();
   }
 
   /** `staff_init`: the whole truth about who is online. */
@@ -33,17 +37,25 @@ export class Presence {
     this.staff.set(this.me.id, { ...this.me, ...(mine || {}), status: this.myStatus });
     this.visitors.clear();
     for (const v of onlineVisitors || []) this.visitors.set(v.visitor_id || v.id, v);
+    // staff_init does not say who is away: what we were told before the reconnect may be stale.
+    this.awayVisitors.clear();
+    this.awayStaff.clear();
   }
 
   /** A colleague came online (`staff_goes_online`): available until told otherwise. */
   staffOnline(st) {
+    this.awayStaff.delete(st.id);
     const prev = this.staff.get(st.id);
     const entry = { ...(prev || {}), ...st, status: availabilityOf(st.status) };
     this.staff.set(st.id, entry);
     this.remember(entry);
   }
 
-  staffOffline(id) { this.staff.delete(id); }
+  staffOffline(id) { this.staff.delete(id); this.awayStaff.delete(id); }
+
+  /** `staff_away` / `staff_back`: a colleague's connection dropped / came back within the grace. */
+  setStaffAway(id, away) { if (away) this.awayStaff.add(id); else this.awayStaff.delete(id); }
+  isStaffAway(id) { return this.awayStaff.has(id); }
 
   /** `staff_availability_changed {staff, status}`. */
   setAvailability(staff, status) {
@@ -59,8 +71,11 @@ export class Presence {
     return st ? availabilityOf(st.status) : null;
   }
 
-  visitorOnline(v) { this.visitors.set(v.visitor_id || v.id, v); }
-  visitorOffline(id) { this.visitors.delete(id); }
+  visitorOnline(v) { const id = v.visitor_id || v.id; this.visitors.set(id, v); this.awayVisitors.delete(id); }
+  visitorOffline(id) { this.visitors.delete(id); this.awayVisitors.delete(id); }
+  /** `visitor_away` / `visitor_back`: the visitor's connection dropped / came back within the grace. */
+  setVisitorAway(id, away) { if (away) this.awayVisitors.add(id); else this.awayVisitors.delete(id); }
+  isVisitorAway(id) { return this.awayVisitors.has(id); }
   isVisitorOnline(id) { return this.visitors.has(id); }
 
   remember(st) { if (st && st.id) this.known.set(st.id, st); }

@@ -86,7 +86,22 @@ export class RoomStore {
       if (m.chat_id && r.chatId && m.chat_id !== r.chatId) continue; // an older chat
       if (r.list.add(m)) { added++; r.lastAt = Math.max(r.lastAt, toMs(m.created_at)); }
     }
+    this.keepRepliesLast(r);
     return added;
+  }
+
+  /**
+   * My replies the server has not shown back yet sort after every stored message: the server
+   * gives them a `sequence_num` after all it has, so that is where they will land (a reply
+   * typed during an outage goes after what the visitor wrote meanwhile, as the visitor sees it).
+   */
+  keepRepliesLast(r) {
+    const after = r.list.maxSeq();
+    let moved = false;
+    for (const it of r.list.items) {
+      if (it.local && it.afterSeq <= after) { it.afterSeq = after + 0.5; moved = true; }
+    }
+    if (moved) r.list.sort();
   }
 
   // ---- questions -------------------------------------------------------------------------------

@@ -1,8 +1,17 @@
 // The open chat's messages: day separators, who wrote what, system messages and notes as lines,
-// the local echo's delivery state with Retry, and the "… is typing" line.
+// the local echo's delivery state with Retry (a reply moves to its place by `sequence_num` once
+// the server has it), and the "… is typing" line.
 
 import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, richText, toMs } from "/shared/format.js";
 import { $, noteRow, dayLabel } from "/console/inbox/ui.js";
+
+/** What the meta line says of a reply not yet in its place (outbox.js). */
+const DELIVERY = {
+  waiting: "Waiting for connection…",
+  sending: "Sending…",
+  sent: "Sent",
+  failed: "Not sent",
+};
 
 export class ThreadView {
   constructor(inbox) {
@@ -35,20 +44,20 @@ export class ThreadView {
       const who = fromVisitor ? visitorName(r.info) : (mine ? "You" : staffName(this.inbox.staffById(m.sender)));
       const showWho = m.sender !== lastSender;
       lastSender = m.sender;
-      const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${m.status === "failed" ? " msg-failed" : ""}` },
+      const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${m.status === "failed" ? " msg-failed" : ""}${m.local && m.status === "waiting" ? " msg-waiting" : ""}`, "data-seq": m.local ? null : String(m.sequence_num ?? "") },
         showWho ? el("span", { class: "msg-who" }, who) : el("span", { class: "sr-only" }, who),
         el("div", { class: "bubble" }, richText(contentText(m.content))),
         el("span", { class: "msg-meta" },
           el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-          m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${m.status === "sending" ? "Sending…" : m.status === "sent" ? "Sent" : "Not sent"}` : ""));
+          m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${DELIVERY[m.status] || DELIVERY.failed}` : ""));
       if (m.status === "failed") {
-        row.appendChild(el("button", { type: "button", class: "link-btn", onclick: () => { this.inbox.composer.deliver(r, m); this.render(); } }, `Retry (${m.error || "failed"})`));
+        row.appendChild(el("button", { type: "button", class: "link-btn", onclick: () => this.inbox.composer.retry(r, m) }, `Retry (${m.error || "failed"})`));
       }
       rows.push(row);
     }
     notes.forEach((n) => rows.push(noteRow(n.text)));
     setChildren(thread, rows);
-    if (atBottom || r.list.items.some((m) => m.local && m.status === "sending")) thread.scrollTop = thread.scrollHeight;
+    if (atBottom || r.list.items.some((m) => m.local && (m.status === "sending" || m.status === "waiting"))) thread.scrollTop = thread.scrollHeight;
   }
 
   systemText(m) {

@@ -19,6 +19,15 @@ export function availabilityTag(status) {
   return el("span", { class: `avail avail-${status}` }, el("i", { class: "dot", "aria-hidden": "true" }), AVAILABILITY_TEXT[status] || status);
 }
 
+/** A colleague's state in lists: "Lost connection, back soon" while their grace runs, else availability. */
+export function staffStateTag(presence, id) {
+  if (presence.isStaffAway(id)) {
+    return el("span", { class: "avail avail-gone" }, el("i", { class: "dot", "aria-hidden": "true" }), "Lost connection, back soon");
+  }
+  const status = presence.statusOf(id);
+  return status ? availabilityTag(status) : null;
+}
+
 /** Screen readers hear new messages of the open chat (the thread itself is re-rendered). */
 export function announce(text) {
   const live = document.getElementById("sr-live");
