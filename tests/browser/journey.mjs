@@ -568,6 +568,8 @@ try {
     assert(leaky.length === 0, leaky.join("\n"));
   }, { independent: true });
 
+  await (await import("./console_resilience.mjs")).consoleResilience({ check, assert, newPage, pageErrors, BASE, BIN, ADMIN, startServer, stopServer, shot });
+
   await check("no page errors", async () => {
     assert(pageErrors.length === 0, pageErrors.join("\n"));
   }, { independent: true });

@@ -1,0 +1,208 @@
+// Browser checks of the staff console on real networks (issue 12), called from journey.mjs:
+//
+//   - the 6 s agent cut: the console is loaded through a loopback TCP proxy (proxy.mjs), so only
+//     the agent's link is cut; the chat continues on both sides, replies typed during the cut go
+//     out in order after it, nothing is lost, doubled or reordered, and the console resumed with
+//     `sync` from the last sequence_num it had;
+//   - replies typed while the SERVER is down (the process stopped and started again) go out in
+//     order once it is back, each in its place by sequence_num;
+//   - a second console tab of the same staff member: it follows (no empty queue as if nobody were
+//     waiting), "Use it here" takes over cleanly and the first tab follows without fighting back.
+//
+// Each check compares both screens with what the server stored (REST, as the admin).
+import { startProxy } from "./proxy.mjs";
+
+const CUT_MS = 6000;
+const WAIT = 30000; // a reconnect after a cut or a restart, with margin for a loaded machine
+
+export async function consoleResilience(ctx) {
+  const { check, assert, newPage, pageErrors, BASE, BIN, ADMIN, startServer, stopServer, shot } = ctx;
+  const port = Number(new URL(BASE).port);
+  const RITA = { email: "rita@example.com", password: "rita-pass-123", name: "Rita Resilient" };
+  let proxy = null;
+  let agent = null;      // Rita's console, through the proxy
+  let visitor = null;    // the visitor's /chat/ page, straight to the server
+  let adminToken = null;
+  let chatId = null;
+  const sentFrames = []; // what Rita's console sent on /ws
+  const gotFrames = [];  // what it received
+
+  const api = async (path, { method = "GET", body, token = adminToken } = {}) => {
+    const res = await fetch(`${BASE}${path}`, {
+      method,
+      headers: { ...(token ? { Authorization: token } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = res.status === 204 ? null : await res.json().catch(() => null);
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+    return data;
+  };
+  /** The texts of the chat's stored messages (type 1), in sequence_num order, checked gap-free. */
+  const stored = async () => {
+    const data = await api(`/api/v1/chats/${encodeURIComponent(chatId)}/messages?limit=200`);
+    const all = (data.results || []).slice().sort((a, b) => a.sequence_num - b.sequence_num);
+    all.forEach((m, i) => assert(m.sequence_num === i + 1, `stored sequence_nums not gap-free: ${all.map((x) => x.sequence_num)}`));
+    return all.filter((m) => m.type_id === 1).map((m) => (m.content && m.content.content) || "");
+  };
+  const agentThread = () => agent.locator("#thread .msg .bubble").allTextContents();
+  const visitorThread = () => visitor.locator("#messages .msg .bubble").allTextContents();
+  const sameList = (got, want, who) => {
+    assert(JSON.stringify(got) === JSON.stringify(want),
+      `${who} shows:\n       ${JSON.stringify(got)}\n     the server stored:\n       ${JSON.stringify(want)}`);
+  };
+  /** Waits until both screens show exactly what the server stored, in its order. */
+  const allAgree = async (expectCount) => {
+    let last = "";
+    for (let i = 0; i < 60; i++) {
+      const [s, a, v] = [await stored(), await agentThread(), await visitorThread()];
+      if (s.length === expectCount && JSON.stringify(a) === JSON.stringify(s) && JSON.stringify(v) === JSON.stringify(s)) return s;
+      last = JSON.stringify({ stored: s, agent: a, visitor: v });
+      await agent.waitForTimeout(500);
+    }
+    const s = await stored();
+    assert(s.length === expectCount, `the server stored ${s.length} messages, expected ${expectCount}: ${JSON.stringify(s)}`);
+    sameList(await agentThread(), s, "the console");
+    sameList(await visitorThread(), s, "the visitor");
+    throw new Error(`screens disagree: ${last}`);
+  };
+  const agentSays = async (text) => {
+    await agent.locator("#composer-input").fill(text);
+    await agent.locator("#composer-input").press("Enter");
+  };
+  const visitorSays = async (text) => {
+    await visitor.locator("#input").fill(text);
+    await visitor.locator("#input").press("Enter");
+  };
+
+  await check("console resilience: an agent reached through a proxy claims a chat", async () => {
+    adminToken = (await api("/api/v1/auth/login", { method: "POST", body: { email: ADMIN.email, password: ADMIN.password }, token: null })).access_token;
+    await api("/api/v1/staff", { method: "POST", body: { full_name: RITA.name, email: RITA.email, role_id: 3, password: RITA.password } });
+    proxy = await startProxy(port);
+    agent = await newPage("resilient agent", { width: 1366, height: 820 });
+    agent.on("websocket", (ws) => {
+      ws.on("framesent", (f) => { try { sentFrames.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+      ws.on("framereceived", (f) => { try { gotFrames.push(JSON.parse(f.payload)); } catch { /* not JSON */ } });
+    });
+    await agent.goto(`${proxy.url}/console/`);
+    await agent.fill("#login-email", RITA.email);
+    await agent.fill("#login-password", RITA.password);
+    await agent.click("#login-submit");
+    await agent.locator("#conn.conn-ok").waitFor();
+    visitor = await newPage("resilient visitor", { width: 800, height: 760 });
+    await visitor.goto(`${BASE}/chat/`);
+    await visitorSays("Resilience: my parcel is lost");
+    await visitor.locator(".msg-me .bubble", { hasText: "my parcel is lost" }).waitFor();
+    const item = agent.locator("#list-queue .item", { hasText: "my parcel is lost" });
+    await item.click();
+    await agent.click("#claim-btn");
+    await agent.locator("#composer").waitFor({ state: "visible" });
+    await visitor.locator(".note", { hasText: "joined the chat" }).waitFor();
+    await agentSays("Let me look that up.");
+    await visitor.locator(".msg-staff .bubble", { hasText: "Let me look that up." }).waitFor();
+    await visitorSays("Order 77.");
+    await agent.locator("#thread .bubble", { hasText: "Order 77." }).waitFor();
+    // The chat's id, from the event that queued it on Rita's console.
+    const queued = gotFrames.find((f) => f.event === "append_unclaimed_chats" &&
+      JSON.stringify(f.data && f.data.contents || []).includes("my parcel is lost"));
+    chatId = queued && queued.data.visitor && queued.data.visitor.chat_id;
+    assert(chatId, "the console got no append_unclaimed_chats with the chat's id");
+    await allAgree(3);
+  });
+
+  await check("console resilience: a 6 s cut of the agent's link — the chat goes on, replies typed meanwhile arrive once, in order", async () => {
+    const beforeSync = sentFrames.length;
+    proxy.cut();
+    await agent.locator("#conn.conn-warn").waitFor();
+    await agentSays("Typed during the cut, one.");
+    await visitorSays("Visitor during the cut.");
+    await agentSays("Typed during the cut, two.");
+    await agent.locator("#thread .msg", { hasText: "Typed during the cut, two." }).waitFor();
+    await agent.waitForTimeout(500);
+    await shot(agent, "console-agent-cut.png");
+    await agent.waitForTimeout(Math.max(0, CUT_MS - 1500));
+    proxy.restore();
+    await agent.locator("#conn.conn-ok").waitFor({ timeout: WAIT });
+    const texts = await allAgree(6);
+    // The visitor wrote before the agent's second reply reached the server: both sides show the
+    // stored order, which puts the agent's two cut-time replies after it or around it — but
+    // exactly once each, and "one" before "two".
+    assert(texts.indexOf("Typed during the cut, one.") < texts.indexOf("Typed during the cut, two."), `replies reordered: ${texts}`);
+    assert(await agent.locator("#thread .msg-failed").count() === 0, "a reply is still shown as Not sent");
+    assert(await agent.locator("#thread", { hasText: "Waiting for connection" }).count() === 0, "a reply still waits for the connection");
+    assert((await agent.locator("#conv").getAttribute("data-status")) === "mine", "the chat is no longer the agent's");
+    assert(await agent.locator("#composer").isVisible(), "the composer closed");
+    assert(await visitor.locator("#ended").isHidden(), "the visitor was told the chat ended");
+    const syncs = sentFrames.slice(beforeSync).filter((f) => f.event === "sync" && f.data && f.data.chat_id === chatId);
+    assert(syncs.length > 0 && syncs[0].data.after_sequence_num >= 3,
+      `the console did not resume with sync from its last sequence_num: ${JSON.stringify(syncs.slice(0, 3))}`);
+    // And the conversation simply continues.
+    await agentSays("All good again?");
+    await visitor.locator(".msg-staff .bubble", { hasText: "All good again?" }).waitFor();
+    await allAgree(7);
+  });
+
+  if (BIN) {
+    await check("console resilience: replies typed while the server is down go out in order when it is back", async () => {
+      const base = (await stored()).length;
+      await stopServer();
+      await agent.locator("#conn.conn-warn").waitFor();
+      for (const t of ["Down one.", "Down two.", "Down three."]) await agentSays(t);
+      await agent.locator("#thread .msg", { hasText: "Down three." }).waitFor();
+      await agent.locator("#thread .msg", { hasText: "Waiting for connection" }).first().waitFor();
+      await agent.waitForTimeout(1500);
+      await startServer();
+      await agent.locator("#conn.conn-ok").waitFor({ timeout: WAIT });
+      const texts = await allAgree(base + 3);
+      const at = ["Down one.", "Down two.", "Down three."].map((t) => texts.indexOf(t));
+      assert(at[0] >= 0 && at[0] < at[1] && at[1] < at[2], `replies out of order: ${texts}`);
+      assert(await agent.locator("#thread .msg-failed").count() === 0, "a reply is still shown as Not sent");
+      // Every message in the console carries its sequence_num, ascending (none kept as a local echo).
+      const seqs = await agent.locator("#thread .msg").evaluateAll((ls) => ls.map((l) => l.getAttribute("data-seq")));
+      assert(seqs.every((s, i) => s && Number(s) > 0 && (i === 0 || Number(s) > Number(seqs[i - 1]))), `thread not in sequence_num order: ${seqs}`);
+    }, { independent: true });
+  }
+
+  await check("console resilience: a second console tab follows (no empty queue), takes over cleanly, and the first follows", async () => {
+    // Somebody waits in the queue, so an empty queue would be a lie.
+    const waiting = await newPage("resilience queue visitor", { width: 800, height: 700 });
+    await waiting.goto(`${BASE}/chat/`);
+    await waiting.locator("#input").fill("Resilience: anyone there?");
+    await waiting.locator("#input").press("Enter");
+    await agent.locator("#list-queue .item", { hasText: "anyone there?" }).waitFor();
+    const second = await agent.context().newPage();
+    second.on("pageerror", (e) => pageErrors.push(`resilient agent tab 2: ${e.message}`));
+    await second.goto(`${proxy.url}/console/`);
+    await second.locator("#already-online").waitFor({ state: "visible" });
+    await second.locator("#already-online", { hasText: "open in another tab" }).waitFor();
+    // What it shows comes from the live tab: one chat of mine, and people waiting.
+    await second.locator("#elsewhere-summary", { hasText: /waiting in the queue/ }).waitFor();
+    assert(!/nobody is waiting/i.test(await second.locator("#elsewhere-summary").textContent()), "the second tab says nobody is waiting");
+    assert(await second.locator("#inbox-view").isHidden(), "the second tab shows an inbox it does not have");
+    assert(await second.locator("#empty-queue").isHidden(), "the second tab shows \"Nobody is waiting\"");
+    await shot(second, "console-second-tab.png");
+    await second.click("#use-here");
+    await second.locator("#conn.conn-ok").waitFor();
+    await second.locator("#list-mine .item", { hasText: "Down three." }).waitFor();
+    await second.locator("#list-queue .item", { hasText: "anyone there?" }).waitFor();
+    await agent.locator("#already-online").waitFor({ state: "visible" });
+    assert(await agent.locator("#inbox-view").isHidden(), "the first tab still shows its stale inbox");
+    // The first tab does not fight back (no reconnect that would take the session again).
+    await agent.waitForTimeout(3000);
+    assert(await second.locator("#conn.conn-ok").count() === 1, "the second tab lost the session again");
+    await second.locator("#list-mine .item", { hasText: "Down three." }).click();
+    await second.locator("#composer-input").fill("From the second tab.");
+    await second.locator("#composer-input").press("Enter");
+    await visitor.locator(".msg-staff .bubble", { hasText: "From the second tab." }).waitFor();
+    // The second tab closes: the first one carries on by itself.
+    await second.close();
+    await agent.locator("#conn.conn-ok").waitFor({ timeout: WAIT });
+    await agent.locator("#inbox-view").waitFor({ state: "visible" });
+    await agent.locator("#list-mine .item", { hasText: "From the second tab." }).click();
+    await agent.locator("#thread .bubble", { hasText: "From the second tab." }).waitFor();
+    await waiting.context().close();
+  }, { independent: true });
+
+  if (proxy) await proxy.close();
+  if (visitor) await visitor.context().close();
+  if (agent) await agent.context().close();
+}
