@@ -19,11 +19,13 @@ export async function consoleResilience(ctx) {
   const { check, assert, newPage, pageErrors, BASE, BIN, ADMIN, startServer, stopServer, shot } = ctx;
   const port = Number(new URL(BASE).port);
   const RITA = { email: "rita@example.com", password: "rita-pass-123", name: "Rita Resilient" };
-  let proxy = null;
+  let proxy = null;      // the agent's link
+  let vproxy = null;     // the visitor's link
   let agent = null;      // Rita's console, through the proxy
   let visitor = null;    // the visitor's /chat/ page, straight to the server
   let adminToken = null;
   let chatId = null;
+  let visitorLabel = ""; // the visitor's name as the console shows it
   const sentFrames = []; // what Rita's console sent on /ws
   const gotFrames = [];  // what it received
 
@@ -88,14 +90,16 @@ export async function consoleResilience(ctx) {
     await agent.fill("#login-password", RITA.password);
     await agent.click("#login-submit");
     await agent.locator("#conn.conn-ok").waitFor();
+    vproxy = await startProxy(port);
     visitor = await newPage("resilient visitor", { width: 800, height: 760 });
-    await visitor.goto(`${BASE}/chat/`);
+    await visitor.goto(`${vproxy.url}/chat/`);
     await visitorSays("Resilience: my parcel is lost");
     await visitor.locator(".msg-me .bubble", { hasText: "my parcel is lost" }).waitFor();
     const item = agent.locator("#list-queue .item", { hasText: "my parcel is lost" });
     await item.click();
     await agent.click("#claim-btn");
     await agent.locator("#composer").waitFor({ state: "visible" });
+    visitorLabel = (await agent.locator("#conv-name").textContent()).trim();
     await visitor.locator(".note", { hasText: "joined the chat" }).waitFor();
     await agentSays("Let me look that up.");
     await visitor.locator(".msg-staff .bubble", { hasText: "Let me look that up." }).waitFor();
@@ -140,6 +144,58 @@ export async function consoleResilience(ctx) {
     await visitor.locator(".msg-staff .bubble", { hasText: "All good again?" }).waitFor();
     await allAgree(7);
   });
+
+  await check("console resilience: colleagues see the agent's lost connection (staff_away) where colleagues are listed, and its return", async () => {
+    const SOL = { email: "sol@example.com", password: "sol-pass-1234", name: "Sol Supervisor" };
+    await api("/api/v1/staff", { method: "POST", body: { full_name: SOL.name, email: SOL.email, role_id: 2, password: SOL.password } });
+    const sol = await newPage("resilience supervisor", { width: 1366, height: 820 });
+    await sol.goto(`${BASE}/console/`);
+    await sol.fill("#login-email", SOL.email);
+    await sol.fill("#login-password", SOL.password);
+    await sol.click("#login-submit");
+    await sol.locator("#conn.conn-ok").waitFor();
+    const rita = sol.locator("#online-staff .person", { hasText: RITA.name });
+    await rita.waitFor();
+    // Sol watches Rita's chat: the participants card lists her too.
+    await sol.locator("#list-live .item", { hasText: visitorLabel }).click();
+    await sol.locator("#participants .person", { hasText: RITA.name }).waitFor();
+    proxy.cut();
+    try {
+      await sol.locator("#online-staff .person[data-connection=lost]", { hasText: RITA.name }).waitFor();
+      await rita.getByText("Lost connection, back soon").waitFor();
+      await sol.locator("#participants .person", { hasText: "Lost connection, back soon" }).waitFor();
+      await sol.locator("#conv-away", { hasText: `${RITA.name} lost connection, back soon` }).waitFor();
+      await sol.waitForTimeout(300);
+      await shot(sol, "console-colleague-lost-connection.png");
+    } finally {
+      proxy.restore();
+    }
+    await agent.locator("#conn.conn-ok").waitFor({ timeout: WAIT });
+    await sol.locator("#online-staff .person[data-connection=lost]").waitFor({ state: "detached" });
+    await sol.locator("#conv-away").waitFor({ state: "hidden" });
+    assert(await rita.count() === 1, "Rita left the team list");
+    await sol.context().close();
+  }, { independent: true });
+
+  await check("console resilience: while the visitor's link is cut the chat says they are offline and stays open; cleared when they are back", async () => {
+    await agent.locator("#list-mine .item", { hasText: "All good again?" }).click();
+    vproxy.cut();
+    try {
+      // (A short wait: on a server without a grace the chat would end while this one runs.)
+      await agent.locator("#conv-away", { hasText: "is offline — the chat stays open" }).waitFor({ timeout: 8000 });
+      assert((await agent.locator("#conv").getAttribute("data-status")) === "mine", "the chat is no longer the agent's");
+      assert(await agent.locator("#composer").isVisible(), "the composer closed while the visitor was away");
+      await agent.waitForTimeout(300);
+      await shot(agent, "console-visitor-away.png");
+    } finally {
+      vproxy.restore();
+    }
+    await agent.locator("#conv-away").waitFor({ state: "hidden", timeout: WAIT });
+    const base = (await stored()).length;
+    await agentSays("Welcome back.");
+    await visitor.locator(".msg-staff .bubble", { hasText: "Welcome back." }).waitFor();
+    await allAgree(base + 1);
+  }, { independent: true });
 
   if (BIN) {
     await check("console resilience: replies typed while the server is down go out in order when it is back", async () => {
@@ -209,6 +265,7 @@ export async function consoleResilience(ctx) {
   }, { independent: true });
 
   if (proxy) await proxy.close();
+  if (vproxy) await vproxy.close();
   if (visitor) await visitor.context().close();
   if (agent) await agent.context().close();
 }

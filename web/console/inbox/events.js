@@ -100,8 +100,15 @@ export function bindServerEvents(inbox) {
     if (!d || !d.chat_id) return;
     const r = store.byChatId(d.chat_id);
     if (!r) return;
-    if (store.addMessages(r, d.messages) > 0) render();
-    else inbox.renderThread();
+    const before = r.list.maxSeq();
+    if (store.addMessages(r, d.messages) === 0) { inbox.renderThread(); return; }
+    // What the visitor wrote while I was away counts as unread, as if it had come live.
+    const missed = (d.messages || []).filter((m) => m && m.type_id === 1 && m.sender == null && m.sequence_num > before);
+    if (missed.length && store.isMine(r) && (inbox.selected !== r.id || document.hidden)) {
+      r.unread += missed.length;
+      inbox.notify("message", visitorName(r.info), contentText(missed[missed.length - 1].content), r.id);
+    }
+    render();
   });
 
   // ---- presence --------------------------------------------------------------------------------
