@@ -162,9 +162,11 @@ function boot(staff) {
 
 /** This tab follows: the live session is elsewhere. Its own lists would be stale or empty: hidden. */
 function follow(summary) {
+  const first = !following;
   following = true;
   if (socket.state !== "stopped") socket.stop("stopped");
   showElsewhere(summary);
+  if (first) $("use-here").focus();
 }
 
 function showElsewhere(summary) {
@@ -212,6 +214,8 @@ function route() {
   // While another tab is live this one shows only the "open in another tab" page.
   $("inbox-view").hidden = isTeam || following;
   $("team-view").hidden = !isTeam || following;
+  // My availability is the live tab's to set.
+  $("availability").hidden = following;
   $("nav-inbox").classList.toggle("tab-active", !isTeam);
   $("nav-team").classList.toggle("tab-active", isTeam);
   $("nav-inbox").setAttribute("aria-current", isTeam ? "false" : "page");

@@ -68,7 +68,7 @@ export function summaryText(s) {
   if (!s) return "";
   const parts = [];
   parts.push(s.queue === 0 ? "nobody is waiting in the queue" : `${s.queue} ${s.queue === 1 ? "visitor is" : "visitors are"} waiting in the queue`);
-  parts.push(s.mine === 0 ? "no chats of yours" : `${s.mine} ${s.mine === 1 ? "chat is" : "chats are"} yours`);
-  if (s.offline) parts.push(`${s.offline} left a message`);
+  parts.push(s.mine === 0 ? "you have no open chats" : `you have ${s.mine} open ${s.mine === 1 ? "chat" : "chats"}`);
+  if (s.offline) parts.push(`${s.offline} ${s.offline === 1 ? "visitor" : "visitors"} left a message`);
   return `In that tab: ${parts.join(", ")}.`;
 }
