@@ -67,6 +67,9 @@ export async function consoleResilience(ctx) {
     sameList(await visitorThread(), s, "the visitor");
     throw new Error(`screens disagree: ${last}`);
   };
+  /** The console's staff_msg frames of a text, and the client message id of one. */
+  const staffMsgs = (text) => sentFrames.filter((f) => f.event === "staff_msg" && f.data && f.data.content && f.data.content.content === text);
+  const idOf = (f) => f.client_msg_id || (f.data && f.data.client_msg_id) || null;
   const agentSays = async (text) => {
     await agent.locator("#composer-input").fill(text);
     await agent.locator("#composer-input").press("Enter");
@@ -139,10 +142,37 @@ export async function consoleResilience(ctx) {
     const syncs = sentFrames.slice(beforeSync).filter((f) => f.event === "sync" && f.data && f.data.chat_id === chatId);
     assert(syncs.length > 0 && syncs[0].data.after_sequence_num >= 3,
       `the console did not resume with sync from its last sequence_num: ${JSON.stringify(syncs.slice(0, 3))}`);
+    assert(gotFrames.some((f) => f.event === "messages_since" && f.data && f.data.chat_id === chatId),
+      "the server never answered the console's sync with messages_since");
+    // Each reply went out with one client message id (a resend reuses it: stored once).
+    for (const t of ["Typed during the cut, one.", "Typed during the cut, two."]) {
+      const ids = new Set(staffMsgs(t).map(idOf));
+      assert(ids.size === 1 && !ids.has(null), `"${t}" was sent with client_msg_ids ${JSON.stringify([...ids])}`);
+    }
     // And the conversation simply continues.
     await agentSays("All good again?");
     await visitor.locator(".msg-staff .bubble", { hasText: "All good again?" }).waitFor();
     await allAgree(7);
+  });
+
+  await check("console resilience: a reply whose ack never comes is resent with the same client_msg_id and stored once", async () => {
+    const base = (await stored()).length;
+    // A link that holds everything (a sleeping phone): the reply reaches nobody and no ack comes
+    // back; after the ack timeout (10 s) the console resends it. Then the link flows again and
+    // the server gets the reply twice, with one id.
+    proxy.blackhole();
+    try {
+      await agentSays("Held by the blackhole.");
+      for (let i = 0; i < 40 && staffMsgs("Held by the blackhole.").length < 2; i++) await agent.waitForTimeout(500);
+    } finally {
+      proxy.restore();
+    }
+    const frames = staffMsgs("Held by the blackhole.");
+    assert(frames.length >= 2, `the console did not resend the reply after the ack timeout (${frames.length} frame)`);
+    assert(new Set(frames.map(idOf)).size === 1 && idOf(frames[0]), `the resend used another client_msg_id: ${JSON.stringify(frames.map(idOf))}`);
+    const texts = await allAgree(base + 1);
+    assert(texts.filter((t) => t === "Held by the blackhole.").length === 1, `stored ${texts.filter((t) => t === "Held by the blackhole.").length} times`);
+    assert(await agent.locator("#thread .msg-failed").count() === 0, "the reply is shown as Not sent");
   });
 
   await check("console resilience: colleagues see the agent's lost connection (staff_away) where colleagues are listed, and its return", async () => {
@@ -178,7 +208,7 @@ export async function consoleResilience(ctx) {
   }, { independent: true });
 
   await check("console resilience: while the visitor's link is cut the chat says they are offline and stays open; cleared when they are back", async () => {
-    await agent.locator("#list-mine .item", { hasText: "All good again?" }).click();
+    await agent.locator("#list-mine .item", { hasText: visitorLabel }).click();
     vproxy.cut();
     try {
       // (A short wait: on a server without a grace the chat would end while this one runs.)

@@ -81,7 +81,10 @@ export class Outbox {
         item.status = "sending";
         this.inbox.renderThread();
         try {
-          await this.socket.send("staff_msg", { visitor: r.id, content: item.content }, { clientMsgId: item.clientMsgId });
+          // The id rides inside `data` too (accepted there for staff_msg): a socket that does
+          // not put it at the top of the frame still gets the resend stored once.
+          await this.socket.send("staff_msg", { visitor: r.id, content: item.content, client_msg_id: item.clientMsgId },
+            { clientMsgId: item.clientMsgId });
           this.queue.shift();
           item.status = "sent";
           this.inbox.resync(r);
