@@ -119,12 +119,13 @@ function boot(staff) {
     // Another tab of mine took the session: stop at once (no reconnect that would fight it).
     takenOver: () => { if (!following) follow(null); },
     // The live tab closed: this one carries on.
-    liveGone: () => { if (following) setTimeout(() => { if (following) { following = false; socket.connect(); } }, 300); },
+    liveGone: () => { if (following) setTimeout(() => { if (following) { following = false; liveWentAway = true; socket.connect(); } }, 300); },
   });
   window.addEventListener("pagehide", () => { if (!following && socket.state === "open") tabs.bye(); });
 
   let autoForced = false;
   let gotInit = false;
+  let liveWentAway = false; // the live tab here said bye and this one connects in its place
   const reloaded = justReloaded();
   socket.on("staff_already_online", async () => {
     socket.stop("stopped");
@@ -136,7 +137,10 @@ function boot(staff) {
     }
     // This tab was live and its link dropped (not closed by the server on purpose): the session
     // the server still holds is our own dead connection, unless a tab here says it is live.
-    if (gotInit && !following && lastDropCode !== 1000 && !(await tabs.askLive())) {
+    // The same when the live tab here just closed and the server has not seen its socket go yet.
+    const ours = (gotInit && lastDropCode !== 1000) || liveWentAway;
+    liveWentAway = false;
+    if (ours && !following && !(await tabs.askLive())) {
       socket.connect({ force: true });
       return;
     }
@@ -145,6 +149,7 @@ function boot(staff) {
   });
   socket.on("staff_init", () => {
     gotInit = true;
+    liveWentAway = false;
     const wasFollowing = following || !$("already-online").hidden;
     following = false;
     lastDropCode = null;
