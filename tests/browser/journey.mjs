@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
+import { visitorResilience } from "./visitor_resilience.mjs";
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const argv = process.argv.slice(2);
@@ -567,6 +568,8 @@ try {
     const leaky = socketUrls.filter((u) => /[?&]token=/.test(u) || !/[?&]ticket=/.test(u));
     assert(leaky.length === 0, leaky.join("\n"));
   }, { independent: true });
+
+  await visitorResilience({ check, assert, newPage, login, BASE, AGENT, shot });
 
   await check("no page errors", async () => {
     assert(pageErrors.length === 0, pageErrors.join("\n"));

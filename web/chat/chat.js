@@ -674,12 +674,12 @@ function showOwn(clientMsgId, content, status, error, fresh) {
   }
   if (item.status === "sent" && status !== "sent") return; // a late echo of an earlier status
   const wasSent = item.status === "sent";
-  item.status = status;
-  item.error = error || null;
   if (status === "sent" && !wasSent) {
-    // Acked: it is stored after everything we have from the server.
+    // Acked: it is stored after everything we have from the server (and our earlier sends).
     item.afterSeq = shownKey() + 0.01;
   }
+  item.status = status;
+  item.error = error || null;
   if (status !== "sent" && !wasSent && item.afterSeq < PENDING_KEY) item.afterSeq = PENDING_KEY + (state.pendingCount++);
   if (state.phase === "new" || state.phase === "ended") state.phase = "waiting";
   state.list.sort();
