@@ -142,7 +142,6 @@ export async function visitorResilience({ check, assert, newPage, login, BASE, A
       await v.context().close();
     }, { independent: true });
 
-    let tabB = null;
     await check("issue 12: two shop tabs of one visitor: live in both, sending alternately, both show the whole conversation in order; closing the tab that holds the connection hands it over", async () => {
       const P = "Tabs check:";
       const tabA = await newPage("visitor tab A", { width: 1100, height: 760 });
@@ -150,7 +149,7 @@ export async function visitorResilience({ check, assert, newPage, login, BASE, A
       await frameOf(tabA).locator("#pc-name").fill("Tomi Tabs");
       await visitorSays(tabA, `${P} 1 from tab A`);
       await claim("Tomi Tabs");
-      tabB = await tabA.context().newPage();
+      const tabB = await tabA.context().newPage();
       await openWidget(tabB);
       // The second tab shows the conversation so far, and no "open in another tab" dead end.
       await frameOf(tabB).locator(".msg-me .bubble", { hasText: `${P} 1 from tab A` }).waitFor();
@@ -185,30 +184,42 @@ export async function visitorResilience({ check, assert, newPage, login, BASE, A
       want.push(`${P} 7 from tab B alone`, `${P} 8 from the agent`);
       await until("tab B's conversation after tab A closed", () => shownInChat(tabB, P), want);
       await until("the agent's conversation after tab A closed", () => shownInConsole(agent, P), want);
+      await tabB.context().close();
     }, { independent: true });
 
     await check("issue 12: the conversation that just ended stays readable (also after a reload), with \"Start a new conversation\"", async () => {
-      assert(tabB, "no visitor tab from the previous check");
-      const P = "Tabs check:";
-      const f = frameOf(tabB);
-      await f.locator("#end-chat").click();
-      await f.locator("#confirm-end-yes").click();
-      await f.locator("#ended").waitFor({ state: "visible" });
-      await f.locator(".msg-staff .bubble", { hasText: `${P} 8 from the agent` }).waitFor();
+      const P = "Ended check:";
+      const v = await newPage("ended visitor", { width: 420, height: 760 }, { isMobile: true, hasTouch: true });
+      await openWidget(v);
+      await frameOf(v).locator("#pc-name").fill("Erin Ended");
+      await visitorSays(v, `${P} where is my parcel?`);
+      await claim("Erin Ended");
+      await agentSays(`${P} it arrives tomorrow`);
+      const f = frameOf(v);
+      await f.locator(".msg-staff .bubble", { hasText: `${P} it arrives tomorrow` }).waitFor();
+      // The agent leaves: the chat ends, and what was said stays on the visitor's screen.
+      await agent.locator("#conv-leave").click();
+      await f.locator("#ended", { hasText: "closed this chat" }).waitFor();
+      const want = [`${P} where is my parcel?`, `${P} it arrives tomorrow`];
+      await until("the ended conversation", () => shownInChat(v, P), want);
       await f.locator("#composer").waitFor({ state: "hidden" });
-      await tabB.reload();
-      await tabB.locator("[data-frontdesk-widget] button.l").click();
+      await v.reload();
+      await v.locator("[data-frontdesk-widget] button.l").click();
       await f.locator("#ended").waitFor({ state: "visible" });
-      await f.locator(".msg-me .bubble", { hasText: `${P} 1 from tab A` }).waitFor();
-      await f.locator(".msg-staff .bubble", { hasText: `${P} 8 from the agent` }).waitFor();
-      assert((await shownInChat(tabB, P)).length === 8, `after the reload: ${JSON.stringify(await shownInChat(tabB, P))}`);
-      await shot(tabB, "widget-ended-readable.png");
-      const again = f.getByRole("button", { name: "Start a new conversation" });
-      await again.click();
+      await until("the ended conversation after a reload", () => shownInChat(v, P), want);
+      assert(await f.locator("#composer").isHidden(), "the ended conversation is writable");
+      await shot(v, "widget-ended-readable-phone.png");
+      await f.getByRole("button", { name: "Start a new conversation" }).click();
       await f.locator("#composer").waitFor({ state: "visible" });
-      await until("messages after Start a new conversation", () => shownInChat(tabB, P), []);
+      await until("messages after Start a new conversation", () => shownInChat(v, P), []);
       assert(await f.locator("#input").evaluate((n) => document.activeElement === n), "the input is not focused for the new conversation");
-      await tabB.context().close();
+      // A reload now shows the new (empty) conversation, not the old one again.
+      await v.reload();
+      await v.locator("[data-frontdesk-widget] button.l").click();
+      await f.locator("#input").waitFor();
+      await sleep(800);
+      assert((await shownInChat(v, P)).length === 0, "the old conversation came back after Start a new conversation");
+      await v.context().close();
     }, { independent: true });
   } finally {
     if (agent) await agent.context().close().catch(() => {});
