@@ -163,6 +163,8 @@ async function createVisitor() {
 const socket = new LiveSocket({
   token: () => state.session && state.session.token,
   onState: (s, info) => {
+    // Only the leader's socket ever connects; it tells the other tabs how the link is.
+    if (role === "follower") return;
     setConn(s, info);
     tabs.post({ type: "conn", state: s, info });
   },
@@ -369,6 +371,7 @@ on("messages_since", (d) => {
 });
 
 on("visitor_room_exists", () => {
+  if (role !== "leader") return; // passed on by the leader, which handles it
   // No tab of ours holds the session (this one leads): the server still counts an older
   // connection (the page before a reload, a tab closed a moment ago). Replace it, once a while.
   socket.stop();
@@ -675,8 +678,9 @@ function showOwn(clientMsgId, content, status, error, fresh) {
   if (item.status === "sent" && status !== "sent") return; // a late echo of an earlier status
   const wasSent = item.status === "sent";
   if (status === "sent" && !wasSent) {
-    // Acked: it is stored after everything we have from the server (and our earlier sends).
-    item.afterSeq = shownKey() + 0.01;
+    // Acked: it is stored after everything we have from the server (and our earlier sends),
+    // and after what the notes on screen announced (a join comes before what follows it).
+    item.afterSeq = noteKey();
   }
   item.status = status;
   item.error = error || null;
