@@ -753,7 +753,10 @@ function render() {
   ui.endBtn.hidden = !(state.phase === "waiting" || state.phase === "active");
   ui.ended.hidden = state.phase !== "ended";
   // An ended conversation stays readable; writing again starts a new one from the button.
+  const typing = document.activeElement === ui.input;
   ui.composer.hidden = state.phase === "ended";
+  // The composer goes away under a keyboard user's hands: the way on is the button.
+  if (state.phase === "ended" && typing) ui.newChat.focus();
   renderHeader();
   renderAway();
   renderWaiting();
