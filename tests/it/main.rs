@@ -13,5 +13,6 @@ mod live_core;
 mod load_check;
 mod presence;
 mod protocol;
+mod resume;
 mod security_accounts;
 mod security_net;
