@@ -46,6 +46,10 @@ export async function visitorResilience({ check, assert, newPage, login, BASE, A
   /** The chat texts a side shows, in order, of this check only. */
   const shownInChat = async (page, prefix) =>
     (await frameOf(page).locator("#messages .msg .bubble").allTextContents()).filter((t) => t.startsWith(prefix));
+  /** Rows of the visitor's conversation: this check's messages and the "joined" notes. */
+  const rowsInChat = async (page, prefix) => (await frameOf(page).locator("#messages > li").evaluateAll((lis) =>
+    lis.map((li) => (li.classList.contains("note") ? li.textContent.replace(/ · .*$/, "").trim()
+      : (li.querySelector(".bubble") || li).textContent)))).filter((t) => t.startsWith(prefix) || /joined the chat$/.test(t));
   const shownInConsole = async (page, prefix) =>
     (await page.locator("#thread .bubble").allTextContents()).filter((t) => t.startsWith(prefix));
   /** Waits until `read()` equals `want` (the last value in the error otherwise). */
@@ -168,6 +172,10 @@ export async function visitorResilience({ check, assert, newPage, login, BASE, A
       }
       await until("tab A's conversation", () => shownInChat(tabA, P), want);
       await until("tab B's conversation", () => shownInChat(tabB, P), want);
+      // The agent joined between the first and the second message, in both tabs.
+      const rows = [want[0], `${AGENT.name} joined the chat`, ...want.slice(1)];
+      await until("tab A's rows", () => rowsInChat(tabA, P), rows);
+      await until("tab B's rows", () => rowsInChat(tabB, P), rows);
       await until("the agent's conversation", () => shownInConsole(agent, P), want);
       for (const t of [tabA, tabB]) {
         const banner = frameOf(t).locator("#banner");
@@ -219,6 +227,36 @@ export async function visitorResilience({ check, assert, newPage, login, BASE, A
       await f.locator("#input").waitFor();
       await sleep(800);
       assert((await shownInChat(v, P)).length === 0, "the old conversation came back after Start a new conversation");
+      await v.context().close();
+    }, { independent: true });
+
+    await check("issue 12: the agent's connection drops: the visitor reads \"… lost connection, back soon\", the chat stays open and goes on when the agent is back", async () => {
+      const P = "Away check:";
+      const v = await newPage("away visitor", { width: 1280, height: 800 });
+      await openWidget(v);
+      await frameOf(v).locator("#pc-name").fill("Ari Away");
+      await visitorSays(v, `${P} hello`);
+      await claim("Ari Away");
+      await agentSays(`${P} hi Ari`);
+      const f = frameOf(v);
+      await f.locator(".msg-staff .bubble", { hasText: `${P} hi Ari` }).waitFor();
+      // The agent's console goes away (a closed tab, a dropped Wi-Fi): staff_away.
+      await agent.context().close();
+      agent = null;
+      await f.locator("#agent-away", { hasText: `${AGENT.name} lost connection, back soon` }).waitFor({ timeout: WAIT });
+      await visitorSays(v, `${P} are you there?`);
+      await f.locator(".msg-me", { hasText: `${P} are you there?` }).waitFor();
+      assert(await f.locator("#ended").isHidden(), "the chat ended when the agent's connection dropped");
+      await shot(v, "widget-agent-away.png");
+      // Back: staff_back clears the line; the agent has the chat and what was written meanwhile.
+      const a = await agentReady();
+      await f.locator("#agent-away").waitFor({ state: "hidden", timeout: WAIT });
+      await a.locator("#list-mine .item", { hasText: "Ari Away" }).click();
+      await a.locator("#thread .bubble", { hasText: `${P} are you there?` }).waitFor({ timeout: WAIT });
+      await agentSays(`${P} yes, back now`);
+      await f.locator(".msg-staff .bubble", { hasText: `${P} yes, back now` }).waitFor();
+      await until("the visitor's conversation", () => shownInChat(v, P),
+        [`${P} hello`, `${P} hi Ari`, `${P} are you there?`, `${P} yes, back now`]);
       await v.context().close();
     }, { independent: true });
   } finally {
