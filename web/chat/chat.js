@@ -847,7 +847,7 @@ function renderMessages() {
     const senderName = mine ? null : nameOf(m.sender);
     const meta = el("span", { class: "meta" },
       el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-      mine && (m.status !== "sent" || m === lastOwn) ? statusText(m) : null);
+      mine && (m === lastOwn || (m.local && m.status !== "sent")) ? statusText(m) : null);
     const bubble = el("div", { class: `bubble ${mine ? "bubble-me" : "bubble-staff"}` }, richText(text));
     const row = el("li", { class: `msg ${mine ? "msg-me" : "msg-staff"}${m.status === "failed" || m.status === "queued" ? " msg-failed" : ""}` },
       showName ? el("span", { class: "sender" }, senderName || "Support") : null,
@@ -864,7 +864,7 @@ function renderMessages() {
 }
 
 function statusText(m) {
-  if (!m.local) return null;
+  if (!m.local) return el("span", { class: "status" }, " · Sent"); // the server's copy: stored
   const t = { sending: "Sending…", sent: "Sent", queued: "Waiting for connection…", failed: "" }[m.status] || "";
   return t ? el("span", { class: "status" }, ` · ${t}`) : null;
 }
