@@ -41,7 +41,6 @@ const state = {
   away: new Set(),            // ids of serving staff whose connection dropped (staff_away)
   pendingCount: 0,            // orders our sends not acked yet
   forcedAt: 0,                // last takeover of an older session with `force`
-  lastOpen: 0,
   droppedAt: 0,               // when the link last went down (the banner waits a little)
   names: loadNames(),         // id -> name of every staff seen (history after a reload)
   list: new MessageList(),
@@ -214,6 +213,10 @@ const tabs = new TabGroup("visitor-chat", {
 function fromFollower(msg) {
   switch (msg.type) {
     case "hello": tabs.post(snapshot()); break;
+    case "retry":
+      // A follower was shown while the link is down: a hidden leader's timers may be throttled.
+      if (socket.state === "reconnecting") socket.connectNow();
+      break;
     case "session":
       state.session = loadSession();
       if (state.session && socket.state === "idle") socket.connect();
@@ -320,7 +323,6 @@ function setConn(s, info) {
   if (s !== "open" && (state.connState === "open" || !state.droppedAt)) state.droppedAt = Date.now();
   state.connState = s;
   state.connInfo = info || {};
-  if (s === "open") state.lastOpen = Date.now();
   renderBanner();
 }
 
@@ -968,6 +970,8 @@ function clearUnread() {
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.panelOpen) clearUnread();
+  // The leader retries by itself when shown; a follower shown asks it to retry now.
+  if (!document.hidden && role === "follower" && state.connState === "reconnecting") tabs.post({ type: "retry" });
 });
 
 // ---- wiring ------------------------------------------------------------------------------------
