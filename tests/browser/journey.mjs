@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
+import { visitorResilience } from "./visitor_resilience.mjs";
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const argv = process.argv.slice(2);
@@ -568,6 +569,7 @@ try {
     assert(leaky.length === 0, leaky.join("\n"));
   }, { independent: true });
 
+  await visitorResilience({ check, assert, newPage, login, BASE, AGENT, shot });
   await (await import("./console_resilience.mjs")).consoleResilience({ check, assert, newPage, pageErrors, BASE, BIN, ADMIN, startServer, stopServer, shot });
 
   await check("no page errors", async () => {

@@ -1,12 +1,17 @@
 // The visitor chat: standalone at /chat/ and inside the widget's iframe (?embed=1).
 // Talks to /ws as a visitor (product.md §4, §6). All user text is rendered with textContent.
 
-import { LiveSocket, MessageList, describeState, asMessage, justReloaded } from "/shared/ws.js";
+import { LiveSocket, MessageList, asMessage, AckError, Outbox, ChatCursor, TabGroup, newClientMsgId }
+  from "/shared/ws.js";
 import { el, setChildren, formatTime, formatFull, formatWait, contentText, staffName, richText,
   errorMessage, unlockAudio, chime, toMs } from "/shared/format.js";
 
 const STORE_KEY = "frontdesk.visitor";
 const NAMES_KEY = "frontdesk.visitor.staff_names";
+const LAST_CHAT_KEY = "frontdesk.visitor.last_chat";   // {chat_id, at}: the chat to show after it ends
+const ENDED_KEEP_MS = 24 * 3600 * 1000;                 // an ended chat stays on screen for a day
+const PENDING_KEY = 1e12;                               // sort key of sends not acked yet: after everything
+const QUIET_OUTAGE_MS = 2000;                           // a shorter outage shows no banner at all
 const TYPING_IDLE_MS = 2500;
 const TYPING_REPEAT_MS = 4000;
 const TYPING_SHOW_MS = 8000;
@@ -25,13 +30,18 @@ const ui = {
   messages: $("messages"), waiting: $("waiting"), waitingDetail: $("waiting-detail"),
   ended: $("ended"), endedText: $("ended-text"), newChat: $("new-chat"), typing: $("typing"),
   typingText: $("typing-text"), composer: $("composer"), input: $("input"), send: $("send"),
-  confirmEnd: $("confirm-end"),
+  confirmEnd: $("confirm-end"), away: $("agent-away"), awayText: $("agent-away-text"),
 };
 
 const state = {
   session: loadSession(),     // {token, expires_at, visitor}
   phase: "new",               // new | waiting | active | ended
+  chatId: null,               // the chat on screen, once a message told us
   staff: new Map(),           // id -> staff serving this chat
+  away: new Set(),            // ids of serving staff whose connection dropped (staff_away)
+  pendingCount: 0,            // orders our sends not acked yet
+  forcedAt: 0,                // last takeover of an older session with `force`
+  droppedAt: 0,               // when the link last went down (the banner waits a little)
   names: loadNames(),         // id -> name of every staff seen (history after a reload)
   list: new MessageList(),
   notes: [],                  // system notes shown between messages: {afterSeq, text, at}
@@ -41,7 +51,6 @@ const state = {
   connState: "idle",
   connInfo: {},
   initSeen: false,
-  waiters: [],                // resolve() callbacks for "visitor_init received"
   typingSentAt: 0,
   typingIdleTimer: null,
   typingShowTimer: null,
@@ -143,11 +152,21 @@ async function createVisitor() {
   saveSession({ token: data.access_token, expires_at: data.expires_at || null, visitor: data.visitor });
 }
 
-// ---- the connection ----------------------------------------------------------------------------
+// ---- the connection, shared by the tabs of the shop --------------------------------------------
+//
+// One tab holds the /ws connection (the leader, elected with Web Locks); the other tabs follow
+// over a BroadcastChannel: the leader passes every server event on, sends what they type (with
+// their client message ids) and tells every tab how each send went. When the leader tab
+// closes, a follower takes over and connects with `force` (the old session may not be gone yet).
 
 const socket = new LiveSocket({
   token: () => state.session && state.session.token,
-  onState: (s, info) => { state.connState = s; state.connInfo = info; renderBanner(); },
+  onState: (s, info) => {
+    // Only the leader's socket ever connects; it tells the other tabs how the link is.
+    if (role === "follower") return;
+    setConn(s, info);
+    tabs.post({ type: "conn", state: s, info });
+  },
   checkAuth: async () => {
     const res = await fetch("/api/v1/me", { headers: { Authorization: state.session.token } });
     if (res.status === 401) return false;
@@ -155,77 +174,250 @@ const socket = new LiveSocket({
   },
 });
 
-socket.on("visitor_init", (data) => {
+// The last sequence_num seen per chat; after a reconnect it asks for what came since.
+const cursor = new ChatCursor(socket);
+
+// Sends from every tab, in order, each until acked (leader only).
+const outbox = new Outbox({ socket, onChange: (entry) => sendStatus(entry.clientMsgId, entry.status, entry.error, entry.data, entry.meta) });
+const entries = new Map(); // client_msg_id -> outbox entry (leader)
+
+let role = "none";           // "leader" | "follower" (until the lock answers: "none")
+const relayed = new Map();   // request id -> {resolve, reject, timer} (follower's requests to the leader)
+let awaitingSnapshot = false;
+
+const tabs = new TabGroup("visitor-chat", {
+  onLeader: () => {
+    const wasFollower = role === "follower";
+    role = "leader";
+    state.session = loadSession() || state.session;
+    tabs.post({ type: "leader" });
+    if (state.session) socket.connect({ force: wasFollower });
+    // What this tab typed while it followed goes out now, in order.
+    for (const m of state.list.items) {
+      if (m.local && (m.status === "queued" || m.status === "sending")) queueSend(m.clientMsgId, m.content, m.fresh);
+    }
+    for (const [, r] of relayed) r.reject(new AckError("You are offline. Reconnecting…", "offline"));
+  },
+  onFollower: () => {
+    role = "follower";
+    awaitingSnapshot = true;
+    tabs.post({ type: "hello" });
+    for (const m of state.list.items) {
+      if (m.local && m.status === "queued") tabs.post({ type: "send", clientMsgId: m.clientMsgId, content: m.content, fresh: m.fresh });
+    }
+  },
+  onMessage: (msg) => (role === "leader" ? fromFollower(msg) : fromLeader(msg)),
+});
+
+/** The leader hears a follower. */
+function fromFollower(msg) {
+  switch (msg.type) {
+    case "hello": tabs.post(snapshot()); break;
+    case "retry":
+      // A follower was shown while the link is down: a hidden leader's timers may be throttled.
+      if (socket.state === "reconnecting") socket.connectNow();
+      break;
+    case "session":
+      state.session = loadSession();
+      if (state.session && socket.state === "idle") socket.connect();
+      break;
+    case "send":
+      if (typeof msg.clientMsgId === "string" && msg.content) {
+        showOwn(msg.clientMsgId, msg.content, "queued", null, msg.fresh);
+        queueSend(msg.clientMsgId, msg.content, msg.fresh);
+        render();
+      }
+      break;
+    case "request":
+      socket.send(msg.event, msg.data).then(
+        () => tabs.post({ type: "reply", reqId: msg.reqId, ok: true }),
+        (e) => tabs.post({ type: "reply", reqId: msg.reqId, ok: false, message: e.message, kind: e.kind, code: e.code }));
+      break;
+    default: sharedMessage(msg);
+  }
+}
+
+/** A follower hears the leader (or another follower). */
+function fromLeader(msg) {
+  switch (msg.type) {
+    case "event": dispatch(msg.event, msg.data); break;
+    case "snapshot": if (awaitingSnapshot) { awaitingSnapshot = false; applySnapshot(msg); } break;
+    case "conn": setConn(msg.state, msg.info || {}); break;
+    case "status": showOwn(msg.clientMsgId, msg.content, msg.status, msg.error, msg.fresh); render(); break;
+    case "reply": {
+      const r = relayed.get(msg.reqId);
+      if (!r) break;
+      relayed.delete(msg.reqId);
+      clearTimeout(r.timer);
+      if (msg.ok) r.resolve(true); else r.reject(new AckError(msg.message || "The server refused the request.", msg.kind || "refused", msg.code || null));
+      break;
+    }
+    case "leader":
+      // A new leader: hand it what we typed that it may not have (the same ids: stored once).
+      for (const m of state.list.items) {
+        if (m.local && m.status !== "sent" && m.status !== "failed") {
+          tabs.post({ type: "send", clientMsgId: m.clientMsgId, content: m.content, fresh: m.fresh });
+        }
+      }
+      break;
+    default: sharedMessage(msg);
+  }
+}
+
+/** What any tab tells all the others about the visitor's own actions. */
+function sharedMessage(msg) {
+  if (msg.type === "ended-by-visitor" && state.phase !== "ended") {
+    endChat("You ended the chat. Thanks for reaching out!", true);
+    render();
+  } else if (msg.type === "new-conversation" && state.phase === "ended") {
+    startOver();
+  }
+}
+
+/** A request through whichever tab holds the connection. */
+function request(event, data) {
+  if (role !== "follower") return socket.send(event, data);
+  const reqId = newClientMsgId();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { relayed.delete(reqId); reject(new AckError("The server did not answer in time.", "timeout")); }, 12000);
+    relayed.set(reqId, { resolve, reject, timer });
+    tabs.post({ type: "request", reqId, event, data });
+  });
+}
+
+function snapshot() {
+  return {
+    type: "snapshot",
+    phase: state.phase,
+    staff: [...state.staff.values()],
+    away: [...state.away],
+    items: state.list.items.map((m) => ({ ...m })),
+    notes: state.notes,
+    queue: state.queue,
+    chatId: state.chatId,
+    endedText: ui.endedText.textContent,
+    conn: { state: state.connState, info: state.connInfo },
+  };
+}
+
+function applySnapshot(s) {
+  const mine = state.list.items.filter((m) => m.local && m.status !== "sent");
+  state.list.clear();
+  for (const m of s.items || []) state.list.items.push(m);
+  for (const m of mine) if (!state.list.items.some((x) => x.clientMsgId === m.clientMsgId)) state.list.items.push(m);
+  state.list.sort();
+  state.notes = Array.isArray(s.notes) ? s.notes : [];
+  state.staff = new Map((s.staff || []).map((st) => [st.id, st]));
+  state.away = new Set(s.away || []);
+  state.queue = s.queue || null;
+  state.chatId = s.chatId || null;
+  if (s.phase) state.phase = s.phase;
+  if (s.endedText) ui.endedText.textContent = s.endedText;
+  state.initSeen = true;
+  cursor.seeMessages(state.list.items.filter((m) => !m.local));
+  if (s.conn) setConn(s.conn.state, s.conn.info || {});
+  render();
+}
+
+function setConn(s, info) {
+  if (s !== "open" && (state.connState === "open" || !state.droppedAt)) state.droppedAt = Date.now();
+  state.connState = s;
+  state.connInfo = info || {};
+  renderBanner();
+}
+
+// ---- server events (the leader's socket, or passed on by it) -----------------------------------
+
+const handlers = new Map();
+function on(event, fn) { handlers.set(event, fn); socket.on(event, fn); }
+function dispatch(event, data) {
+  const fn = handlers.get(event);
+  if (!fn) return;
+  try { fn(data, event); } catch (e) { console.error(`frontdesk: handler for ${event}`, e); }
+}
+// The leader passes every event on to the other tabs.
+socket.on("*", (data, event) => tabs.post({ type: "event", event, data }));
+
+on("visitor_init", (data) => {
   data = data || {};
   // product.md says `contents`; the seed says `content`.
   const raw = Array.isArray(data.contents) ? data.contents : (Array.isArray(data.content) ? data.content : []);
   const contents = raw.map((m) => asMessage(m)).filter(Boolean);
-  const hadConversation = state.list.items.some((m) => !m.local);
+  const hadOpenChat = state.phase === "waiting" || state.phase === "active";
   state.staff.clear();
   if (data.staff) { state.staff.set(data.staff.id, data.staff); rememberStaff(data.staff); }
-  // The server's copy is authoritative: keep only our sends it has not acknowledged yet.
-  const unsent = state.list.items.filter((m) => m.local && m.status !== "sent");
-  state.list.clear();
-  if (contents.length === 0 && hadConversation && state.phase !== "ended") {
-    // The chat closed while we were away.
-    endChat("This chat has ended.", false);
-  } else if (contents.length > 0) {
-    // The server's system messages ("join room", …) stand in for our live notes.
-    state.notes = [];
-    contents.forEach((m) => state.list.add(m));
+  const pending = state.list.items.some((m) => m.local && m.status !== "sent" && m.status !== "failed");
+  if (contents.length > 0) {
+    const chatId = contents[0].chat_id;
+    if (chatId && state.chatId && chatId !== state.chatId) resetConversation(true);
+    mergeMessages(contents);
     state.phase = state.staff.size ? "active" : "waiting";
-  } else if (state.phase !== "ended") {
-    state.phase = "new";
+  } else if (pending && role === "leader") {
+    // The chat ended while we were away and what was typed meanwhile starts a new one.
+    resetConversation(true);
+    state.phase = "waiting";
+  } else if (hadOpenChat && (state.chatId || state.list.items.some((m) => !m.local || m.status === "sent"))) {
+    endChat("This chat has ended.", false);
+  } else if (state.phase === "new" && !state.initSeen) {
+    showEndedConversation();
   }
-  unsent.forEach((m) => state.list.items.push(m));
-  state.list.sort();
   state.initSeen = true;
-  state.waiters.splice(0).forEach((fn) => fn());
   render();
-  flushOutbox();
 });
 
-const reloaded = justReloaded();
-let autoForced = false;
-socket.on("visitor_room_exists", () => {
+on("messages_since", (d) => {
+  if (!d || !Array.isArray(d.messages)) return;
+  if (state.chatId && d.chat_id !== state.chatId) return;
+  mergeMessages(d.messages.map((m) => asMessage(m)).filter(Boolean));
+  render();
+});
+
+on("visitor_room_exists", () => {
+  if (role !== "leader") return; // passed on by the leader, which handles it
+  // No tab of ours holds the session (this one leads): the server still counts an older
+  // connection (the page before a reload, a tab closed a moment ago). Replace it, once a while.
   socket.stop();
-  if (reloaded && !autoForced && !state.initSeen) {
-    // The page before this reload still holds the session on the server: take it back.
-    autoForced = true;
+  const now = Date.now();
+  if (now - state.forcedAt > 10000) {
+    state.forcedAt = now;
     socket.connect({ force: true });
     return;
   }
-  showBanner("This chat is open in another tab or window.", "Use it here", () => {
+  showBanner("This chat is open in another window.", "Use it here", () => {
     hideBanner();
+    state.forcedAt = Date.now();
     socket.connect({ force: true });
   }, "warn");
 });
 
-socket.on("staff_join_room", (d) => staffJoined(d && d.staff, "joined the chat"));
-socket.on("staff_being_added_to_chat", (d) => staffJoined(d && d.staff, "joined the chat"));
+on("staff_join_room", (d) => staffJoined(d && d.staff, "joined the chat"));
+on("staff_being_added_to_chat", (d) => staffJoined(d && d.staff, "joined the chat"));
 
-socket.on("staff_leave", (d) => {
+on("staff_leave", (d) => {
   const s = d && d.staff;
   if (!s) return;
   state.staff.delete(s.id);
+  state.away.delete(s.id);
   addNote(`${staffName(s)} left the chat`);
   if (state.staff.size === 0) endChat("The agent has closed this chat.", false);
   render();
 });
 
-socket.on("staff_being_removed_from_chat", (d) => {
+on("staff_being_removed_from_chat", (d) => {
   const s = d && d.staff;
   if (!s) return;
   state.staff.delete(s.id);
+  state.away.delete(s.id);
   addNote(`${staffName(s)} left the chat`);
   if (state.staff.size === 0 && state.phase === "active") state.phase = "waiting";
   render();
 });
 
-socket.on("staff_being_taken_over_chat", (d) => {
+on("staff_being_taken_over_chat", (d) => {
   const s = d && d.staff;
   if (!s) return;
   state.staff.clear();
+  state.away.clear();
   state.staff.set(s.id, s);
   rememberStaff(s);
   addNote(`${staffName(s)} has taken over the chat`);
@@ -233,25 +425,45 @@ socket.on("staff_being_taken_over_chat", (d) => {
   render();
 });
 
-socket.on("staff_send", (d) => {
+on("staff_away", (d) => {
+  const s = d && d.staff;
+  if (!s || !s.id) return;
+  rememberStaff(s);
+  state.away.add(s.id);
+  announce(awayText());
+  renderAway();
+});
+
+on("staff_back", (d) => {
+  const s = d && d.staff;
+  if (!s || !s.id) return;
+  state.away.delete(s.id);
+  renderAway();
+});
+
+on("staff_send", (d) => {
   const msg = d && asMessage(d.content, d.staff ? d.staff.id : null);
   if (!msg) return;
   if (d.staff && !state.staff.has(d.staff.id)) state.staff.set(d.staff.id, d.staff);
-  if (d.staff) rememberStaff(d.staff);
+  if (d.staff) { rememberStaff(d.staff); state.away.delete(d.staff.id); }
   if (state.phase !== "active") state.phase = "active";
   hideTyping();
-  if (state.list.add(msg)) {
+  // A gap (we missed something, or our own sends have no number yet): ask for what is missing.
+  const gap = msg.chat_id && typeof msg.sequence_num === "number" && msg.sequence_num > cursor.last(msg.chat_id) + 1;
+  if (mergeMessages([msg]).length) {
     announce(`${staffName(d.staff)} says: ${contentText(msg.content)}`);
     if (!state.panelOpen || document.hidden) {
       state.unread += 1;
       postToHost({ type: "frontdesk:unread", count: state.unread });
-      chime("message");
+      // One chime per visitor: from the visible tab, or from the leader when none is shown.
+      if (!document.hidden || role === "leader") chime("message");
     }
   }
+  if (gap) syncSoon();
   render();
 });
 
-socket.on("user_typing_receive", (d) => {
+on("user_typing_receive", (d) => {
   if (!d || !d.staff) return;
   ui.typingText.textContent = `${staffName(d.staff)} is typing…`;
   ui.typing.hidden = false;
@@ -259,13 +471,52 @@ socket.on("user_typing_receive", (d) => {
   state.typingShowTimer = setTimeout(hideTyping, TYPING_SHOW_MS);
   scrollToEnd();
 });
-socket.on("user_stop_typing_receive", (d) => { if (!d || d.staff) hideTyping(); });
+on("user_stop_typing_receive", (d) => { if (!d || d.staff) hideTyping(); });
 
-socket.on("queue_position", (d) => {
+on("queue_position", (d) => {
   if (!d) return;
   state.queue = d;
   renderWaiting();
 });
+
+/**
+ * Adds server messages (any order, any overlap) to the conversation: each once, in
+ * sequence_num order, replacing the local copy of our own sends. Returns the new ones.
+ */
+function mergeMessages(messages) {
+  const added = [];
+  for (const m of messages) {
+    if (!m || typeof m !== "object") continue;
+    if (m.chat_id && !state.chatId) rememberChat(m.chat_id);
+    if (m.chat_id && state.chatId && m.chat_id !== state.chatId) continue;
+    if (m.type_id === 0) {
+      // The stored system message stands in for the live note we showed for the same thing.
+      const t = systemText(m);
+      const i = state.notes.findIndex((n) => n.text === t);
+      if (i >= 0) state.notes.splice(i, 1);
+    }
+    if (state.list.add(m)) added.push(m);
+  }
+  cursor.seeMessages(messages);
+  return added;
+}
+
+function rememberChat(chatId) {
+  state.chatId = chatId;
+  cursor.see(chatId, 0);
+  try { localStorage.setItem(LAST_CHAT_KEY, JSON.stringify({ chat_id: chatId, at: Date.now() })); } catch { /* ignore */ }
+}
+
+let syncQueued = false;
+/** The leader asks for what came after the last message it has (once at a time). */
+function syncSoon() {
+  if (role === "follower" || !state.chatId || syncQueued) return;
+  syncQueued = true;
+  setTimeout(() => {
+    syncQueued = false;
+    if (socket.isOpen && state.chatId) cursor.sync(state.chatId);
+  }, 50);
+}
 
 function hideTyping() {
   clearTimeout(state.typingShowTimer);
@@ -292,8 +543,18 @@ function addNote(text) {
   state.notes.push({ afterSeq: noteKey(), text, at: Date.now() });
 }
 
+/** A sort key just after everything the server has (our sends still on their way come later). */
+function shownKey() {
+  let k = 0;
+  for (const m of state.list.items) {
+    const key = m.local ? (m.status === "sent" ? m.afterSeq : null) : m.sequence_num;
+    if (typeof key === "number" && isFinite(key)) k = Math.max(k, key);
+  }
+  return k;
+}
+
 function noteKey() {
-  let k = state.list.nextKey();
+  let k = shownKey() + 0.01;
   for (const n of state.notes) k = Math.max(k, n.afterSeq + 0.001);
   return k;
 }
@@ -301,19 +562,44 @@ function noteKey() {
 function endChat(text, byMe) {
   state.phase = "ended";
   state.staff.clear();
+  state.away.clear();
   state.queue = null;
   ui.endedText.textContent = text;
   hideTyping();
   if (byMe) addNote("You ended the chat");
 }
 
-/** Waits for the first visitor_init after connecting (or fails after a while). */
-function whenReady(timeout = 15000) {
-  if (state.initSeen && socket.isOpen) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("We could not reach the chat server. Please try again.")), timeout);
-    state.waiters.push(() => { clearTimeout(t); resolve(); });
-  });
+/** Empties the conversation (a new chat); `keepPending` keeps our sends not yet acked. */
+function resetConversation(keepPending) {
+  const pending = keepPending ? state.list.items.filter((m) => m.local && m.status !== "sent" && m.status !== "failed") : [];
+  state.list.clear();
+  pending.forEach((m) => state.list.items.push(m));
+  state.notes = [];
+  if (state.chatId) cursor.forget(state.chatId);
+  state.chatId = null;
+  state.away.clear();
+}
+
+/**
+ * After a reload with no open chat: the conversation that ended last (within a day) stays
+ * readable, from the history API, with "Start a new conversation".
+ */
+async function showEndedConversation() {
+  let last = null;
+  try { last = JSON.parse(localStorage.getItem(LAST_CHAT_KEY) || "null"); } catch { /* ignore */ }
+  if (!last || typeof last.chat_id !== "string" || !state.session || Date.now() - (last.at || 0) > ENDED_KEEP_MS) return;
+  try {
+    const res = await fetch(`/api/v1/chats/${encodeURIComponent(last.chat_id)}/messages?limit=500`,
+      { headers: { Authorization: state.session.token } });
+    if (!res.ok) return;
+    const page = await res.json();
+    const msgs = Array.isArray(page.results) ? page.results : [];
+    if (!msgs.length || state.phase !== "new" || state.list.items.length) return;
+    msgs.forEach((m) => state.list.add(m));
+    state.phase = "ended";
+    ui.endedText.textContent = "This chat has ended.";
+    render();
+  } catch { /* offline: nothing to show */ }
 }
 
 // ---- sending -----------------------------------------------------------------------------------
@@ -327,49 +613,94 @@ async function submitMessage() {
     ui.send.disabled = true;
     try {
       await createVisitor();
-      state.initSeen = false;
-      socket.connect();
-      await whenReady();
     } catch (e) {
       ui.pcError.textContent = e.message;
       ui.send.disabled = false;
       return;
     }
     ui.send.disabled = false;
+    if (role === "follower") tabs.post({ type: "session" });
+    else if (role === "leader") socket.connect();
   }
   ui.input.value = "";
   autoGrow();
   stopTyping();
-  if (state.phase === "ended" || state.phase === "new") {
+  const fresh = state.phase === "ended" || state.phase === "new";
+  if (fresh) {
     // A new chat: sequence numbers restart, so the old conversation leaves the screen.
-    state.list.clear();
-    state.notes = [];
+    resetConversation(false);
     state.phase = "waiting";
   }
   const now = Date.now();
-  const item = state.list.addLocal({
-    id: null, chat_id: null, type_id: 1, sender: null,
-    content: { content: text, timestamp: now }, created_at: now, status: "sending",
-  }, noteKey());
+  const clientMsgId = newClientMsgId();
+  showOwn(clientMsgId, { content: text, timestamp: now }, "queued", null, fresh);
   render();
-  deliver(item);
+  if (role === "follower") tabs.post({ type: "send", clientMsgId, content: { content: text, timestamp: now }, fresh });
+  else if (role === "leader") queueSend(clientMsgId, { content: text, timestamp: now }, fresh);
+  // (before the tabs have chosen a leader, onLeader / onFollower send it)
 }
 
-function deliver(item) {
-  item.status = "sending";
-  socket.send("visitor_msg", item.content).then(() => {
-    item.status = "sent";
-    renderMessages();
-  }, (err) => {
-    item.status = err.kind === "refused" ? "failed" : "queued";
-    item.error = err.message;
-    renderMessages();
-  });
+/** Leader: into the outbox once per client message id. */
+function queueSend(clientMsgId, content, fresh) {
+  const known = entries.get(clientMsgId);
+  if (known) {
+    sendStatus(clientMsgId, known.status, known.error, content, { fresh });
+    return;
+  }
+  entries.set(clientMsgId, outbox.push("visitor_msg", content, { clientMsgId, meta: { fresh: !!fresh } }));
 }
 
-/** After a reconnect, sends what was typed while offline, in order. */
-function flushOutbox() {
-  for (const m of state.list.items) if (m.local && m.status === "queued") deliver(m);
+/** Leader: a send changed status; show it here and tell the other tabs. */
+function sendStatus(clientMsgId, status, error, content, meta) {
+  const fresh = !!(meta && meta.fresh);
+  showOwn(clientMsgId, content, status, error, fresh);
+  tabs.post({ type: "status", clientMsgId, status, error, content, fresh });
+  if (status === "sent") syncSoon();
+  render();
+}
+
+/**
+ * Our own message as this tab shows it until the server's copy (with its sequence_num)
+ * replaces it: added if this tab has not seen it (sent from another tab), else its status.
+ */
+function showOwn(clientMsgId, content, status, error, fresh) {
+  let item = state.list.items.find((m) => m.local && m.clientMsgId === clientMsgId);
+  if (!item) {
+    if (!content || typeof content.content !== "string") return;
+    const ts = content.timestamp;
+    if (state.list.items.some((m) => !m.local && m.sender == null && m.content && m.content.timestamp === ts &&
+      m.content.content === content.content)) return; // the server's copy is here already
+    if (fresh && (state.phase === "ended" || state.phase === "new")) { resetConversation(true); state.phase = "waiting"; }
+    const created = typeof ts === "number" ? ts : Date.now();
+    item = state.list.addLocal({ id: null, chat_id: null, type_id: 1, sender: null, content, created_at: created }, 0);
+    item.clientMsgId = clientMsgId;
+    item.fresh = !!fresh;
+    item.afterSeq = PENDING_KEY + (state.pendingCount++);
+  }
+  if (item.status === "sent" && status !== "sent") return; // a late echo of an earlier status
+  const wasSent = item.status === "sent";
+  if (status === "sent" && !wasSent) {
+    // Acked: it is stored after everything we have from the server (and our earlier sends),
+    // and after what the notes on screen announced (a join comes before what follows it).
+    item.afterSeq = noteKey();
+  }
+  item.status = status;
+  item.error = error || null;
+  if (status !== "sent" && !wasSent && item.afterSeq < PENDING_KEY) item.afterSeq = PENDING_KEY + (state.pendingCount++);
+  if (state.phase === "new" || state.phase === "ended") state.phase = "waiting";
+  state.list.sort();
+}
+
+function retrySend(item) {
+  if (role === "follower") {
+    item.status = "queued";
+    tabs.post({ type: "send", clientMsgId: item.clientMsgId, content: item.content, fresh: item.fresh });
+    renderMessages();
+    return;
+  }
+  const entry = entries.get(item.clientMsgId);
+  item.afterSeq = PENDING_KEY + (state.pendingCount++);
+  if (entry) outbox.retry(entry);
 }
 
 function validatePrechat() {
@@ -392,11 +723,11 @@ function validatePrechat() {
 // typing indicator (our side)
 function onInputTyping() {
   autoGrow();
-  if (!socket.isOpen || !state.session || (state.phase !== "active" && state.phase !== "waiting")) return;
+  if (state.connState !== "open" || !state.session || (state.phase !== "active" && state.phase !== "waiting")) return;
   const now = Date.now();
   if (ui.input.value.trim() && now - state.typingSentAt > TYPING_REPEAT_MS) {
     state.typingSentAt = now;
-    socket.send("user_typing_send", { visitor: state.session.visitor.id }).catch(() => {});
+    request("user_typing_send", { visitor: state.session.visitor.id }).catch(() => {});
   }
   clearTimeout(state.typingIdleTimer);
   state.typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
@@ -406,8 +737,8 @@ function stopTyping() {
   clearTimeout(state.typingIdleTimer);
   if (!state.typingSentAt) return;
   state.typingSentAt = 0;
-  if (socket.isOpen && state.session) {
-    socket.send("user_stop_typing_send", { visitor: state.session.visitor.id }).catch(() => {});
+  if (state.connState === "open" && state.session) {
+    request("user_stop_typing_send", { visitor: state.session.visitor.id }).catch(() => {});
   }
 }
 
@@ -423,9 +754,27 @@ function render() {
   ui.prechat.hidden = started || !!state.session || prechatMode === "off";
   ui.endBtn.hidden = !(state.phase === "waiting" || state.phase === "active");
   ui.ended.hidden = state.phase !== "ended";
+  // An ended conversation stays readable; writing again starts a new one from the button.
+  const typing = document.activeElement === ui.input;
+  ui.composer.hidden = state.phase === "ended";
+  // The composer goes away under a keyboard user's hands: the way on is the button.
+  if (state.phase === "ended" && typing) ui.newChat.focus();
   renderHeader();
+  renderAway();
   renderWaiting();
   renderMessages();
+}
+
+function awayText() {
+  const names = [...state.away].map((id) => nameOf(id)).filter(Boolean);
+  if (names.length === 1) return `${names[0]} lost connection, back soon`;
+  return "The agent lost connection, back soon";
+}
+
+function renderAway() {
+  const show = state.away.size > 0 && state.phase === "active";
+  ui.away.hidden = !show;
+  if (show) ui.awayText.textContent = awayText();
 }
 
 function renderHeader() {
@@ -500,14 +849,14 @@ function renderMessages() {
     const senderName = mine ? null : nameOf(m.sender);
     const meta = el("span", { class: "meta" },
       el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-      mine && (m.status !== "sent" || m === lastOwn) ? statusText(m) : null);
+      mine && (m === lastOwn || (m.local && m.status !== "sent")) ? statusText(m) : null);
     const bubble = el("div", { class: `bubble ${mine ? "bubble-me" : "bubble-staff"}` }, richText(text));
     const row = el("li", { class: `msg ${mine ? "msg-me" : "msg-staff"}${m.status === "failed" || m.status === "queued" ? " msg-failed" : ""}` },
       showName ? el("span", { class: "sender" }, senderName || "Support") : null,
       el("span", { class: "sr-only" }, mine ? "You said: " : "Agent said: "),
       bubble, meta);
     if (m.status === "failed") {
-      row.appendChild(el("button", { type: "button", class: "retry", onclick: () => { deliver(m); renderMessages(); } }, "Not sent — retry"));
+      row.appendChild(el("button", { type: "button", class: "retry", onclick: () => { retrySend(m); renderMessages(); } }, "Not sent — retry"));
     }
     rows.push(row);
   }
@@ -517,7 +866,7 @@ function renderMessages() {
 }
 
 function statusText(m) {
-  if (!m.local) return null;
+  if (!m.local) return el("span", { class: "status" }, " · Sent"); // the server's copy: stored
   const t = { sending: "Sending…", sent: "Sent", queued: "Waiting for connection…", failed: "" }[m.status] || "";
   return t ? el("span", { class: "status" }, ` · ${t}`) : null;
 }
@@ -552,16 +901,21 @@ function renderBanner() {
     // The visitor token expired or was revoked: start over as a new visitor.
     saveSession(null);
     state.phase = state.list.items.length ? "ended" : "new";
-    if (state.phase === "ended") ui.endedText.textContent = "Your session expired. Start a new chat to continue.";
+    if (state.phase === "ended") ui.endedText.textContent = "Your session expired. Start a new conversation to continue.";
     hideBanner();
     render();
     return;
   }
   if (s === "reconnecting") {
+    // The chat waits for us on the server for minutes and we retry every few seconds: a short
+    // outage passes without a word, a longer one says only that we are on it.
     const offline = navigator.onLine === false;
-    showBanner(offline ? "You're offline. We'll reconnect when your connection is back." : describeState(s, state.connInfo),
-      "Retry now", () => socket.retryNow(), "error");
-    state.bannerTimer = setTimeout(renderBanner, 1000);
+    const quietFor = state.droppedAt + QUIET_OUTAGE_MS - Date.now();
+    if (!offline && quietFor > 0) {
+      state.bannerTimer = setTimeout(renderBanner, quietFor + 20);
+      return;
+    }
+    showBanner(offline ? "You're offline. We'll reconnect when your connection is back." : "Reconnecting…", null, null, "info");
     return;
   }
   if (s === "connecting") {
@@ -616,6 +970,8 @@ function clearUnread() {
 
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.panelOpen) clearUnread();
+  // The leader retries by itself when shown; a follower shown asks it to retry now.
+  if (!document.hidden && role === "follower" && state.connState === "reconnecting") tabs.post({ type: "retry" });
 });
 
 // ---- wiring ------------------------------------------------------------------------------------
@@ -639,9 +995,10 @@ ui.endBtn.addEventListener("click", () => ui.confirmEnd.showModal());
 ui.confirmEnd.addEventListener("close", async () => {
   if (ui.confirmEnd.returnValue !== "end") return;
   try {
-    await socket.send("visitor_leave_room", null);
+    await request("visitor_leave_room", null);
     stopTyping();
     endChat("You ended the chat. Thanks for reaching out!", true);
+    tabs.post({ type: "ended-by-visitor" });
   } catch (e) {
     showBanner(e.message, null, null, "error");
     state.bannerTimer = setTimeout(renderBanner, 4000);
@@ -649,16 +1006,21 @@ ui.confirmEnd.addEventListener("close", async () => {
   render();
 });
 ui.newChat.addEventListener("click", () => {
-  state.list.clear();
-  state.notes = [];
-  state.phase = "new";
-  render();
+  startOver();
+  tabs.post({ type: "new-conversation" });
   ui.input.focus();
 });
+
+function startOver() {
+  resetConversation(true);
+  state.phase = state.list.items.length ? "waiting" : "new";
+  try { localStorage.removeItem(LAST_CHAT_KEY); } catch { /* ignore */ }
+  render();
+}
 document.addEventListener("pointerdown", unlockAudio, { once: true });
 
 applyConfig();
 render();
-if (state.session) socket.connect();
+tabs.start(); // the leader tab connects (onLeader); the others follow it
 if (embedded) postToHost({ type: "frontdesk:ready" });
 if (!embedded) ui.input.focus();
