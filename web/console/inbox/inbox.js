@@ -15,7 +15,7 @@ import { Composer } from "/console/inbox/composer.js";
 import { DetailsView } from "/console/inbox/details.js";
 import { PeopleView } from "/console/inbox/people.js";
 import { AvailabilityControl } from "/console/inbox/availability.js";
-import { Outbox, Resync } from "/console/inbox/outbox.js";
+import { ReplyOutbox, Resync } from "/console/inbox/outbox.js";
 import { $ } from "/console/inbox/ui.js";
 
 const LIST_REFRESH_MS = 30000; // "waiting 3 min" and "2 h" age while nothing happens
@@ -39,7 +39,7 @@ export class Inbox {
     this.details = new DetailsView(this);
     this.people = new PeopleView(this);
     this.availability = new AvailabilityControl(this);
-    this.outbox = new Outbox(this);
+    this.outbox = new ReplyOutbox(this);
     this.resyncs = new Resync(this);
     bindServerEvents(this);
     setInterval(() => this.renderLists(), LIST_REFRESH_MS);
@@ -66,7 +66,7 @@ export class Inbox {
 
   /** The socket's state changed: replies wait while it is not open (until the next staff_init). */
   connectionChanged(state) {
-    if (state !== "open") { this.outbox.setLive(false); this.renderThread(); }
+    if (state !== "open") this.outbox.setLive(false);
   }
 
   staffById(id) {

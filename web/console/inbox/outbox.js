@@ -1,8 +1,8 @@
 // Replies that survive the network (issue 12): the ordered outbox of my replies and the resync
 // of a chat from the last `sequence_num` this console saw.
 //
-// Outbox: every reply gets a `client_msg_id` and joins ONE queue, sent one at a time in the
-// order typed. While the connection is down (a cut, a server restart) replies wait ("Waiting
+// Outbox: every reply gets a `client_msg_id` and joins ONE queue (ws.js's `Outbox`), sent one at
+// a time in the order typed. While the connection is down (a cut, a server restart) replies wait ("Waiting
 // for connection…"); after the reconnect — once `staff_init` says the chat is still mine — they
 // go out in order. A lost ack (timeout, drop) resends the same id, which the server stores once.
 // Only a refusal takes a reply out of the queue ("Not sent", with Retry).
@@ -13,106 +13,73 @@
 // `sequence_num` (the ack carries no message). A server without `sync` gets the REST history.
 
 import { Status } from "/console/inbox/rooms.js";
+import { Outbox, AckError, newClientMsgId } from "/shared/ws.js";
 
-const RETRY_AFTER_TIMEOUT_MS = 1000;
+/** The shared outbox's entry status, as the thread shows it ("queued" while the link is down). */
+const SHOWN = { queued: "waiting", sending: "sending", sent: "sent", failed: "failed" };
 
-let counter = 0;
-/** A client message id: unique per console page (1–64 chars). */
-function newClientMsgId() {
-  counter += 1;
-  const rnd = (globalThis.crypto && crypto.randomUUID) ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  return `c-${rnd}-${counter}`.slice(0, 64);
-}
-
-export class Outbox {
+/**
+ * My replies, one queue for every chat, on the shared ordered `Outbox` (ws.js): sent one at a
+ * time with their `client_msg_id`, a lost ack resent with the same id. The console adds when a
+ * reply may go (only once `staff_init` confirmed the session: `live`), that a reply to a chat no
+ * longer mine is not sent, what a `chat_closed` refusal does to the room, and the resync that
+ * puts an acked reply in its place by `sequence_num`.
+ */
+export class ReplyOutbox {
   constructor(inbox) {
     this.inbox = inbox;
-    this.queue = [];        // [{ roomId, item }] in the order typed
-    this.flushing = false;
-    this.live = false;      // the session is confirmed (staff_init) and the socket is open
-    this.retryTimer = null;
+    this.live = false; // the session is confirmed (staff_init) and the socket is open
+    this.box = new Outbox({
+      send: (event, data, opts) => this.send(data, opts),
+      isOpen: () => this.live && this.inbox.socket.isOpen,
+      onChange: (entry) => this.changed(entry),
+    });
   }
 
   get store() { return this.inbox.store; }
-  get socket() { return this.inbox.socket; }
 
   /** A new reply (a local echo item of `r.list`): queued, and sent when its turn comes. */
   add(r, item) {
     item.clientMsgId = item.clientMsgId || newClientMsgId();
-    item.status = this.live ? "sending" : "waiting";
-    this.queue.push({ roomId: r.id, item });
-    this.flush();
+    item.status = "waiting";
+    // The id rides inside `data` too (accepted there for staff_msg).
+    item.entry = this.box.push("staff_msg", { visitor: r.id, content: item.content, client_msg_id: item.clientMsgId },
+      { clientMsgId: item.clientMsgId, meta: { roomId: r.id, item } });
   }
 
   /** Retry of a refused reply: it goes to the end of the line, with the same id. */
   retry(r, item) {
-    if (this.queue.some((q) => q.item === item)) return;
-    item.error = null;
-    this.add(r, item);
+    if (item.entry && item.entry.status === "failed") this.box.retry(item.entry);
   }
-
-  /** How many replies wait for the connection (shown by the thread). */
-  waitingFor(r) { return this.queue.filter((q) => q.roomId === r.id).length; }
 
   /** The connection is confirmed (after staff_init) or lost. */
   setLive(live) {
     this.live = live;
-    if (!live) {
-      for (const { item } of this.queue) item.status = "waiting";
-      return;
-    }
-    this.flush();
+    if (live) this.box.pump();
   }
 
-  async flush() {
-    if (this.flushing) return;
-    this.flushing = true;
-    clearTimeout(this.retryTimer);
+  async send(data, opts) {
+    const r = this.store.get(data.visitor);
+    if (!r || !this.store.isMine(r)) {
+      throw new AckError(r && r.reason ? r.reason : "This chat is no longer yours.", "refused", "not_allowed");
+    }
     try {
-      // Bounded: each turn takes one reply off the queue or stops.
-      for (let turns = this.queue.length * 2 + 1; turns > 0 && this.queue.length && this.live; turns--) {
-        const { roomId, item } = this.queue[0];
-        const r = this.store.get(roomId);
-        if (!r || !this.store.isMine(r)) {
-          this.queue.shift();
-          this.fail(r, item, r && r.reason ? r.reason : "This chat is no longer yours.");
-          continue;
-        }
-        item.status = "sending";
-        this.inbox.renderThread();
-        try {
-          // The id rides inside `data` too (accepted there for staff_msg): a socket that does
-          // not put it at the top of the frame still gets the resend stored once.
-          await this.socket.send("staff_msg", { visitor: r.id, content: item.content, client_msg_id: item.clientMsgId },
-            { clientMsgId: item.clientMsgId });
-          this.queue.shift();
-          item.status = "sent";
-          this.inbox.resync(r);
-          this.inbox.renderThread();
-        } catch (e) {
-          if (e.kind === "refused") {
-            this.queue.shift();
-            if (e.code === "chat_closed") this.store.ended(r, "This chat has ended.");
-            this.fail(r, item, e.message);
-            continue;
-          }
-          // Offline or no ack: the reply stays first in line and is resent with the same id
-          // (stored once) when the connection is back — or in a moment if it still is.
-          item.status = "waiting";
-          this.inbox.renderThread();
-          if (e.kind === "timeout" && this.live) this.retryTimer = setTimeout(() => this.flush(), RETRY_AFTER_TIMEOUT_MS);
-          break;
-        }
-      }
-    } finally {
-      this.flushing = false;
+      return await this.inbox.socket.send("staff_msg", data, opts);
+    } catch (e) {
+      if (e.kind === "refused" && e.code === "chat_closed") this.store.ended(r, "This chat has ended.");
+      throw e;
     }
   }
 
-  fail(r, item, error) {
-    item.status = "failed";
-    item.error = error;
-    if (r) this.inbox.render();
+  changed(entry) {
+    const { roomId, item } = entry.meta || {};
+    if (!item) return;
+    item.status = SHOWN[entry.status] || "failed";
+    item.error = entry.error;
+    const r = this.store.get(roomId);
+    if (entry.status === "sent" && r) this.inbox.resync(r);
+    if (entry.status === "failed") this.inbox.render();
+    else this.inbox.renderThread();
   }
 }
 
