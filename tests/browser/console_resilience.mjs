@@ -128,8 +128,11 @@ export async function consoleResilience(ctx) {
     await shot(agent, "console-agent-cut.png");
     await agent.waitForTimeout(Math.max(0, CUT_MS - 1500));
     proxy.restore();
+    const restoredAt = Date.now();
     await agent.locator("#conn.conn-ok").waitFor({ timeout: WAIT });
+    const onlineMs = Date.now() - restoredAt;
     const texts = await allAgree(6);
+    console.log(`     measured: console online ${onlineMs} ms after the link came back; both screens agreed with the store after ${Date.now() - restoredAt} ms`);
     // The visitor wrote before the agent's second reply reached the server: both sides show the
     // stored order, which puts the agent's two cut-time replies after it or around it — but
     // exactly once each, and "one" before "two".
@@ -241,8 +244,10 @@ export async function consoleResilience(ctx) {
       } finally {
         await startServer();
       }
+      const upAt = Date.now();
       await agent.locator("#conn.conn-ok").waitFor({ timeout: WAIT });
       const texts = await allAgree(base + 3);
+      console.log(`     measured: the three replies stored and shown in order ${Date.now() - upAt} ms after the server was back`);
       const at = ["Down one.", "Down two.", "Down three."].map((t) => texts.indexOf(t));
       assert(at[0] >= 0 && at[0] < at[1] && at[1] < at[2], `replies out of order: ${texts}`);
       assert(await agent.locator("#thread .msg-failed").count() === 0, "a reply is still shown as Not sent");
