@@ -2,6 +2,8 @@
 //! loopback port with a temporary data directory and drives it through real clients.
 
 mod harness;
+mod peer;
+mod proxy;
 mod rt;
 
 mod authz_matrix;
