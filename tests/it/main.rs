@@ -15,5 +15,6 @@ mod live_core;
 mod load_check;
 mod presence;
 mod protocol;
+mod resilience;
 mod security_accounts;
 mod security_net;

@@ -1,0 +1,736 @@
+//! Issue 12 with real network faults: a loopback TCP proxy (`proxy.rs`) between the real
+//! server and clients that behave as a good client does (`peer.rs`: reconnect, `sync` from the
+//! last sequence number, resend unacked messages with the same `client_msg_id`).
+//!
+//! Every scenario runs on its own server and on both transports; the long ones run at once
+//! (`join!`) to keep the wall time small.
+
+use crate::harness::{get, Options, Server};
+use crate::peer::{text_of, Answer, Peer};
+use crate::proxy::Proxy;
+use crate::rt::{self, Client, Transport};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const BOTH: [Transport; 2] = [Transport::Ws, Transport::SocketIo];
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+fn txt(s: &str) -> Value {
+    json!({ "content": s, "timestamp": 1_700_000_000_000i64 })
+}
+
+fn grace(secs: u64) -> Options {
+    Options {
+        args: vec!["--reconnect-grace".into(), secs.to_string()],
+        ..Default::default()
+    }
+}
+
+/// The whole history of a chat over REST, page by page.
+async fn history(s: &Server, chat_id: &str, token: &str) -> Vec<Value> {
+    let mut all = vec![];
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let (st, page) = get(
+            s,
+            &format!("/api/v1/chats/{chat_id}/messages?limit=500{cursor}"),
+            Some(token),
+        )
+        .await;
+        assert_eq!(st, 200, "{page}");
+        all.extend(page["results"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_str() {
+            Some(n) => cursor = format!("&cursor={n}"),
+            None => return all,
+        }
+    }
+    panic!("history never ended");
+}
+
+async fn chat_status(s: &Server, chat_id: &str, token: &str) -> String {
+    let (st, chat) = get(s, &format!("/api/v1/chats/{chat_id}"), Some(token)).await;
+    assert_eq!(st, 200, "{chat}");
+    chat["status"].as_str().unwrap_or_default().to_string()
+}
+
+fn seqs(msgs: &[Value]) -> Vec<i64> {
+    msgs.iter()
+        .map(|m| m["sequence_num"].as_i64().unwrap_or(-1))
+        .collect()
+}
+
+fn texts_by(msgs: &[Value], sender: &Value) -> Vec<String> {
+    msgs.iter()
+        .filter(|m| m["type_id"] == 1 && &m["sender"] == sender)
+        .filter_map(|m| text_of(m).map(str::to_string))
+        .collect()
+}
+
+fn strictly_increasing(xs: &[i64]) -> bool {
+    xs.windows(2).all(|w| w[0] < w[1])
+}
+
+/// A served chat: the visitor and the agent each behind their own proxy.
+struct Chat {
+    t: Transport,
+    s: Server,
+    pv: Proxy,
+    pa: Proxy,
+    v: Peer,
+    a: Peer,
+    vid: String,
+    aid: String,
+    atoken: String,
+    chat_id: String,
+    /// Messages stored before the peers followed the chat.
+    base: i64,
+}
+
+impl Chat {
+    async fn open(t: Transport, opts: Options) -> Chat {
+        let s = Server::start_with(opts);
+        let (pv, pa) = (Proxy::start(s.addr).await, Proxy::start(s.addr).await);
+        let (aid, atoken) = s.staff("agent@shop.test", "agent").await;
+        let (vid, vtoken) = s.visitor(Some("Vera")).await;
+        let tag = match t {
+            Transport::Ws => "ws",
+            Transport::SocketIo => "sio",
+        };
+        let a = Peer::start(&format!("agent-{tag}"), t, pa.addr, &atoken).await;
+        let v = Peer::start(&format!("visitor-{tag}"), t, pv.addr, &vtoken).await;
+        v.send("visitor_msg", txt("hello"));
+        v.all_acked(S(10)).await;
+        let room = a.next("append_unclaimed_chats", S(10)).await;
+        let chat_id = room["visitor"]["chat_id"]
+            .as_str()
+            .expect("room.chat_id")
+            .to_string();
+        assert_eq!(
+            a.call("staff_join", json!({ "visitor": vid })).await,
+            (true, None, None)
+        );
+        v.next("staff_join_room", S(10)).await;
+        let base = history(&s, &chat_id, &atoken).await.len() as i64;
+        v.follow(&chat_id, base);
+        a.follow(&chat_id, base);
+        Chat {
+            t,
+            s,
+            pv,
+            pa,
+            v,
+            a,
+            vid,
+            aid,
+            atoken,
+            chat_id,
+            base,
+        }
+    }
+
+    fn visitor_says(&self, s: &str) -> String {
+        self.v.send("visitor_msg", txt(s));
+        s.to_string()
+    }
+
+    fn agent_says(&self, s: &str) -> String {
+        self.a.send(
+            "staff_msg",
+            json!({ "visitor": self.vid, "content": txt(s) }),
+        );
+        s.to_string()
+    }
+
+    /// Every message sent by either side is stored once, in order, gap-free; each side received
+    /// each of the other's exactly once, in order, and nothing twice.
+    async fn check_delivery(&self, from_v: &[String], from_a: &[String]) {
+        self.v.all_acked(S(30)).await;
+        self.a.all_acked(S(30)).await;
+        self.a.wait_texts(&self.chat_id, from_v, S(20)).await;
+        self.v.wait_texts(&self.chat_id, from_a, S(20)).await;
+        // Late duplicates would show up here.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let who = format!("{:?}", self.t);
+        let hist = history(&self.s, &self.chat_id, &self.atoken).await;
+        assert_eq!(
+            seqs(&hist),
+            (1..=hist.len() as i64).collect::<Vec<_>>(),
+            "{who}: history gap-free and in order"
+        );
+        let mut want_v = vec!["hello".to_string()];
+        want_v.extend_from_slice(from_v);
+        assert_eq!(
+            texts_by(&hist, &Value::Null),
+            want_v,
+            "{who}: the visitor's messages, once each, in order"
+        );
+        assert_eq!(
+            texts_by(&hist, &json!(self.aid)),
+            from_a,
+            "{who}: the agent's messages, once each, in order"
+        );
+        for (p, sender, want) in [
+            (&self.v, json!(self.aid), from_a),
+            (&self.a, Value::Null, from_v),
+        ] {
+            let got = p.stream(&self.chat_id);
+            assert!(
+                strictly_increasing(&seqs(&got)),
+                "{}: received a message twice or out of order: {:?}",
+                p.name(),
+                seqs(&got)
+            );
+            assert!(seqs(&got).iter().all(|n| *n > self.base));
+            assert_eq!(texts_by(&got, &sender), want, "{}", p.name());
+            for m in &got {
+                let n = m["sequence_num"].as_i64().unwrap_or(0);
+                assert_eq!(
+                    Some(m),
+                    hist.get((n - 1) as usize),
+                    "{}: as stored",
+                    p.name()
+                );
+            }
+            assert_eq!(p.refused(), vec![], "{}: nothing refused", p.name());
+            for (chat, ans) in p.sync_answers() {
+                assert_eq!(ans, (true, None, None), "{}: sync {chat}", p.name());
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Side {
+    Visitor,
+    Agent,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    /// Connections dropped, new ones refused.
+    Cut,
+    /// Bytes held both ways; only the server's ping timeout notices.
+    Blackhole,
+}
+
+/// One outage of `secs` for one side, with the server's default graces: the chat survives,
+/// the other side is told away then back, and every message sent before, during and after is
+/// delivered exactly once, in order. Returns a line for the log.
+async fn outage(t: Transport, side: Side, fault: Fault, secs: u64) -> String {
+    let c = Chat::open(t, Options::default()).await;
+    let (mut from_v, mut from_a) = (vec![], vec![]);
+    from_v.push(c.visitor_says("v before 1"));
+    from_a.push(c.agent_says("a before 1"));
+    from_v.push(c.visitor_says("v before 2"));
+    from_a.push(c.agent_says("a before 2"));
+    c.v.all_acked(S(10)).await;
+    c.a.all_acked(S(10)).await;
+
+    let (victim, other, proxy, away, back) = match side {
+        Side::Visitor => (&c.v, &c.a, &c.pv, "visitor_away", "visitor_back"),
+        Side::Agent => (&c.a, &c.v, &c.pa, "staff_away", "staff_back"),
+    };
+    let victim_id = match side {
+        Side::Visitor => c.vid.clone(),
+        Side::Agent => c.aid.clone(),
+    };
+    let key = match side {
+        Side::Visitor => "visitor",
+        Side::Agent => "staff",
+    };
+    let start = Instant::now();
+    match fault {
+        Fault::Cut => proxy.cut(),
+        Fault::Blackhole => proxy.blackhole(),
+    }
+    // Typed while the link is down: queued (cut) or lost in the hole (blackhole), resent after.
+    let (mine, theirs) = match side {
+        Side::Visitor => (&mut from_v, &mut from_a),
+        Side::Agent => (&mut from_a, &mut from_v),
+    };
+    for i in 1..=2 {
+        let s = format!("{key} during {i}");
+        match side {
+            Side::Visitor => c.v.send("visitor_msg", txt(&s)),
+            Side::Agent => {
+                c.a.send("staff_msg", json!({ "visitor": c.vid, "content": txt(&s) }))
+            }
+        };
+        mine.push(s);
+    }
+    let told = other
+        .next(away, if fault == Fault::Cut { S(5) } else { S(40) })
+        .await;
+    let away_after = start.elapsed();
+    assert_eq!(told[key]["id"], victim_id.as_str(), "{away}: {told}");
+    // The other side goes on talking; the victim gets it by `sync` after.
+    for i in 1..=2 {
+        let s = format!("to the away {key} {i}");
+        match side {
+            Side::Visitor => {
+                c.a.send("staff_msg", json!({ "visitor": c.vid, "content": txt(&s) }))
+            }
+            Side::Agent => c.v.send("visitor_msg", txt(&s)),
+        };
+        theirs.push(s);
+    }
+    other.all_acked(S(10)).await;
+    if let Some(rest) = S(secs).checked_sub(start.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    let outage_len = start.elapsed();
+    proxy.restore();
+    victim.wait_connects(2, S(15)).await;
+    let told = other.next(back, S(15)).await;
+    let back_after = start.elapsed();
+    assert_eq!(told[key]["id"], victim_id.as_str(), "{back}: {told}");
+    from_v.push(c.visitor_says("v after 1"));
+    from_a.push(c.agent_says("a after 1"));
+    c.check_delivery(&from_v, &from_a).await;
+
+    let who = format!("{t:?} {side:?} {fault:?} {secs}s");
+    assert_eq!(victim.connects(), 2, "{who}: one reconnect");
+    assert_eq!(other.count(away), 1, "{who}");
+    assert_eq!(other.count(back), 1, "{who}");
+    assert_eq!(victim.sync_answers().len(), 1, "{who}: one sync");
+    for ended in [
+        "visitor_goes_offline",
+        "visitor_leave_queue",
+        "staff_leave",
+        "staff_goes_offline",
+        "staff_being_removed_from_chat",
+    ] {
+        assert_eq!(c.v.count(ended), 0, "{who}: visitor got {ended}");
+        assert_eq!(c.a.count(ended), 0, "{who}: agent got {ended}");
+    }
+    // Back in the same chat, still served.
+    match side {
+        Side::Visitor => {
+            let init = c.v.all("visitor_init").pop().unwrap_or_default();
+            assert_eq!(init["staff"]["id"], c.aid.as_str(), "{who}: {init}");
+        }
+        Side::Agent => {
+            let init = c.a.all("staff_init").pop().unwrap_or_default();
+            assert_eq!(
+                init["serving_chats"][0]["visitor"]["id"],
+                c.vid.as_str(),
+                "{who}: {init}"
+            );
+        }
+    }
+    assert_ne!(chat_status(&c.s, &c.chat_id, &c.atoken).await, "ended");
+    format!(
+        "{who}: away told at {:.1}s, link back at {:.1}s, back told at {:.1}s, {} resends",
+        away_after.as_secs_f64(),
+        outage_len.as_secs_f64(),
+        back_after.as_secs_f64(),
+        victim.resends()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_cuts_keep_the_chat_and_every_message_once_in_order() {
+    let mut runs = vec![];
+    for t in BOTH {
+        for side in [Side::Visitor, Side::Agent] {
+            for secs in [1, 5] {
+                runs.push(outage(t, side, Fault::Cut, secs));
+            }
+        }
+    }
+    for line in futures_util::future::join_all(runs).await {
+        eprintln!("{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outages_of_30s_cut_or_blackholed_keep_the_chat() {
+    let mut runs = vec![];
+    for t in BOTH {
+        for side in [Side::Visitor, Side::Agent] {
+            for fault in [Fault::Cut, Fault::Blackhole] {
+                runs.push(outage(t, side, fault, 30));
+            }
+        }
+    }
+    for line in futures_util::future::join_all(runs).await {
+        eprintln!("{line}");
+    }
+}
+
+/// `sync` answers on `/ws` carry the refusal's code; Socket.IO keeps the seed's sentence.
+fn assert_refused(t: Transport, ans: &Answer, code: &str, what: &str) {
+    assert!(!ans.0, "{what}: {ans:?}");
+    assert!(
+        ans.1.as_deref().is_some_and(|s| !s.is_empty()),
+        "{what}: a sentence: {ans:?}"
+    );
+    if t == Transport::Ws {
+        assert_eq!(ans.2.as_deref(), Some(code), "{what}: {ans:?}");
+    }
+}
+
+/// A cut longer than the grace: the chat ends, and each side is told what §6 says — while the
+/// grace runs the others hear `*_away`, after it the seed's disconnect effects; the one who
+/// comes back finds no open chat (`*_init`) and its `sync` refused with `chat_closed`.
+async fn past_the_grace(t: Transport, side: Side) {
+    let c = Chat::open(t, grace(2)).await;
+    let (_, stoken) = c.s.staff("sup@shop.test", "supervisor").await;
+    let sup = Peer::start("supervisor", t, c.s.addr, &stoken).await;
+    c.visitor_says("v before");
+    c.agent_says("a before");
+    c.v.all_acked(S(10)).await;
+    c.a.all_acked(S(10)).await;
+    let who = format!("{t:?} {side:?} past the grace");
+    let start = Instant::now();
+    match side {
+        Side::Visitor => {
+            c.pv.cut();
+            let away = c.a.next("visitor_away", S(5)).await;
+            assert_eq!(away["visitor"]["id"], c.vid.as_str(), "{who}");
+            let off = c.a.next("visitor_goes_offline", S(8)).await;
+            assert!(
+                start.elapsed() >= Duration::from_millis(1500),
+                "{who}: grace kept"
+            );
+            assert_eq!(off["visitor"]["id"], c.vid.as_str(), "{who}");
+            let left = c.a.next("visitor_leave_queue", S(5)).await;
+            assert_eq!(left["user"]["id"], c.vid.as_str(), "{who}");
+            sup.next("visitor_away", S(5)).await;
+            sup.next("visitor_leave_chat_for_supervisor", S(5)).await;
+        }
+        Side::Agent => {
+            c.pa.cut();
+            let away = c.v.next("staff_away", S(5)).await;
+            assert_eq!(away["staff"]["id"], c.aid.as_str(), "{who}");
+            assert_eq!(
+                sup.next("staff_away", S(5)).await["staff"]["id"],
+                c.aid.as_str(),
+                "{who}"
+            );
+            let left = c.v.next("staff_leave", S(8)).await;
+            assert!(
+                start.elapsed() >= Duration::from_millis(1500),
+                "{who}: grace kept"
+            );
+            assert_eq!(left["staff"]["id"], c.aid.as_str(), "{who}");
+            sup.next("staff_leave_chat_for_supervisor", S(5)).await;
+            assert_eq!(
+                sup.next("staff_goes_offline", S(5)).await["staff"]["id"],
+                c.aid.as_str(),
+                "{who}"
+            );
+        }
+    }
+    assert_eq!(
+        chat_status(&c.s, &c.chat_id, &c.atoken).await,
+        "ended",
+        "{who}"
+    );
+    if let Some(rest) = S(5).checked_sub(start.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    let (proxy, victim) = match side {
+        Side::Visitor => (&c.pv, &c.v),
+        Side::Agent => (&c.pa, &c.a),
+    };
+    proxy.restore();
+    victim.wait_connects(2, S(15)).await;
+    victim.wait_syncs(1, S(10)).await;
+    let (chat, ans) = victim.sync_answers().remove(0);
+    assert_eq!(chat, c.chat_id);
+    assert_refused(
+        t,
+        &ans,
+        "chat_closed",
+        &format!("{who}: sync of the ended chat"),
+    );
+    match side {
+        Side::Visitor => {
+            c.v.next("visitor_init", S(1)).await;
+            let init = c.v.next("visitor_init", S(5)).await;
+            assert!(init["staff"].is_null(), "{who}: {init}");
+            assert_eq!(init["contents"], json!([]), "{who}: {init}");
+            c.a.next("visitor_goes_online", S(5)).await;
+            assert_eq!(c.a.count("visitor_back"), 0, "{who}");
+        }
+        Side::Agent => {
+            c.a.next("staff_init", S(1)).await;
+            let init = c.a.next("staff_init", S(5)).await;
+            assert_eq!(init["serving_chats"], json!([]), "{who}: {init}");
+            sup.next("staff_goes_online", S(5)).await;
+            assert_eq!(c.v.count("staff_back"), 0, "{who}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_longer_than_the_grace_ends_the_chat_and_says_so() {
+    tokio::join!(
+        past_the_grace(Transport::Ws, Side::Visitor),
+        past_the_grace(Transport::Ws, Side::Agent),
+        past_the_grace(Transport::SocketIo, Side::Visitor),
+        past_the_grace(Transport::SocketIo, Side::Agent),
+    );
+}
+
+/// 500 messages with ids; the proxy drops a third of the acks and cuts the link twice at
+/// random moments; the client resends whatever is unacked (same id) until acked.
+async fn storm(t: Transport, seed: u64) -> String {
+    use rand::{Rng, SeedableRng};
+    const N: usize = 500;
+    let c = Chat::open(
+        t,
+        Options {
+            config: Some("max_events_per_sec = 100000\n".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut cuts: Vec<usize> = (0..2).map(|_| rng.random_range(50..N - 50)).collect();
+    cuts.sort();
+    c.pv.drop_acks(0.3, seed);
+    let start = Instant::now();
+    let from_v: Vec<String> = (0..N)
+        .map(|i| c.visitor_says(&format!("storm {i}")))
+        .collect();
+    // Cut when that many were acked: at random moments of the storm.
+    for at in &cuts {
+        let deadline = Instant::now() + S(60);
+        while c.v.unacked() > N - at && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        c.pv.cut();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        c.pv.restore();
+    }
+    c.v.all_acked(S(90)).await;
+    let took = start.elapsed();
+    c.pv.stop_dropping();
+    c.check_delivery(&from_v, &[]).await;
+    let who = format!("{t:?} storm");
+    assert!(c.pv.dropped_acks() > 50, "{who}: acks were dropped");
+    assert!(c.v.resends() > 50, "{who}: resends happened");
+    assert!(c.v.connects() >= 3, "{who}: the cuts happened");
+    assert_eq!(
+        c.a.all("visitor_send").len(),
+        N,
+        "{who}: the agent got each exactly once"
+    );
+    format!(
+        "{who}: {N} messages in {:.1}s, {} acks dropped, {} resends, {} connections",
+        took.as_secs_f64(),
+        c.pv.dropped_acks(),
+        c.v.resends(),
+        c.v.connects()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_storm_with_lost_acks_stores_each_message_once_in_order() {
+    let (a, b) = tokio::join!(storm(Transport::Ws, 12), storm(Transport::SocketIo, 1212));
+    eprintln!("{a}\n{b}");
+}
+
+/// Resume: a client that saw up to N gets N+1… and nothing before, then live events; `sync`
+/// refusals with their codes.
+async fn resume(t: Transport) {
+    let s = Server::start();
+    let a = rt::staff(&s, t, "a@shop.test", "agent").await;
+    let b = rt::staff(&s, t, "b@shop.test", "agent").await;
+    let sup = rt::staff(&s, t, "s@shop.test", "supervisor").await;
+    let v = rt::visitor(&s, t, "Vera").await;
+    let w = rt::visitor(&s, t, "Walt").await;
+    let sync = |chat: &str, after: i64| json!({"chat_id": chat, "after_sequence_num": after});
+    let got = |m: &Value| -> Vec<(i64, String)> {
+        m["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                (
+                    m["sequence_num"].as_i64().unwrap_or(-1),
+                    text_of(m).unwrap_or("(system)").to_string(),
+                )
+            })
+            .collect()
+    };
+    for i in 1..=3 {
+        assert_eq!(
+            v.c.emit("visitor_msg", txt(&format!("v{i}"))).await,
+            rt::ok()
+        );
+    }
+    let room = a.c.next("append_unclaimed_chats").await;
+    let chat = room["visitor"]["chat_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // Waiting in the queue: any staff member may resume it.
+    assert_eq!(b.c.emit("sync", sync(&chat, 1)).await, rt::ok());
+    let since = b.c.next("messages_since").await;
+    assert_eq!(since["chat_id"], chat.as_str());
+    assert_eq!(got(&since), vec![(2, "v2".into()), (3, "v3".into())]);
+
+    assert_eq!(
+        a.c.emit("staff_join", json!({"visitor": v.id})).await,
+        rt::ok()
+    );
+    for m in ["a1", "a2"] {
+        assert_eq!(
+            a.c.emit("staff_msg", json!({"visitor": v.id, "content": txt(m)}))
+                .await,
+            rt::ok()
+        );
+    }
+    assert_eq!(v.c.emit("visitor_msg", txt("v4")).await, rt::ok());
+    // 4 is the join; the visitor saw up to 5 (a1).
+    assert_eq!(v.c.emit("sync", sync(&chat, 5)).await, rt::ok());
+    let since = v.c.next("messages_since").await;
+    assert_eq!(got(&since), vec![(6, "a2".into()), (7, "v4".into())]);
+    // Live events come after it on the same connection.
+    assert_eq!(
+        a.c.emit("staff_msg", json!({"visitor": v.id, "content": txt("a3")}))
+            .await,
+        rt::ok()
+    );
+    let names = v.c.names();
+    let last_since = names.iter().rposition(|n| n == "messages_since");
+    let sends: Vec<Value> = {
+        let mut all = vec![];
+        for _ in 0..3 {
+            all.push(v.c.next("staff_send").await);
+        }
+        all
+    };
+    assert_eq!(sends[2]["content"]["sequence_num"], 8);
+    let names = v.c.names();
+    let last_send = names.iter().rposition(|n| n == "staff_send");
+    assert!(
+        last_since < last_send,
+        "live after messages_since: {names:?}"
+    );
+    // Everything, nothing, past the end.
+    assert_eq!(v.c.emit("sync", sync(&chat, 0)).await, rt::ok());
+    let all = got(&v.c.next("messages_since").await);
+    assert_eq!(
+        all.iter().map(|m| m.0).collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<_>>()
+    );
+    for after in [8, 100] {
+        assert_eq!(v.c.emit("sync", sync(&chat, after)).await, rt::ok());
+        assert_eq!(got(&v.c.next("messages_since").await), vec![]);
+    }
+    // Who may: the serving agent and a supervisor.
+    for p in [&a, &sup] {
+        assert_eq!(p.c.emit("sync", sync(&chat, 7)).await, rt::ok());
+        assert_eq!(
+            got(&p.c.next("messages_since").await),
+            vec![(8, "a3".into())]
+        );
+    }
+
+    let frame_of = |ans: (bool, Option<String>), c: &Client| -> Answer {
+        let code = (t == Transport::Ws)
+            .then(|| {
+                c.ack_frames()
+                    .last()
+                    .and_then(|f| f["code"].as_str().map(str::to_string))
+            })
+            .flatten();
+        (ans.0, ans.1, code)
+    };
+    // Bad fields.
+    for bad in [
+        json!({}),
+        json!({"chat_id": chat}),
+        json!({"after_sequence_num": 0}),
+        json!({"chat_id": chat, "after_sequence_num": -1}),
+        json!({"chat_id": chat, "after_sequence_num": "3"}),
+        json!({"chat_id": chat, "after_sequence_num": 1.5}),
+        json!({"chat_id": 7, "after_sequence_num": 0}),
+        json!("chat"),
+    ] {
+        let ans = v.c.emit("sync", bad.clone()).await;
+        assert_refused(
+            t,
+            &frame_of(ans, &v.c),
+            "invalid_field",
+            &format!("{t:?} {bad}"),
+        );
+    }
+    // Not theirs: another visitor, an agent who does not serve the claimed chat.
+    for (c, who) in [(&w.c, "another visitor"), (&b.c, "an agent not serving it")] {
+        let ans = c.emit("sync", sync(&chat, 0)).await;
+        assert_refused(t, &frame_of(ans, c), "not_allowed", &format!("{t:?} {who}"));
+    }
+    // Not open: a chat that does not exist, a chat that ended.
+    let ans = a.c.emit("sync", sync(&"0".repeat(32), 0)).await;
+    assert_refused(
+        t,
+        &frame_of(ans, &a.c),
+        "chat_closed",
+        &format!("{t:?} no such chat"),
+    );
+    assert_eq!(v.c.emit("visitor_leave_room", Value::Null).await, rt::ok());
+    for (c, who) in [
+        (&v.c, "its visitor"),
+        (&a.c, "its agent"),
+        (&sup.c, "a supervisor"),
+    ] {
+        let ans = c.emit("sync", sync(&chat, 0)).await;
+        assert_refused(
+            t,
+            &frame_of(ans, c),
+            "chat_closed",
+            &format!("{t:?} ended, {who}"),
+        );
+    }
+    // No refusal sent anything.
+    for c in [&v.c, &w.c, &a.c, &b.c, &sup.c] {
+        c.none("messages_since").await;
+    }
+}
+
+#[tokio::test]
+async fn resume_gives_what_came_after_the_last_number_seen_and_refuses_with_codes() {
+    tokio::join!(resume(Transport::Ws), resume(Transport::SocketIo));
+}
+
+/// `--reconnect-grace 0`: a cut has the seed's disconnect effects at once, with no away.
+async fn no_grace(t: Transport, side: Side) {
+    let c = Chat::open(t, grace(0)).await;
+    let who = format!("{t:?} {side:?} grace 0");
+    match side {
+        Side::Visitor => {
+            c.pv.cut();
+            let off = c.a.next("visitor_goes_offline", S(3)).await;
+            assert_eq!(off["visitor"]["id"], c.vid.as_str(), "{who}");
+            c.a.next("visitor_leave_queue", S(3)).await;
+            assert_eq!(c.a.count("visitor_away"), 0, "{who}");
+        }
+        Side::Agent => {
+            c.pa.cut();
+            let left = c.v.next("staff_leave", S(3)).await;
+            assert_eq!(left["staff"]["id"], c.aid.as_str(), "{who}");
+            assert_eq!(c.v.count("staff_away"), 0, "{who}");
+        }
+    }
+    assert_eq!(
+        chat_status(&c.s, &c.chat_id, &c.atoken).await,
+        "ended",
+        "{who}"
+    );
+}
+
+#[tokio::test]
+async fn with_no_grace_a_cut_ends_the_chat_at_once_as_in_the_seed() {
+    tokio::join!(
+        no_grace(Transport::Ws, Side::Visitor),
+        no_grace(Transport::Ws, Side::Agent),
+        no_grace(Transport::SocketIo, Side::Visitor),
+        no_grace(Transport::SocketIo, Side::Agent),
+    );
+}
