@@ -335,6 +335,13 @@ impl Peer {
             self.sh.name,
             self.sh.next_id.fetch_add(1, Ordering::SeqCst)
         );
+        self.send_with_id(event, data, &cmid);
+        cmid
+    }
+
+    /// Queues a message event with this client message id (a test may reuse one on purpose).
+    pub fn send_with_id(&self, event: &str, data: Value, cmid: &str) {
+        let cmid = cmid.to_string();
         let mut st = self.sh.st.lock().unwrap();
         st.outbox.push_back(Pending {
             cmid: cmid.clone(),
@@ -343,18 +350,22 @@ impl Peer {
             sent_at: None,
         });
         pump(&self.sh, &mut st);
-        cmid
     }
 
     /// Emits a one-off event on the current connection and waits for its ack.
     pub async fn call(&self, event: &str, data: Value) -> Answer {
+        self.call_with_id(event, data, None).await
+    }
+
+    /// `call` with a client message id, outside the outbox (nothing is resent).
+    pub async fn call_with_id(&self, event: &str, data: Value, cmid: Option<&str>) -> Answer {
         let (tx, rx) = oneshot::channel();
         {
             let mut st = self.sh.st.lock().unwrap();
             let conn = st.conn.clone().expect("connected");
             let id = self.sh.next_id.fetch_add(1, Ordering::SeqCst);
             st.purposes.insert(id, Purpose::Call(tx));
-            conn.emit(id, event, &data, None);
+            conn.emit(id, event, &data, cmid);
         }
         tokio::time::timeout(Duration::from_secs(10), rx)
             .await

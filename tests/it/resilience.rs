@@ -66,6 +66,29 @@ fn texts_by(msgs: &[Value], sender: &Value) -> Vec<String> {
         .collect()
 }
 
+/// `got == want`, with a failure that says what differs instead of printing 500 items.
+fn assert_same_list(got: &[String], want: &[String], what: &str) {
+    if got == want {
+        return;
+    }
+    let count = |xs: &[String], x: &String| xs.iter().filter(|y| *y == x).count();
+    let twice: Vec<&String> = want.iter().filter(|x| count(got, x) > 1).collect();
+    let missing: Vec<&String> = want.iter().filter(|x| count(got, x) == 0).collect();
+    let first = got.iter().zip(want).position(|(g, w)| g != w);
+    panic!(
+        "{what}: {} received, {} wanted; {} more than once {:?}; {} missing {:?}; first \
+         difference at {first:?}: {:?} instead of {:?}",
+        got.len(),
+        want.len(),
+        twice.len(),
+        twice.iter().take(5).collect::<Vec<_>>(),
+        missing.len(),
+        missing.iter().take(5).collect::<Vec<_>>(),
+        first.and_then(|i| got.get(i)),
+        first.and_then(|i| want.get(i)),
+    );
+}
+
 fn strictly_increasing(xs: &[i64]) -> bool {
     xs.windows(2).all(|w| w[0] < w[1])
 }
@@ -159,21 +182,26 @@ impl Chat {
         );
         let mut want_v = vec!["hello".to_string()];
         want_v.extend_from_slice(from_v);
-        assert_eq!(
-            texts_by(&hist, &Value::Null),
-            want_v,
-            "{who}: the visitor's messages, once each, in order"
+        assert_same_list(
+            &texts_by(&hist, &Value::Null),
+            &want_v,
+            &format!("{who}: the visitor's messages stored once each, in order"),
         );
-        assert_eq!(
-            texts_by(&hist, &json!(self.aid)),
+        assert_same_list(
+            &texts_by(&hist, &json!(self.aid)),
             from_a,
-            "{who}: the agent's messages, once each, in order"
+            &format!("{who}: the agent's messages stored once each, in order"),
         );
         for (p, sender, want) in [
             (&self.v, json!(self.aid), from_a),
             (&self.a, Value::Null, from_v),
         ] {
             let got = p.stream(&self.chat_id);
+            assert_same_list(
+                &texts_by(&got, &sender),
+                want,
+                &format!("{}: the other side's messages received", p.name()),
+            );
             assert!(
                 strictly_increasing(&seqs(&got)),
                 "{}: received a message twice or out of order: {:?}",
@@ -181,7 +209,6 @@ impl Chat {
                 seqs(&got)
             );
             assert!(seqs(&got).iter().all(|n| *n > self.base));
-            assert_eq!(texts_by(&got, &sender), want, "{}", p.name());
             for m in &got {
                 let n = m["sequence_num"].as_i64().unwrap_or(0);
                 assert_eq!(
@@ -732,5 +759,64 @@ async fn with_no_grace_a_cut_ends_the_chat_at_once_as_in_the_seed() {
         no_grace(Transport::Ws, Side::Agent),
         no_grace(Transport::SocketIo, Side::Visitor),
         no_grace(Transport::SocketIo, Side::Agent),
+    );
+}
+
+/// A client message id is one message per sender and chat: a resend stores and delivers
+/// nothing and is acked again; the same id from the other side is its own message; an id
+/// outside 1–64 characters is refused.
+async fn ids_per_sender(t: Transport) {
+    let c = Chat::open(t, Options::default()).await;
+    let who = format!("{t:?}");
+    let ok = (true, None, None);
+    let said = |s: &str| json!({ "visitor": c.vid, "content": txt(s) });
+    for _ in 0..2 {
+        let ans =
+            c.v.call_with_id("visitor_msg", txt("once"), Some("same-id"))
+                .await;
+        assert_eq!(ans, ok, "{who}");
+        let ans =
+            c.a.call_with_id("staff_msg", said("agent once"), Some("same-id"))
+                .await;
+        assert_eq!(ans, ok, "{who}");
+    }
+    if t == Transport::SocketIo {
+        // Socket.IO also takes it inside `data` for staff_msg.
+        for _ in 0..2 {
+            let mut data = said("agent in data");
+            data["client_msg_id"] = json!("in-data");
+            assert_eq!(c.a.call("staff_msg", data).await, ok, "{who}");
+        }
+    }
+    for bad in [String::new(), "x".repeat(65)] {
+        let ans =
+            c.v.call_with_id("visitor_msg", txt("bad id"), Some(&bad))
+                .await;
+        assert_refused(
+            t,
+            &ans,
+            "invalid_field",
+            &format!("{who}: id of {}", bad.len()),
+        );
+    }
+    assert_eq!(
+        c.v.call_with_id("visitor_msg", txt("64"), Some(&"y".repeat(64)))
+            .await,
+        ok,
+        "{who}"
+    );
+    let mut from_a = vec!["agent once".to_string()];
+    if t == Transport::SocketIo {
+        from_a.push("agent in data".into());
+    }
+    c.check_delivery(&["once".into(), "64".into()], &from_a)
+        .await;
+}
+
+#[tokio::test]
+async fn a_client_msg_id_is_one_message_per_sender() {
+    tokio::join!(
+        ids_per_sender(Transport::Ws),
+        ids_per_sender(Transport::SocketIo)
     );
 }
