@@ -501,11 +501,13 @@ async fn a_cut_longer_than_the_grace_ends_the_chat_and_says_so() {
     );
 }
 
-/// 500 messages with ids; the proxy drops a third of the acks and cuts the link twice at
-/// random moments; the client resends whatever is unacked (same id) until acked.
+/// The visitor sends 500 messages with ids while the agent sends 200; each side's proxy drops
+/// a third of its acks, and the visitor's link is cut twice at random moments; both clients
+/// resend whatever is unacked (same id) until acked.
 async fn storm(t: Transport, seed: u64) -> String {
     use rand::{Rng, SeedableRng};
     const N: usize = 500;
+    const N_AGENT: usize = 200;
     let c = Chat::open(
         t,
         Options {
@@ -518,9 +520,13 @@ async fn storm(t: Transport, seed: u64) -> String {
     let mut cuts: Vec<usize> = (0..2).map(|_| rng.random_range(50..N - 50)).collect();
     cuts.sort();
     c.pv.drop_acks(0.3, seed);
+    c.pa.drop_acks(0.3, seed + 1);
     let start = Instant::now();
     let from_v: Vec<String> = (0..N)
         .map(|i| c.visitor_says(&format!("storm {i}")))
+        .collect();
+    let from_a: Vec<String> = (0..N_AGENT)
+        .map(|i| c.agent_says(&format!("agent storm {i}")))
         .collect();
     // Cut when that many were acked: at random moments of the storm.
     for at in &cuts {
@@ -533,24 +539,31 @@ async fn storm(t: Transport, seed: u64) -> String {
         c.pv.restore();
     }
     c.v.all_acked(S(90)).await;
+    c.a.all_acked(S(90)).await;
     let took = start.elapsed();
     c.pv.stop_dropping();
-    c.check_delivery(&from_v, &[]).await;
+    c.pa.stop_dropping();
+    c.check_delivery(&from_v, &from_a).await;
     let who = format!("{t:?} storm");
-    assert!(c.pv.dropped_acks() > 50, "{who}: acks were dropped");
-    assert!(c.v.resends() > 50, "{who}: resends happened");
+    let dropped = c.pv.dropped_acks() + c.pa.dropped_acks();
+    let resends = c.v.resends() + c.a.resends();
+    assert!(dropped > 50, "{who}: acks were dropped");
+    assert!(resends > 50, "{who}: resends happened");
     assert!(c.v.connects() >= 3, "{who}: the cuts happened");
     assert_eq!(
         c.a.all("visitor_send").len(),
         N,
         "{who}: the agent got each exactly once"
     );
+    // The visitor's cuts: what it missed came by `sync`, the rest live, none twice (above).
+    let live = c.v.all("staff_send").len();
+    assert!(live <= N_AGENT, "{who}: {live} staff_send");
     format!(
-        "{who}: {N} messages in {:.1}s, {} acks dropped, {} resends, {} connections",
+        "{who}: {N} + {N_AGENT} messages in {:.1}s, {dropped} acks dropped, {resends} resends, \
+         {} visitor connections, {live} agent messages live and {} by sync",
         took.as_secs_f64(),
-        c.pv.dropped_acks(),
-        c.v.resends(),
-        c.v.connects()
+        c.v.connects(),
+        N_AGENT - live,
     )
 }
 
