@@ -131,3 +131,12 @@ INSERT INTO messages_v2 (id, chat_id, sequence_num, type_id, sender, content, cr
     SELECT id, chat_id, sequence_num, type_id, sender, content, created_at FROM messages ORDER BY rowid;
 DROP TABLE messages;
 ALTER TABLE messages_v2 RENAME TO messages;
+
+-- migration: 3
+-- Idempotent sends (issue 12): a client may give each message its own id; a resend with the
+-- same id from the same sender in the same chat is stored once. Partial: messages without one
+-- (the seed's clients, system messages) cost nothing in this index.
+ALTER TABLE messages ADD COLUMN client_msg_id TEXT;
+CREATE UNIQUE INDEX messages_client_msg_id
+    ON messages (chat_id, IFNULL(sender, ''), client_msg_id)
+    WHERE client_msg_id IS NOT NULL;

@@ -59,9 +59,16 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
     #[command(flatten)]
     pub place: Place,
-    /// Seconds a dropped visitor or staff has to reconnect before it counts as gone [default: 10]
+    /// Seconds a dropped visitor or staff has to reconnect before it counts as gone; sets both
+    /// graces below (0: the seed's behaviour, disconnects take effect at once)
     #[arg(long, value_name = "SECS")]
     pub reconnect_grace: Option<u64>,
+    /// Seconds a visitor has to come back [default: 900]
+    #[arg(long, value_name = "SECS")]
+    pub visitor_reconnect_grace: Option<u64>,
+    /// Seconds a staff member has to come back [default: 300]
+    #[arg(long, value_name = "SECS")]
+    pub staff_reconnect_grace: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

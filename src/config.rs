@@ -13,6 +13,10 @@ use std::time::Duration;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA: &str = "./frontdesk-data";
+/// A sleeping phone or a shop tab closed and reopened later must not end a chat: minutes.
+pub const DEFAULT_VISITOR_GRACE_SECS: u64 = 900;
+/// A Wi-Fi drop or a console tab closed by mistake: the chats wait for the agent.
+pub const DEFAULT_STAFF_GRACE_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -34,6 +38,8 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub data: Option<PathBuf>,
     pub reconnect_grace: Option<u64>,
+    pub visitor_reconnect_grace: Option<u64>,
+    pub staff_reconnect_grace: Option<u64>,
     pub public_url: Option<String>,
     pub log_level: Option<String>,
     pub log_format: Option<LogFormat>,
@@ -71,7 +77,11 @@ pub enum LogFormat {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    pub reconnect_grace: Duration,
+    /// How long a visitor whose connections all dropped has to come back before it counts as
+    /// gone (a sleeping phone, a closed tab reopened): the chat stays open meanwhile.
+    pub visitor_reconnect_grace: Duration,
+    /// The same for staff (a Wi-Fi drop, a console tab closed by mistake).
+    pub staff_reconnect_grace: Duration,
     /// The URL people reach us at (behind a proxy); defaults to `http://<listen>`.
     pub public_url: String,
     pub log_level: String,
@@ -185,7 +195,21 @@ impl Config {
         Ok(Config {
             listen,
             data_dir,
-            reconnect_grace: secs(args.reconnect_grace.or(file.reconnect_grace).unwrap_or(10)),
+            // Flags beat the file; the specific key beats the one that sets both.
+            visitor_reconnect_grace: secs(
+                args.visitor_reconnect_grace
+                    .or(args.reconnect_grace)
+                    .or(file.visitor_reconnect_grace)
+                    .or(file.reconnect_grace)
+                    .unwrap_or(DEFAULT_VISITOR_GRACE_SECS),
+            ),
+            staff_reconnect_grace: secs(
+                args.staff_reconnect_grace
+                    .or(args.reconnect_grace)
+                    .or(file.staff_reconnect_grace)
+                    .or(file.reconnect_grace)
+                    .unwrap_or(DEFAULT_STAFF_GRACE_SECS),
+            ),
             public_url,
             log_level,
             log_format: file.log_format.unwrap_or_default(),
@@ -267,7 +291,7 @@ pub fn resolve_listen(place: &Place, flag: Option<SocketAddr>) -> Result<SocketA
     Config::resolve(&ServeArgs {
         listen: flag,
         place: place.clone(),
-        reconnect_grace: None,
+        ..Default::default()
     })
     .map(|c| c.listen)
 }
@@ -302,7 +326,8 @@ mod tests {
         let c = Config::resolve(&ServeArgs::default()).unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA));
-        assert_eq!(c.reconnect_grace, Duration::from_secs(10));
+        assert_eq!(c.visitor_reconnect_grace, Duration::from_secs(900));
+        assert_eq!(c.staff_reconnect_grace, Duration::from_secs(300));
         assert_eq!(c.max_staffs_in_chat, 5);
         assert_eq!(c.max_connections, None);
         assert_eq!(c.max_connections_per_ip, 256);
@@ -322,11 +347,56 @@ mod tests {
                 config: Some(path),
                 data: None,
             },
-            reconnect_grace: None,
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(c.listen.port(), 9100);
-        assert_eq!(c.reconnect_grace, Duration::from_secs(3));
+        assert_eq!(c.visitor_reconnect_grace, Duration::from_secs(3));
+        assert_eq!(c.staff_reconnect_grace, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_specific_grace_beats_the_one_for_both_and_flags_beat_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        std::fs::write(
+            &path,
+            "reconnect_grace = 3
+staff_reconnect_grace = 7
+visitor_reconnect_grace = 8
+",
+        )
+        .unwrap();
+        let place = Place {
+            config: Some(path),
+            data: None,
+        };
+        let c = Config::resolve(&ServeArgs {
+            place: place.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.visitor_reconnect_grace, Duration::from_secs(8));
+        assert_eq!(c.staff_reconnect_grace, Duration::from_secs(7));
+        // `--reconnect-grace 0` (the seed's behaviour) beats both keys of the file...
+        let c = Config::resolve(&ServeArgs {
+            place: place.clone(),
+            reconnect_grace: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.visitor_reconnect_grace, Duration::ZERO);
+        assert_eq!(c.staff_reconnect_grace, Duration::ZERO);
+        // ...and a specific flag beats the flag for both.
+        let c = Config::resolve(&ServeArgs {
+            place,
+            reconnect_grace: Some(0),
+            staff_reconnect_grace: Some(20),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.visitor_reconnect_grace, Duration::ZERO);
+        assert_eq!(c.staff_reconnect_grace, Duration::from_secs(20));
     }
 
     #[test]

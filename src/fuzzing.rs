@@ -69,10 +69,21 @@ fn check_refusal(why: &str) {
 fn check_request(req: &Request, max: usize) {
     let id_ok = |s: &str| !s.is_empty() && s.len() <= 64;
     match &req.body {
-        Family::Messages(Messages::Visitor { content }) => check_content(content, max),
-        Family::Messages(Messages::Staff { visitor, content }) => {
+        Family::Messages(Messages::Visitor {
+            content,
+            client_msg_id,
+        }) => {
+            check_content(content, max);
+            assert!(client_msg_id.as_deref().is_none_or(id_ok));
+        }
+        Family::Messages(Messages::Staff {
+            visitor,
+            content,
+            client_msg_id,
+        }) => {
             assert!(id_ok(visitor));
             check_content(content, max);
+            assert!(client_msg_id.as_deref().is_none_or(id_ok));
         }
         Family::Messages(Messages::VisitorLeave) => {}
         Family::Claim(Claim::Join { visitor } | Claim::Leave { visitor })
@@ -87,6 +98,10 @@ fn check_request(req: &Request, max: usize) {
             severity_level,
         }) => assert!(id_ok(visitor) && (0..=1000).contains(severity_level)),
         Family::Presence(_) => {}
+        Family::Resume(r) => {
+            let crate::live::events::resume::Resume::Sync { chat_id, after } = r;
+            assert!(id_ok(chat_id) && *after >= 0);
+        }
         Family::Typing(t) => assert!(t.visitor.as_deref().is_none_or(id_ok)),
     }
 }

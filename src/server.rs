@@ -44,7 +44,11 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let live = Live::start(
         store.clone(),
-        LiveConfig::new(config.reconnect_grace, config.max_staffs_in_chat),
+        LiveConfig::with_graces(
+            config.visitor_reconnect_grace,
+            config.staff_reconnect_grace,
+            config.max_staffs_in_chat,
+        ),
     )
     .await?;
     let app = App::new(config, store.clone(), live.clone());

@@ -5,15 +5,15 @@
 
 use super::events::Request;
 use super::outbox::{self, Outbox, OutboxRx, Outgoing, OUTBOX_BYTES_STAFF, OUTBOX_BYTES_VISITOR};
-use super::plan::{ConnId, Part, Plan, Reply, Timer};
+use super::plan::{ConnId, Plan, Reply, Timer};
 use super::refusal::say;
+use super::render::{render, shows_any};
 use super::state::{Counts, LiveConfig, LiveState};
 use crate::auth::{Credential, Principal};
 use crate::model::now_ms;
 use crate::model::Role;
 use crate::store::chats::{self, Slot};
 use crate::store::Store;
-use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -494,7 +494,18 @@ async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Live) {
                     r(a);
                 }
                 let mut n = 0u64;
+                // A resent message (same client id) was stored before and told then: what
+                // shows it is not delivered again.
+                let resent: Vec<usize> = filled
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| matches!(s, Slot::Duplicate(_)))
+                    .map(|(i, _)| i)
+                    .collect();
                 for (to, name, payload) in c.sends {
+                    if !resent.is_empty() && shows_any(&payload.0, &resent) {
+                        continue;
+                    }
                     let data = render(&payload.0, &filled);
                     for outbox in to {
                         outbox.push(Outgoing::Event {
@@ -515,77 +526,6 @@ async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Live) {
         }
         for outbox in c.closes {
             outbox.push(Outgoing::Close);
-        }
-    }
-}
-
-/// The payload as JSON text, with the stored messages in place of their slots.
-pub fn render(parts: &[(&'static str, Part)], slots: &[Slot]) -> Arc<RawValue> {
-    let mut out = Vec::with_capacity(256);
-    write_object(&mut out, parts, slots);
-    // Serializing values of our own types into JSON cannot fail and is UTF-8 by construction.
-    let text = String::from_utf8(out).unwrap_or_default();
-    match RawValue::from_string(text) {
-        Ok(raw) => Arc::from(raw),
-        Err(e) => {
-            tracing::error!(error = %e, "rendered an invalid payload");
-            Arc::from(RawValue::from_string("{}".into()).expect("{} is JSON"))
-        }
-    }
-}
-
-fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
-    if serde_json::to_writer(&mut *out, v).is_err() {
-        out.extend_from_slice(b"null");
-    }
-}
-
-fn write_object(out: &mut Vec<u8>, parts: &[(&'static str, Part)], slots: &[Slot]) {
-    out.push(b'{');
-    for (i, (key, part)) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_json(out, key);
-        out.push(b':');
-        write_part(out, part, slots);
-    }
-    out.push(b'}');
-}
-
-fn write_part(out: &mut Vec<u8>, part: &Part, slots: &[Slot]) {
-    match part {
-        Part::Json(v) => write_json(out, v),
-        Part::Raw(r) => out.extend_from_slice(r.get().as_bytes()),
-        Part::Message(s) => match slots.get(*s) {
-            Some(Slot::Message(m)) => write_json(out, &**m),
-            _ => out.extend_from_slice(b"null"),
-        },
-        Part::Messages(list) => {
-            let msgs = list.iter().flat_map(|s| match slots.get(*s) {
-                Some(Slot::Message(m)) => std::slice::from_ref(m),
-                Some(Slot::Messages(ms)) => ms.as_slice(),
-                _ => &[],
-            });
-            out.push(b'[');
-            for (i, m) in msgs.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(out, &**m);
-            }
-            out.push(b']');
-        }
-        Part::Object(parts) => write_object(out, parts, slots),
-        Part::List(items) => {
-            out.push(b'[');
-            for (i, p) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_part(out, p, slots);
-            }
-            out.push(b']');
         }
     }
 }

@@ -11,8 +11,8 @@
 //! - `outgoing`: the table of server events and their audiences.
 //! - `state`: the live state (roster, rooms, queues) and the rules shared by events.
 //! - `plan`: what a decision holds; `refusal`: every refusal with its code.
-//! - `actor`: the task that owns the state and carries plans out; `outbox`: each
-//!   connection's byte-bounded queue of frames.
+//! - `actor`: the task that owns the state and carries plans out; `render`: payloads as JSON
+//!   after the commit; `outbox`: each connection's byte-bounded queue of frames.
 
 pub mod actor;
 pub mod events;
@@ -22,6 +22,7 @@ pub mod plan;
 #[cfg(test)]
 mod proptests;
 pub mod refusal;
+pub mod render;
 pub mod state;
 
 pub use actor::{Live, Replier};

@@ -38,6 +38,11 @@ outgoing! {
     StaffGoesOnline = "staff_goes_online",
     /// All staff, when a staff member's grace ran out.
     StaffGoesOffline = "staff_goes_offline",
+    /// The visitors of the chats a staff member serves and all other staff: that staff
+    /// member's connection dropped; their chats wait for them (the staff reconnect grace).
+    StaffAway = "staff_away",
+    /// The same audience: the staff member is back within the grace.
+    StaffBack = "staff_back",
     /// All staff (the sender too): a staff member set their availability.
     StaffAvailabilityChanged = "staff_availability_changed",
     /// The connecting visitor: serving staff and the open chat's messages.
@@ -48,6 +53,10 @@ outgoing! {
     VisitorGoesOnline = "visitor_goes_online",
     /// All staff, when a visitor's grace ran out.
     VisitorGoesOffline = "visitor_goes_offline",
+    /// All staff: a visitor's connection dropped; the chat stays open (the visitor grace).
+    VisitorAway = "visitor_away",
+    /// All staff: the visitor is back within the grace.
+    VisitorBack = "visitor_back",
 
     // ----- queues -----
     /// All staff: a new (or returning) chat waits to be claimed.
@@ -85,6 +94,10 @@ outgoing! {
     /// Supervisors and admins: the visitor ended the chat.
     VisitorLeaveChatForSupervisor = "visitor_leave_chat_for_supervisor",
 
+    // ----- resume (live/events/resume.rs) -----
+    /// The connection that sent `sync`: the chat's messages after the number it gave.
+    MessagesSince = "messages_since",
+
     // ----- supervision (live/events/supervision.rs) -----
     /// The replaced serving staff and the visitor: a supervisor took the chat over.
     StaffBeingTakenOverChat = "staff_being_taken_over_chat",
@@ -118,6 +131,8 @@ pub enum Audience<'a> {
     Serving(&'a VisitorId, Option<&'a StaffId>),
     /// The room: its visitor and its serving staff, except one staff member.
     Room(&'a VisitorId, Option<&'a StaffId>),
+    /// The visitors of every room a staff member serves.
+    VisitorsServedBy(&'a StaffId),
     /// Every online staff member, except one.
     AllStaff(Option<&'a StaffId>),
     /// Online supervisors and admins, except one.

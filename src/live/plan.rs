@@ -128,10 +128,16 @@ impl Plan {
 
     /// Loads a chat's messages (as of this point of the transaction) into a slot.
     pub fn load_messages(&mut self, chat_id: &ChatId) -> usize {
+        self.load_messages_after(chat_id, 0)
+    }
+
+    /// Loads a chat's messages with `sequence_num` above `after` into a slot.
+    pub fn load_messages_after(&mut self, chat_id: &ChatId, after: i64) -> usize {
         let slot = self.next_slot();
         self.ops.push(DbOp::LoadMessages {
             slot,
             chat_id: chat_id.clone(),
+            after,
         });
         slot
     }

@@ -13,7 +13,7 @@
 //! - payload views (room, online staff): `state/views.rs`;
 //! - who hears what: `LiveState::tell` below resolves every `Audience`.
 
-use super::events::{Request, Sender, Who};
+use super::events::{By, Request, Sender, Who};
 use super::plan::*;
 use crate::model::{StaffId, VisitorId};
 use std::time::Duration;
@@ -31,18 +31,41 @@ pub use restore::Counts;
 
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
-    pub reconnect_grace: Duration,
-    /// How long serving staff have to come back after a restart (at least 60 s).
-    pub restart_grace: Duration,
+    /// How long a visitor whose connection dropped has to come back (0: at once, the seed's
+    /// behaviour).
+    pub visitor_grace: Duration,
+    /// The same for staff.
+    pub staff_grace: Duration,
     pub max_staffs_in_chat: usize,
 }
 
+/// After a restart everyone is disconnected at once: the serving staff and their visitors get
+/// at least this long to come back, whatever the graces.
+pub const RESTART_GRACE_MIN: Duration = Duration::from_secs(60);
+
 impl LiveConfig {
-    pub fn new(reconnect_grace: Duration, max_staffs_in_chat: usize) -> LiveConfig {
+    /// The same grace for visitors and staff.
+    pub fn new(grace: Duration, max_staffs_in_chat: usize) -> LiveConfig {
+        LiveConfig::with_graces(grace, grace, max_staffs_in_chat)
+    }
+
+    pub fn with_graces(
+        visitor: Duration,
+        staff: Duration,
+        max_staffs_in_chat: usize,
+    ) -> LiveConfig {
         LiveConfig {
-            reconnect_grace,
-            restart_grace: reconnect_grace.max(Duration::from_secs(60)),
+            visitor_grace: visitor,
+            staff_grace: staff,
             max_staffs_in_chat,
+        }
+    }
+
+    /// The grace of the party a timer is for.
+    pub fn grace(&self, timer: &Timer) -> Duration {
+        match timer {
+            Timer::StaffGone { .. } => self.staff_grace,
+            Timer::VisitorGone { .. } => self.visitor_grace,
         }
     }
 }
@@ -71,19 +94,20 @@ impl LiveState {
     /// A client event from `conn`: the sender is looked up, the event's `who` (from the table
     /// in `live/events/mod.rs`) is checked here, in one place, and the family decides.
     pub fn request(&mut self, conn: ConnId, req: Request, now: i64) -> Plan {
-        let sender = match self.roster.party(conn) {
-            Some(roster::Party::Visitor(vid)) => Sender::Visitor(vid.clone()),
+        let by = match self.roster.party(conn) {
+            Some(roster::Party::Visitor(vid)) => By::Visitor(vid.clone()),
             Some(roster::Party::Staff(sid)) => match self.roster.staff(sid) {
-                Some(s) => Sender::Staff(s.clone()),
+                Some(s) => By::Staff(s.clone()),
                 None => return Plan::err(say::NOT_CONNECTED),
             },
             None => return Plan::err(say::NOT_CONNECTED),
         };
-        match (req.who(), &sender) {
-            (Who::Staff, Sender::Visitor(_)) => return Plan::err(say::STAFF_ONLY),
-            (Who::Visitor, Sender::Staff(_)) => return Plan::err(say::VISITOR_ONLY),
+        match (req.who(), &by) {
+            (Who::Staff, By::Visitor(_)) => return Plan::err(say::STAFF_ONLY),
+            (Who::Visitor, By::Staff(_)) => return Plan::err(say::VISITOR_ONLY),
             _ => {}
         }
+        let sender = Sender { conn, by };
         req.apply(self, &sender, now)
     }
 
@@ -100,6 +124,12 @@ impl LiveState {
                 to.extend(self.serving_conns(vid, except));
                 to
             }
+            Audience::VisitorsServedBy(sid) => self
+                .rooms
+                .served_by(sid)
+                .iter()
+                .filter_map(|vid| r.visitor_conn(vid))
+                .collect(),
             Audience::AllStaff(except) => r.staff_conns(except),
             Audience::Supervisors(except) => r.supervisor_conns(except),
         }

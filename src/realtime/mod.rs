@@ -117,6 +117,7 @@ pub async fn handle_event(
     limits: &Limits,
     name: &str,
     data: Option<&RawValue>,
+    client_msg_id: Option<&RawValue>,
     reply: Option<Replier>,
 ) {
     let fail = |reply: Option<Replier>, why: Refusal| {
@@ -127,7 +128,13 @@ pub async fn handle_event(
     if !limits.events.lock().map(|mut l| l.allow()).unwrap_or(true) {
         return fail(reply, say::SLOW_DOWN);
     }
-    let req = match Request::parse(name, data, limits.max_content) {
+    let args = crate::live::events::Args {
+        name,
+        data,
+        max_content: limits.max_content,
+        client_msg_id,
+    };
+    let req = match Request::parse_args(&args) {
         Ok(r) => r,
         Err(why) => return fail(reply, why),
     };

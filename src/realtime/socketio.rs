@@ -32,6 +32,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::handler::{ConnectHandler, FromMessageParts, Value as PacketValue};
 use socketioxide::socket::Socket;
 use socketioxide::{SendError, SocketError, SocketIo};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,17 +213,16 @@ fn prepare(s: &SocketRef, ctx: &Ctx, session: Session) {
     // could reach the live state in either order. It calls the handler itself in packet order,
     // though: the handler queues the event right then (returning a finished future), and one
     // task per socket hands the queue on in that order.
-    let (events, mut queue) =
-        mpsc::channel::<(String, Option<Box<RawValue>>, AckSender)>(EVENT_QUEUE);
+    let (events, mut queue) = mpsc::channel::<Queued>(EVENT_QUEUE);
     for name in crate::live::events::EVENTS.iter().map(|e| e.name) {
         let events = events.clone();
-        s.on(name, move |RawArg(data): RawArg, ack: AckSender| {
-            enqueue(&events, name.to_string(), data, ack);
+        s.on(name, move |RawArgs(args): RawArgs, ack: AckSender| {
+            enqueue(&events, name.to_string(), args, ack);
             std::future::ready(())
         });
     }
     s.on_fallback(move |Event(name): Event, ack: AckSender| {
-        enqueue(&events, name, None, ack);
+        enqueue(&events, name, Args::default(), ack);
         std::future::ready(())
     });
     let (ready, connected) = tokio::sync::oneshot::channel();
@@ -231,13 +231,14 @@ fn prepare(s: &SocketRef, ctx: &Ctx, session: Session) {
         if connected.await.is_err() {
             return;
         }
-        while let Some((name, data, ack)) = queue.recv().await {
+        while let Some((name, args, ack)) = queue.recv().await {
             handle_event(
                 &live,
                 conn,
                 &limits,
                 &name,
-                data.as_deref(),
+                args.data.as_deref(),
+                args.client_msg_id.as_deref(),
                 Some(replier(ack)),
             )
             .await;
@@ -254,11 +255,19 @@ fn prepare(s: &SocketRef, ctx: &Ctx, session: Session) {
     s.extensions.insert(handoff);
 }
 
-/// The event's first argument as the exact JSON text the client sent (`None` if it sent none).
-/// socketioxide's own extractors re-serialize; message content must stay byte-for-byte.
-struct RawArg(Option<Box<RawValue>>);
+/// An event's arguments as the exact JSON text the client sent.
+#[derive(Default)]
+struct Args {
+    /// The first argument (`None` if it sent none). socketioxide's own extractors
+    /// re-serialize; message content must stay byte-for-byte.
+    data: Option<Box<RawValue>>,
+    /// `client_msg_id` of an optional second argument `{client_msg_id}` (product.md §8.11).
+    client_msg_id: Option<Box<RawValue>>,
+}
 
-impl<A: Adapter> FromMessageParts<A> for RawArg {
+struct RawArgs(Args);
+
+impl<A: Adapter> FromMessageParts<A> for RawArgs {
     type Error = Infallible;
     fn from_message_parts(
         _: &Arc<Socket<A>>,
@@ -266,21 +275,28 @@ impl<A: Adapter> FromMessageParts<A> for RawArg {
         _: &Option<i64>,
     ) -> Result<Self, Infallible> {
         // The packet's data is the array `["event", arg, ...]`.
-        let first = v
+        let args = v
             .as_str()
             .and_then(|text| serde_json::from_str::<Vec<&RawValue>>(text).ok())
-            .and_then(|args| args.get(1).map(|a| (*a).to_owned()));
-        Ok(RawArg(first))
+            .unwrap_or_default();
+        let client_msg_id = args
+            .get(2)
+            .and_then(|a| serde_json::from_str::<HashMap<&str, &RawValue>>(a.get()).ok())
+            .and_then(|extra| extra.get("client_msg_id").map(|id| (*id).to_owned()));
+        Ok(RawArgs(Args {
+            data: args.get(1).map(|a| (*a).to_owned()),
+            client_msg_id,
+        }))
     }
 }
 
 /// Events of one socket waiting to be handed on; a client this far ahead is told to slow down.
 const EVENT_QUEUE: usize = 256;
 
-type EventQueue = mpsc::Sender<(String, Option<Box<RawValue>>, AckSender)>;
+type Queued = (String, Args, AckSender);
 
-fn enqueue(events: &EventQueue, name: String, data: Option<Box<RawValue>>, ack: AckSender) {
-    if let Err(mpsc::error::TrySendError::Full((_, _, ack))) = events.try_send((name, data, ack)) {
+fn enqueue(events: &mpsc::Sender<Queued>, name: String, args: Args, ack: AckSender) {
+    if let Err(mpsc::error::TrySendError::Full((_, _, ack))) = events.try_send((name, args, ack)) {
         replier(ack)(Err(crate::live::refusal::say::SLOW_DOWN));
     }
 }

@@ -120,6 +120,10 @@ struct Frame<'a> {
     #[serde(borrow)]
     data: Option<&'a RawValue>,
     id: Option<u64>,
+    /// Idempotent sends (product.md §8.11): checked with the event, not here, so a bad one is
+    /// an `invalid_field` answer to that event.
+    #[serde(borrow)]
+    client_msg_id: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +265,7 @@ pub enum Decoded<'a> {
         event: Cow<'a, str>,
         data: Option<&'a RawValue>,
         id: Option<u64>,
+        client_msg_id: Option<&'a RawValue>,
     },
     /// Malformed: answered with this ack frame, the connection stays open.
     Refused(String),
@@ -273,7 +278,13 @@ pub fn decode_frame(text: &str) -> Decoded<'_> {
             event: Some(event),
             data,
             id,
-        }) => Decoded::Event { event, data, id },
+            client_msg_id,
+        }) => Decoded::Event {
+            event,
+            data,
+            id,
+            client_msg_id,
+        },
         Ok(Frame {
             event: None, id, ..
         }) => Decoded::Refused(refusal_ack(id, &Refusal::invalid("event"))),
@@ -288,12 +299,17 @@ pub fn decode_frame(text: &str) -> Decoded<'_> {
 /// One client frame: parsed, then handed to the live state (anything malformed is answered).
 async fn on_text(live: &Live, conn: ConnId, limits: &Limits, outbox: &Outbox, text: &str) {
     match decode_frame(text) {
-        Decoded::Event { event, data, id } => {
+        Decoded::Event {
+            event,
+            data,
+            id,
+            client_msg_id,
+        } => {
             let reply = id.map(|id| {
                 let ob = outbox.clone();
                 Box::new(move |reply| ob.push(Outgoing::Ack { id, reply })) as crate::live::Replier
             });
-            handle_event(live, conn, limits, &event, data, reply).await;
+            handle_event(live, conn, limits, &event, data, client_msg_id, reply).await;
         }
         Decoded::Refused(ack) => outbox.push_raw(ack),
     }

@@ -14,14 +14,22 @@ use std::sync::Arc;
 pub enum Slot {
     Empty,
     Message(Arc<Message>),
+    /// A resend of a message already stored (same client id): nothing new was stored, and
+    /// nothing that shows it is delivered again.
+    Duplicate(Arc<Message>),
     Messages(Vec<Arc<Message>>),
 }
 
 /// The next `sequence_num` of the chat is decided inside the insert, by the one writer.
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, chat_id, sequence_num, type_id, sender, content, created_at) \
+/// A resend (same chat, sender and client id) inserts nothing and returns no row.
+const INSERT_MESSAGE: &str = "INSERT INTO messages \
+     (id, chat_id, sequence_num, type_id, sender, content, created_at, client_msg_id) \
      VALUES (?1, ?2, (SELECT COALESCE(MAX(sequence_num), 0) + 1 FROM messages WHERE chat_id = ?2), \
-             ?3, ?4, ?5, ?6) RETURNING sequence_num";
+             ?3, ?4, ?5, ?6, ?7) \
+     ON CONFLICT DO NOTHING RETURNING sequence_num";
+
+const FIND_RESENT: &str = "SELECT id, chat_id, sequence_num, type_id, sender, content, created_at \
+     FROM messages WHERE chat_id = ?1 AND IFNULL(sender, '') = IFNULL(?2, '') AND client_msg_id = ?3";
 
 /// Runs a plan's ops in order; returns the filled slots.
 pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>, StoreError> {
@@ -100,17 +108,29 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
             }
             DbOp::InsertMessage { slot, message: m } => {
                 // The one writer makes MAX + 1 race-free, and a failed insert leaves no gap.
-                let seq: i64 = conn.prepare_cached(INSERT_MESSAGE)?.query_row(
-                    params![
-                        m.id,
-                        m.chat_id,
-                        m.type_id,
-                        m.sender,
-                        m.content.get(),
-                        m.created_at
-                    ],
-                    |r| r.get(0),
-                )?;
+                let seq: Option<i64> = conn
+                    .prepare_cached(INSERT_MESSAGE)?
+                    .query_row(
+                        params![
+                            m.id,
+                            m.chat_id,
+                            m.type_id,
+                            m.sender,
+                            m.content.get(),
+                            m.created_at,
+                            m.client_msg_id
+                        ],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(seq) = seq else {
+                    let earlier = conn.prepare_cached(FIND_RESENT)?.query_row(
+                        params![m.chat_id, m.sender, m.client_msg_id],
+                        message_from_row,
+                    )?;
+                    set(&mut out, *slot, Slot::Duplicate(Arc::new(earlier)))?;
+                    continue;
+                };
                 set(
                     &mut out,
                     *slot,
@@ -125,8 +145,12 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
                     })),
                 )?;
             }
-            DbOp::LoadMessages { slot, chat_id } => {
-                let all = messages_after(conn, chat_id, 0, i64::MAX)?;
+            DbOp::LoadMessages {
+                slot,
+                chat_id,
+                after,
+            } => {
+                let all = messages_after(conn, chat_id, *after, i64::MAX)?;
                 set(
                     &mut out,
                     *slot,
@@ -304,6 +328,7 @@ mod tests {
                     sender: None,
                     content: Arc::from(RawValue::from_string("{}".into()).unwrap()),
                     created_at: i,
+                    client_msg_id: None,
                 },
             }];
             match store.write(move |c| apply(c, &ops, 1)).await.unwrap().pop() {
@@ -321,5 +346,75 @@ mod tests {
             .unwrap();
         assert_eq!(reprepared, 0);
         store.close().await;
+    }
+
+    /// A resend with the same client id (same chat, same sender) stores nothing and hands
+    /// back the message stored the first time; another sender's id is its own.
+    #[tokio::test]
+    async fn a_resent_client_id_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Synchronous::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO visitors (id, name, is_anonymous, created_at) VALUES ('v', 'V', 0, 0);
+                     INSERT INTO chats (id, visitor_id, status, created_at) VALUES ('c', 'v', 'claimed', 0);",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let send = |i: i64, sender: Option<&str>, id: Option<&str>| {
+            let ops = vec![DbOp::InsertMessage {
+                slot: 0,
+                message: NewMessage {
+                    id: format!("m{i}"),
+                    chat_id: "c".into(),
+                    type_id: 1,
+                    sender: sender.map(Into::into),
+                    content: Arc::from(RawValue::from_string(format!("{{\"n\":{i}}}")).unwrap()),
+                    created_at: i,
+                    client_msg_id: id.map(str::to_string),
+                },
+            }];
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |c| apply(c, &ops, 1))
+                    .await
+                    .unwrap()
+                    .pop()
+                    .unwrap()
+            }
+        };
+        let first = match send(1, None, Some("a")).await {
+            Slot::Message(m) => m,
+            other => panic!("{other:?}"),
+        };
+        match send(2, None, Some("a")).await {
+            Slot::Duplicate(m) => {
+                assert_eq!((m.sequence_num, m.id.as_str()), (first.sequence_num, "m1"));
+                assert_eq!(m.content.get(), r#"{"n":1}"#, "the first one's content");
+            }
+            other => panic!("a resend was stored again: {other:?}"),
+        }
+        // Another sender, or no id at all: new messages, numbered without a gap.
+        let seqs: Vec<i64> = [
+            send(3, Some("s"), Some("a")).await,
+            send(4, None, None).await,
+            send(5, None, None).await,
+        ]
+        .into_iter()
+        .map(|s| match s {
+            Slot::Message(m) => m.sequence_num,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        let all = store
+            .read(|c| messages_after(c, "c", 0, 100))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 4);
     }
 }

@@ -43,6 +43,9 @@ pub struct NewMessage {
     pub sender: Option<StaffId>,
     pub content: Arc<RawValue>,
     pub created_at: i64,
+    /// The client's own id for it: a resend with the same id (same sender, same chat) is
+    /// stored once (`Slot::Duplicate`).
+    pub client_msg_id: Option<String>,
 }
 
 /// A write (or a consistent read) done by the writer, in plan order, in one transaction.
@@ -78,9 +81,11 @@ pub enum DbOp {
         slot: usize,
         message: NewMessage,
     },
+    /// The chat's messages with `sequence_num` above `after` (0: all), as of this point.
     LoadMessages {
         slot: usize,
         chat_id: ChatId,
+        after: i64,
     },
 }
 

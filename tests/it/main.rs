@@ -16,5 +16,6 @@ mod load_check;
 mod presence;
 mod protocol;
 mod resilience;
+mod resume;
 mod security_accounts;
 mod security_net;

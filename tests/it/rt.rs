@@ -264,14 +264,20 @@ impl Client {
 
     /// Emits an event and waits for its ack `(result, error_message)`.
     pub async fn emit(&self, event: &str, data: Value) -> Ack {
+        self.emit_with_id(event, data, None).await
+    }
+
+    /// Emits a message event with a client message id (product.md §8.11): on `/ws` the
+    /// frame's `client_msg_id`, on Socket.IO a second argument `{client_msg_id}`.
+    pub async fn emit_with_id(&self, event: &str, data: Value, client_msg_id: Option<&str>) -> Ack {
         match &self.inner {
             Inner::Sio(c) => {
                 let (tx, rx) = oneshot::channel::<Ack>();
                 let tx = Arc::new(Mutex::new(Some(tx)));
-                let payload = if data.is_null() {
-                    Payload::Text(vec![])
-                } else {
-                    Payload::Text(vec![data])
+                let payload = match (data.is_null(), client_msg_id) {
+                    (true, None) => Payload::Text(vec![]),
+                    (false, None) => Payload::Text(vec![data]),
+                    (_, Some(id)) => Payload::Text(vec![data, json!({ "client_msg_id": id })]),
                 };
                 c.emit_with_ack(event, payload, WAIT, move |p: Payload, _c: SioClient| {
                     let tx = tx.clone();
@@ -310,7 +316,11 @@ impl Client {
                 let id = next_id.fetch_add(1, Ordering::SeqCst);
                 let (tx, rx) = oneshot::channel();
                 pending.lock().unwrap().insert(id, tx);
-                let frame = json!({"event": event, "data": data, "id": id}).to_string();
+                let mut frame = json!({"event": event, "data": data, "id": id});
+                if let Some(cid) = client_msg_id {
+                    frame["client_msg_id"] = json!(cid);
+                }
+                let frame = frame.to_string();
                 out.send(Message::text(frame)).expect("send");
                 tokio::time::timeout(WAIT, rx)
                     .await

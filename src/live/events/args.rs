@@ -12,6 +12,25 @@ pub struct Args<'a> {
     pub name: &'a str,
     pub data: Option<&'a RawValue>,
     pub max_content: usize,
+    /// The message's client id when the transport carries it beside the data (`/ws`: the
+    /// frame's `client_msg_id`; Socket.IO: a second argument `{client_msg_id}`).
+    pub client_msg_id: Option<&'a RawValue>,
+}
+
+/// The longest client message id.
+pub const MAX_CLIENT_MSG_ID: usize = 64;
+
+/// A client message id: a string of 1 to 64 bytes.
+pub fn client_msg_id(raw: Option<&RawValue>) -> Result<Option<String>, Refusal> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.get().trim() == "null" {
+        return Ok(None);
+    }
+    serde_json::from_str::<String>(raw.get())
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= MAX_CLIENT_MSG_ID)
+        .map(Some)
+        .ok_or_else(|| Refusal::invalid("client_msg_id"))
 }
 
 /// The fields of an object; `first` names the field reported when the data is no object.
@@ -29,6 +48,14 @@ impl<'a> Args<'a> {
     /// The whole data as message content.
     pub fn content(&self) -> Result<Arc<RawValue>, Refusal> {
         content(self.data, self.max_content)
+    }
+
+    /// The message's client id, from beside the data or else from `fields` (inside the data).
+    pub fn client_msg_id(&self, fields: Option<&Fields>) -> Result<Option<String>, Refusal> {
+        match self.client_msg_id {
+            Some(raw) => client_msg_id(Some(raw)),
+            None => client_msg_id(fields.and_then(|f| f.get("client_msg_id"))),
+        }
     }
 
     /// No data, or `null`.

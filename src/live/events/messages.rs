@@ -15,10 +15,12 @@ pub enum Messages {
     /// Any of the three visitor message events.
     Visitor {
         content: Arc<RawValue>,
+        client_msg_id: Option<String>,
     },
     Staff {
         visitor: VisitorId,
         content: Arc<RawValue>,
+        client_msg_id: Option<String>,
     },
     VisitorLeave,
 }
@@ -26,6 +28,7 @@ pub enum Messages {
 pub fn parse_visitor_msg(a: &Args) -> Result<Family, Refusal> {
     Ok(Family::Messages(Messages::Visitor {
         content: a.content()?,
+        client_msg_id: a.client_msg_id(None)?,
     }))
 }
 
@@ -34,6 +37,7 @@ pub fn parse_staff_msg(a: &Args) -> Result<Family, Refusal> {
     Ok(Family::Messages(Messages::Staff {
         visitor: f.id("visitor")?,
         content: f.content("content", a.max_content)?,
+        client_msg_id: a.client_msg_id(Some(&f))?,
     }))
 }
 
@@ -44,12 +48,19 @@ pub fn parse_visitor_leave(_: &Args) -> Result<Family, Refusal> {
 impl Messages {
     pub fn apply(self, s: &mut LiveState, by: &Sender, now: i64) -> Plan {
         match self {
-            Messages::Visitor { content } => match by.visitor() {
-                Ok(vid) => visitor_message(s, vid, content, now),
+            Messages::Visitor {
+                content,
+                client_msg_id,
+            } => match by.visitor() {
+                Ok(vid) => visitor_message(s, vid, content, client_msg_id, now),
                 Err(refused) => Plan::err(refused),
             },
-            Messages::Staff { visitor, content } => match by.staff() {
-                Ok(staff) => staff_message(s, staff, &visitor, content, now),
+            Messages::Staff {
+                visitor,
+                content,
+                client_msg_id,
+            } => match by.staff() {
+                Ok(staff) => staff_message(s, staff, &visitor, content, client_msg_id, now),
                 Err(refused) => Plan::err(refused),
             },
             Messages::VisitorLeave => {
@@ -68,7 +79,13 @@ impl Messages {
     }
 }
 
-fn visitor_message(s: &mut LiveState, vid: &VisitorId, content: Arc<RawValue>, now: i64) -> Plan {
+fn visitor_message(
+    s: &mut LiveState,
+    vid: &VisitorId,
+    content: Arc<RawValue>,
+    client_msg_id: Option<String>,
+    now: i64,
+) -> Plan {
     let mut plan = Plan::ok();
     let status = s.rooms.get(vid).map(|c| c.status);
     if status.is_none() && !s.open_chat(&mut plan, vid, now) {
@@ -84,6 +101,7 @@ fn visitor_message(s: &mut LiveState, vid: &VisitorId, content: Arc<RawValue>, n
         sender: None,
         content,
         created_at: now,
+        client_msg_id,
     });
     match status {
         None => {
@@ -140,6 +158,7 @@ fn staff_message(
     staff: &crate::model::Staff,
     vid: &VisitorId,
     content: Arc<RawValue>,
+    client_msg_id: Option<String>,
     now: i64,
 ) -> Plan {
     let Some(chat) = s.rooms.get(vid) else {
@@ -156,6 +175,7 @@ fn staff_message(
         sender: Some(staff.id.clone()),
         content,
         created_at: now,
+        client_msg_id,
     });
     let sj = raw(staff);
     s.tell(

@@ -10,9 +10,11 @@ pub mod args;
 pub mod claim;
 pub mod messages;
 pub mod presence;
+pub mod resume;
 pub mod supervision;
 pub mod typing;
 
+use super::plan::ConnId;
 use super::plan::Plan;
 use super::refusal::{Code, Refusal};
 use super::state::LiveState;
@@ -29,11 +31,18 @@ pub enum Who {
     Either,
 }
 
-/// The sender of an event, as the live state knows it.
+/// Who sent an event, as the live state knows it.
 #[derive(Debug, Clone)]
-pub enum Sender {
+pub enum By {
     Visitor(VisitorId),
     Staff(Staff),
+}
+
+/// The sender of an event: who, and on which connection (for answers to it alone).
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub conn: ConnId,
+    pub by: By,
 }
 
 /// One row of the table.
@@ -71,6 +80,7 @@ pub static EVENTS: &[EventSpec] = &[
     row("user_typing_send",        Who::Either,   typing::parse),
     row("user_stop_typing_send",   Who::Either,   typing::parse),
     row("set_availability",        Who::Staff,    presence::parse_set_availability),
+    row("sync",                    Who::Either,   resume::parse_sync),
 ];
 
 /// A parsed event, by the family that decides it.
@@ -81,6 +91,7 @@ pub enum Family {
     Supervision(supervision::Supervision),
     Typing(typing::Typing),
     Presence(presence::Presence),
+    Resume(resume::Resume),
 }
 
 /// A client event, parsed and checked, on its way to the live state.
@@ -97,21 +108,26 @@ impl Request {
         data: Option<&RawValue>,
         max_content: usize,
     ) -> Result<Request, Refusal> {
-        let Some(spec) = EVENTS.iter().find(|e| e.name == name) else {
-            let shown: String = name.chars().take(64).collect();
+        Request::parse_args(&Args {
+            name,
+            data,
+            max_content,
+            client_msg_id: None,
+        })
+    }
+
+    /// Parses an event with everything the transport read beside its data.
+    pub fn parse_args(args: &Args) -> Result<Request, Refusal> {
+        let Some(spec) = EVENTS.iter().find(|e| e.name == args.name) else {
+            let shown: String = args.name.chars().take(64).collect();
             return Err(Refusal::new(
                 Code::UnknownEvent,
                 format!("Unknown event: {shown}"),
             ));
         };
-        let args = Args {
-            name,
-            data,
-            max_content,
-        };
         Ok(Request {
             spec,
-            body: (spec.parse)(&args)?,
+            body: (spec.parse)(args)?,
         })
     }
 
@@ -131,6 +147,7 @@ impl Request {
             Family::Supervision(e) => e.apply(state, by, now),
             Family::Typing(e) => e.apply(state, by),
             Family::Presence(e) => e.apply(state, by),
+            Family::Resume(e) => e.apply(state, by),
         }
     }
 }
@@ -138,17 +155,17 @@ impl Request {
 impl Sender {
     /// The staff member, for events the table allows staff only.
     pub fn staff(&self) -> Result<&Staff, Refusal> {
-        match self {
-            Sender::Staff(s) => Ok(s),
-            Sender::Visitor(_) => Err(super::refusal::say::STAFF_ONLY),
+        match &self.by {
+            By::Staff(s) => Ok(s),
+            By::Visitor(_) => Err(super::refusal::say::STAFF_ONLY),
         }
     }
 
     /// The visitor, for events the table allows visitors only.
     pub fn visitor(&self) -> Result<&VisitorId, Refusal> {
-        match self {
-            Sender::Visitor(v) => Ok(v),
-            Sender::Staff(_) => Err(super::refusal::say::VISITOR_ONLY),
+        match &self.by {
+            By::Visitor(v) => Ok(v),
+            By::Staff(_) => Err(super::refusal::say::VISITOR_ONLY),
         }
     }
 }

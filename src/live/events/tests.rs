@@ -67,7 +67,7 @@ fn parse_big(name: &str, data: &str) -> Result<Request, String> {
 fn content_is_kept_byte_for_byte() {
     let r = parse("visitor_msg", Some(r#"{"content": "hi",  "timestamp": 1}"#)).unwrap();
     match r.body {
-        Family::Messages(messages::Messages::Visitor { content }) => {
+        Family::Messages(messages::Messages::Visitor { content, .. }) => {
             assert_eq!(content.get(), r#"{"content": "hi",  "timestamp": 1}"#)
         }
         other => panic!("{other:?}"),
@@ -173,5 +173,51 @@ fn the_table_names_each_event_once() {
     let mut seen = std::collections::HashSet::new();
     for e in EVENTS {
         assert!(seen.insert(e.name), "{} twice", e.name);
+    }
+}
+
+#[test]
+fn client_message_ids_and_sync_fields_are_checked() {
+    let with_id = |id: &str| {
+        let d = raw(r#"{"content": "x"}"#);
+        let id = raw(id);
+        Request::parse_args(&Args {
+            name: "visitor_msg",
+            data: Some(&d),
+            max_content: 100,
+            client_msg_id: Some(&id),
+        })
+    };
+    assert!(with_id(r#""abc""#).is_ok());
+    assert!(with_id("null").is_ok());
+    for bad in ["5", r#""""#, &format!("\"{}\"", "x".repeat(65)), "{}"] {
+        let e = with_id(bad).unwrap_err();
+        assert_eq!(
+            (e.code, e.sentence.as_ref()),
+            (Code::InvalidField, "Missing/Invalid field: client_msg_id"),
+            "{bad}"
+        );
+    }
+    let e = parse(
+        "staff_msg",
+        Some(r#"{"visitor": "v", "content": {}, "client_msg_id": 1}"#),
+    );
+    assert_eq!(e.unwrap_err(), "Missing/Invalid field: client_msg_id");
+    for (data, field) in [
+        (r#"{"after_sequence_num": 1}"#, "chat_id"),
+        (r#"{"chat_id": "c"}"#, "after_sequence_num"),
+        (
+            r#"{"chat_id": "c", "after_sequence_num": -1}"#,
+            "after_sequence_num",
+        ),
+        (
+            r#"{"chat_id": "c", "after_sequence_num": 1.5}"#,
+            "after_sequence_num",
+        ),
+    ] {
+        assert_eq!(
+            parse("sync", Some(data)).unwrap_err(),
+            format!("Missing/Invalid field: {field}")
+        );
     }
 }

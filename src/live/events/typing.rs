@@ -1,7 +1,7 @@
 //! Typing indicators: `user_typing_send` and `user_stop_typing_send`, from the visitor or a
 //! staff member serving the room, to the other parties of the room. Nothing is stored.
 
-use super::{Args, Family, Sender};
+use super::{Args, By, Family, Sender};
 use crate::live::plan::*;
 use crate::live::state::views::raw;
 use crate::live::state::LiveState;
@@ -32,9 +32,9 @@ pub fn parse(a: &Args) -> Result<Family, Refusal> {
 
 impl Typing {
     pub fn apply(self, s: &mut LiveState, by: &Sender) -> Plan {
-        let (vid, staff) = match by {
-            Sender::Visitor(vid) => (vid.clone(), None),
-            Sender::Staff(st) => match self.visitor {
+        let (vid, staff) = match &by.by {
+            By::Visitor(vid) => (vid.clone(), None),
+            By::Staff(st) => match self.visitor {
                 Some(vid) => (vid, Some(st)),
                 None => return Plan::err(Refusal::invalid("visitor")),
             },

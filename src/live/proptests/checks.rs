@@ -173,7 +173,7 @@ impl World {
                         .push(c.last_seq);
                     assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
                 }
-                DbOp::LoadMessages { slot, chat_id } => {
+                DbOp::LoadMessages { slot, chat_id, .. } => {
                     assert!(
                         self.chats.contains_key(chat_id.as_str()),
                         "history of unknown chat {chat_id:?}"
@@ -329,6 +329,27 @@ impl World {
             | "unclaimed_chat_to_offline"
             | "remove_visitor_offline_chat" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
+            }
+            "visitor_away" | "visitor_back" => {
+                assert!(only_staff(), "{ev} (staff only) sent to a visitor");
+            }
+            "staff_away" | "staff_back" => {
+                // Other staff, and the visitors of the chats that staff member serves.
+                let sid = field(&send.payload, "staff")
+                    .and_then(json_of)
+                    .and_then(|s| s["id"].as_str().map(str::to_string))
+                    .expect("staff id");
+                for c in &send.to {
+                    let p = self.open.get(c).copied().expect("open");
+                    if is_staff(p) {
+                        assert_ne!(pid(p), sid, "{ev} told to the staff member themselves");
+                    } else {
+                        assert!(
+                            self.serving_of(pid(p)).contains(&sid),
+                            "{ev} to a visitor {sid} does not serve"
+                        );
+                    }
+                }
             }
             "new_visitor_msg_for_supervisor"
             | "new_staff_msg_for_supervisor"

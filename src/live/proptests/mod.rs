@@ -426,7 +426,15 @@ impl World {
                 if let Some(conn) = self.current.remove(&who) {
                     self.open.remove(&conn);
                     let plan = self.state.disconnect(conn, self.now);
-                    assert!(plan.sends.is_empty() || self.cfg.reconnect_grace.is_zero());
+                    // Within a grace the others are only told the party is away.
+                    assert!(
+                        self.cfg.staff_grace.is_zero()
+                            || plan
+                                .sends
+                                .iter()
+                                .all(|s| matches!(s.event.name(), "visitor_away" | "staff_away")),
+                        "a disconnect within the grace did more than tell it"
+                    );
                     self.carry_out(plan, Ctx::default());
                 }
             }

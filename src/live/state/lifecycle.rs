@@ -72,6 +72,7 @@ impl LiveState {
                 sender: sender.cloned(),
                 content: system_content(text),
                 created_at: now,
+                client_msg_id: None,
             });
         }
     }

@@ -30,8 +30,15 @@ impl LiveState {
                 plan.closes.push(conn);
                 return plan;
             }
-            Attach::Attached { replaced, resumed } => {
+            Attach::Attached {
+                replaced,
+                resumed,
+                was_away,
+            } => {
                 plan.closes.extend(replaced);
+                if was_away {
+                    self.tell_staff_presence(&mut plan, staff, Out::StaffBack);
+                }
                 resumed
             }
         };
@@ -127,8 +134,20 @@ impl LiveState {
                 plan.closes.push(conn);
                 return plan;
             }
-            Attach::Attached { replaced, resumed } => {
+            Attach::Attached {
+                replaced,
+                resumed,
+                was_away,
+            } => {
                 plan.closes.extend(replaced);
+                if was_away {
+                    self.tell(
+                        &mut plan,
+                        Audience::AllStaff(None),
+                        Out::VisitorBack,
+                        vec![("visitor", self.room(vid))],
+                    );
+                }
                 resumed
             }
         };
@@ -166,13 +185,46 @@ impl LiveState {
         let Some(timer) = self.roster.detach(conn) else {
             return Plan::default();
         };
-        if self.cfg.reconnect_grace.is_zero() {
+        let grace = self.cfg.grace(&timer);
+        if grace.is_zero() {
             // No grace: the disconnect takes effect now, exactly as when a grace runs out.
             return self.timer(timer, now);
         }
         let mut plan = Plan::default();
-        plan.timers.push((self.cfg.reconnect_grace, timer));
+        // The others are told the party is away, not gone: its chats stay open.
+        match &timer {
+            Timer::StaffGone { staff_id, .. } => {
+                if let Some(staff) = self.roster.staff(staff_id).cloned() {
+                    self.tell_staff_presence(&mut plan, &staff, Out::StaffAway);
+                }
+            }
+            Timer::VisitorGone { visitor_id, .. } => self.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::VisitorAway,
+                vec![("visitor", self.room(visitor_id))],
+            ),
+        }
+        plan.timers.push((grace, timer));
         plan
+    }
+
+    /// `staff_away` / `staff_back`: to the visitors of the chats the staff member serves and
+    /// to every other console.
+    fn tell_staff_presence(&self, plan: &mut Plan, staff: &Staff, event: Out) {
+        let sj = raw(staff);
+        self.tell(
+            plan,
+            Audience::VisitorsServedBy(&staff.id),
+            event,
+            vec![("staff", sj.clone())],
+        );
+        self.tell(
+            plan,
+            Audience::AllStaff(Some(&staff.id)),
+            event,
+            vec![("staff", sj)],
+        );
     }
 
     /// A grace period ended: if nobody came back, the disconnect takes effect.

@@ -19,7 +19,8 @@ impl LiveState {
     /// become offline unclaimed chats; serving staff and their visitors get the restart grace.
     pub fn restore(&mut self, chats: Vec<RestoredChat>, now: i64) -> Plan {
         let mut plan = Plan::default();
-        let grace = self.cfg.restart_grace;
+        let cfg = self.cfg.clone();
+        let grace_of = |t: &Timer| cfg.grace(t).max(super::RESTART_GRACE_MIN);
         for c in chats {
             let vid = c.visitor.id.clone();
             let status = c.status;
@@ -38,11 +39,11 @@ impl LiveState {
                 ChatStatus::Claimed => {
                     for s in &c.staff {
                         if let Some(t) = self.roster.restore_staff(s) {
-                            plan.timers.push((grace, t));
+                            plan.timers.push((grace_of(&t), t));
                         }
                     }
-                    plan.timers
-                        .push((grace, self.roster.restore_visitor(&c.visitor)));
+                    let t = self.roster.restore_visitor(&c.visitor);
+                    plan.timers.push((grace_of(&t), t));
                 }
                 ChatStatus::Offline | ChatStatus::Ended => {}
             }

@@ -49,6 +49,8 @@ impl Chat {
 #[derive(Default)]
 pub struct Rooms {
     chats: HashMap<VisitorId, Chat>,
+    /// Each open chat's visitor, by chat id.
+    by_chat: HashMap<ChatId, VisitorId>,
     /// The rooms each staff member serves, in the order joined.
     by_staff: HashMap<StaffId, Vec<VisitorId>>,
 }
@@ -57,7 +59,11 @@ impl Rooms {
     /// Opens a chat; `serving` (after a restart) are the staff already in it.
     pub fn open(&mut self, chat: Chat, serving: Vec<StaffId>) {
         let vid = chat.visitor.id.clone();
-        self.chats.insert(vid.clone(), chat);
+        self.by_chat.insert(chat.chat_id.clone(), vid.clone());
+        if let Some(old) = self.chats.insert(vid.clone(), chat) {
+            // Never happens (a visitor has one open chat), but the index must not keep it.
+            self.by_chat.remove(&old.chat_id);
+        }
         for sid in serving {
             self.join(&sid, &vid);
         }
@@ -69,6 +75,11 @@ impl Rooms {
 
     pub fn get_mut(&mut self, vid: &str) -> Option<&mut Chat> {
         self.chats.get_mut(vid)
+    }
+
+    /// The open chat with this id.
+    pub fn by_chat_id(&self, chat_id: &str) -> Option<&Chat> {
+        self.by_chat.get(chat_id).and_then(|v| self.chats.get(v))
     }
 
     pub fn contains(&self, vid: &str) -> bool {
@@ -112,6 +123,7 @@ impl Rooms {
     /// The chat is over: it leaves the rooms, and its staff stop serving it.
     pub fn close(&mut self, vid: &VisitorId) -> Option<Chat> {
         let chat = self.chats.remove(vid)?;
+        self.by_chat.remove(&chat.chat_id);
         for sid in &chat.serving {
             self.unindex(sid, vid);
         }

@@ -57,8 +57,11 @@ pub enum Attach {
     Attached {
         /// The older connection this one replaced (`force`): to be closed.
         replaced: Option<ConnId>,
-        /// Back within the grace (nobody was told it left, so nobody is told it came).
+        /// Already on the roster (back within the grace, or replacing a connection): nobody
+        /// was told it left, so nobody is told it came.
         resumed: bool,
+        /// It had no connection: it was away (within its grace) and is back.
+        was_away: bool,
     },
 }
 
@@ -84,6 +87,7 @@ impl Roster {
             self.conns.remove(&old);
         }
         let resumed = self.staff.contains_key(&staff.id);
+        let was_away = resumed && old.is_none();
         let entry = self
             .staff
             .entry(staff.id.clone())
@@ -100,6 +104,7 @@ impl Roster {
         Attach::Attached {
             replaced: old,
             resumed,
+            was_away,
         }
     }
 
@@ -112,6 +117,7 @@ impl Roster {
             self.conns.remove(&old);
         }
         let resumed = self.visitors.contains_key(&visitor.id);
+        let was_away = resumed && old.is_none();
         let entry = self
             .visitors
             .entry(visitor.id.clone())
@@ -127,6 +133,7 @@ impl Roster {
         Attach::Attached {
             replaced: old,
             resumed,
+            was_away,
         }
     }
 

@@ -135,10 +135,13 @@ fn a_dropped_visitor_moves_to_the_offline_queue_and_back_when_writing() {
 }
 
 #[test]
-fn a_reconnect_within_the_grace_is_silent() {
+fn a_reconnect_within_the_grace_keeps_the_chat_and_the_others_hear_away_and_back() {
     let mut l = room_with_queued_chat(10);
     let p = l.disconnect(VIS, 5);
-    assert!(p.sends.is_empty());
+    // Away, not gone: the chat stays in the queue.
+    assert_eq!(p.events_for(AGENT), ["visitor_away"]);
+    assert!(p.ops.is_empty());
+    assert_eq!(l.counts().unclaimed, 1);
     let (after, timer) = p.timers[0].clone();
     assert_eq!(after, Duration::from_secs(10));
     let back = l.connect(ConnId(12), &visitor("v"), false);
@@ -146,9 +149,10 @@ fn a_reconnect_within_the_grace_is_silent() {
         back.events_for(ConnId(12)),
         ["visitor_init", "queue_position"]
     );
-    assert!(
-        back.events_for(AGENT).is_empty(),
-        "no visitor_goes_online after a silent resume"
+    assert_eq!(
+        back.events_for(AGENT),
+        ["visitor_back"],
+        "back, and no visitor_goes_online after a resume"
     );
     assert!(
         l.timer(timer, 10_006).sends.is_empty(),
@@ -434,4 +438,110 @@ fn availability_is_told_to_every_console_and_kept_through_a_reconnect() {
         (me["status"].clone(), me["active_chats"].clone()),
         (json!("available"), json!(0))
     );
+}
+
+#[test]
+fn a_serving_agent_away_is_told_to_their_visitors_and_colleagues_and_back() {
+    let mut l = room_with_queued_chat(10);
+    assert_eq!(l.request(AGENT, join("v"), 2).reply, Some(Ok(())));
+    let p = l.disconnect(AGENT, 3);
+    for c in [VIS, AGENT2, SUP] {
+        assert_eq!(p.events_for(c), ["staff_away"], "{c:?}");
+    }
+    assert!(p.ops.is_empty(), "the chat stays as it is");
+    let e = p.find("staff_away").unwrap();
+    assert_eq!(e.payload.json("staff").unwrap()["id"], "a");
+    let p = l.connect(ConnId(7), &staff("a", Role::Agent), false);
+    assert_eq!(p.events_for(ConnId(7)), ["staff_init"]);
+    for c in [VIS, AGENT2, SUP] {
+        assert_eq!(p.events_for(c), ["staff_back"], "{c:?}");
+    }
+    // A second tab replacing a live one (force) is neither away nor back.
+    let p = l.connect(ConnId(8), &staff("a", Role::Agent), true);
+    assert!(p.events_for(VIS).is_empty() && p.events_for(SUP).is_empty());
+    // Staff and visitors have their own graces.
+    let mut l = LiveState::new(LiveConfig::with_graces(
+        Duration::from_secs(900),
+        Duration::from_secs(300),
+        5,
+    ));
+    l.connect(AGENT, &staff("a", Role::Agent), false);
+    l.connect(VIS, &visitor("v"), false);
+    assert_eq!(l.disconnect(AGENT, 1).timers[0].0, Duration::from_secs(300));
+    assert_eq!(l.disconnect(VIS, 1).timers[0].0, Duration::from_secs(900));
+}
+
+#[test]
+fn sync_answers_only_the_asking_connection_and_only_who_may_read() {
+    let mut l = room_with_queued_chat(10);
+    let chat_id = match l.rooms.get("v") {
+        Some(c) => c.chat_id.to_string(),
+        None => panic!("no chat"),
+    };
+    let sync = |after: i64| {
+        req(
+            "sync",
+            json!({"chat_id": chat_id, "after_sequence_num": after}),
+        )
+    };
+    // The visitor, and any staff while the chat waits in the queue.
+    for c in [VIS, AGENT2] {
+        let p = l.request(c, sync(0), 2);
+        assert_eq!(p.reply, Some(Ok(())));
+        assert_eq!(p.sends.len(), 1);
+        assert_eq!(p.sends[0].to, vec![c]);
+        assert_eq!(p.sends[0].event.name(), "messages_since");
+        assert!(p.ops.iter().any(
+            |o| matches!(o, DbOp::LoadMessages { after: 0, chat_id: c, .. } if *c == chat_id)
+        ));
+    }
+    // Once claimed by "a": "b" (an agent) may not; the supervisor may.
+    assert_eq!(l.request(AGENT, join("v"), 3).reply, Some(Ok(())));
+    let p = l.request(AGENT2, sync(1), 4);
+    assert_eq!(p.reply.unwrap().unwrap_err().code, Code::NotAllowed);
+    assert!(p.ops.is_empty() && p.sends.is_empty());
+    assert_eq!(l.request(SUP, sync(1), 4).reply, Some(Ok(())));
+    let p = l.request(AGENT, sync(5), 4);
+    assert!(p
+        .ops
+        .iter()
+        .any(|o| matches!(o, DbOp::LoadMessages { after: 5, .. })));
+    // Another visitor is told it does not exist; so is anyone, for an unknown chat.
+    l.connect(ConnId(30), &visitor("w"), false);
+    assert_eq!(
+        l.request(ConnId(30), sync(0), 5).reply,
+        Some(Err(say::CLOSED))
+    );
+    let other = req("sync", json!({"chat_id": "nope", "after_sequence_num": 0}));
+    assert_eq!(l.request(SUP, other, 5).reply, Some(Err(say::CLOSED)));
+}
+
+#[test]
+fn a_client_message_id_rides_along_to_the_store() {
+    let mut l = room_with_queued_chat(10);
+    let raw = RawValue::from_string(r#"{"content": "again"}"#.into()).unwrap();
+    let id = RawValue::from_string(r#""m-1""#.into()).unwrap();
+    let r = Request::parse_args(&crate::live::events::Args {
+        name: "visitor_msg",
+        data: Some(&raw),
+        max_content: 1 << 14,
+        client_msg_id: Some(&id),
+    })
+    .unwrap();
+    let p = l.request(VIS, r, 2);
+    assert!(p.ops.iter().any(|o| matches!(
+        o,
+        DbOp::InsertMessage { message, .. } if message.client_msg_id.as_deref() == Some("m-1")
+    )));
+    // Inside the data for staff_msg.
+    assert_eq!(l.request(AGENT, join("v"), 3).reply, Some(Ok(())));
+    let staff_msg = req(
+        "staff_msg",
+        json!({"visitor": "v", "content": {"content": "x"}, "client_msg_id": "s-1"}),
+    );
+    let p = l.request(AGENT, staff_msg, 4);
+    assert!(p.ops.iter().any(|o| matches!(
+        o,
+        DbOp::InsertMessage { message, .. } if message.client_msg_id.as_deref() == Some("s-1")
+    )));
 }
