@@ -240,11 +240,21 @@ enum Purpose {
     Call(oneshot::Sender<Answer>),
 }
 
+/// One message object as received.
+#[derive(Clone, Debug)]
+pub struct Got {
+    /// The connection it came on (1, 2, …).
+    pub conn: u64,
+    /// `Some(n)`: inside the n-th `messages_since` of this peer; `None`: a live event.
+    pub since: Option<usize>,
+    pub msg: Value,
+}
+
 #[derive(Default)]
 pub struct ChatView {
     pub last_seq: i64,
     /// Every message object of this chat received, in arrival order, duplicates kept.
-    pub stream: Vec<Value>,
+    pub stream: Vec<Got>,
 }
 
 #[derive(Default)]
@@ -262,6 +272,11 @@ struct State {
     refused: Vec<(String, Answer)>,
     sync_answers: Vec<(String, Answer)>,
     resends: usize,
+    /// `messages_since` events received.
+    sinces: usize,
+    /// Connection attempts that failed, and the last one's reason.
+    failed_opens: usize,
+    last_error: Option<String>,
 }
 
 struct Shared {
@@ -383,11 +398,14 @@ impl Peer {
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 let st = self.sh.st.lock().unwrap();
                 panic!(
-                    "{}: {what} not within {within:?}; events {:?}, outbox {}, connects {}",
+                    "{}: {what} not within {within:?}; events {:?}, outbox {}, connects {}, \
+                     {} failed attempts (last: {:?})",
                     self.sh.name,
                     st.events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
                     st.outbox.len(),
-                    st.connects
+                    st.connects,
+                    st.failed_opens,
+                    st.last_error
                 );
             }
         }
@@ -454,8 +472,9 @@ impl Peer {
         self.sh.st.lock().unwrap().conn.is_some()
     }
 
-    /// Message objects of a followed chat, as received (duplicates kept).
-    pub fn stream(&self, chat_id: &str) -> Vec<Value> {
+    /// Message objects of a followed chat, as received (duplicates kept), with where each
+    /// came from.
+    pub fn stream(&self, chat_id: &str) -> Vec<Got> {
         let st = self.sh.st.lock().unwrap();
         st.chats
             .get(chat_id)
@@ -470,7 +489,7 @@ impl Peer {
             let got: Vec<&str> = s
                 .chats
                 .get(&chat)
-                .map(|c| c.stream.iter().filter_map(text_of).collect())
+                .map(|c| c.stream.iter().filter_map(|g| text_of(&g.msg)).collect())
                 .unwrap_or_default();
             texts.iter().all(|t| got.contains(&t.as_str()))
         })
@@ -593,13 +612,22 @@ fn resend_late(sh: &Shared, st: &mut State) {
 fn on_in(sh: &Shared, st: &mut State, i: In) {
     match i {
         In::Event(name, data) => {
+            let since = (name == "messages_since").then(|| {
+                st.sinces += 1;
+                st.sinces
+            });
+            let conn = st.generation;
             for m in messages_in(&name, &data) {
                 let Some(chat) = m["chat_id"].as_str() else {
                     continue;
                 };
                 if let Some(v) = st.chats.get_mut(chat) {
                     v.last_seq = v.last_seq.max(m["sequence_num"].as_i64().unwrap_or(0));
-                    v.stream.push(m.clone());
+                    v.stream.push(Got {
+                        conn,
+                        since,
+                        msg: m.clone(),
+                    });
                 }
             }
             st.events.push((name, data, false));
@@ -634,7 +662,12 @@ async fn drive(sh: Arc<Shared>) {
         let force = sh.st.lock().unwrap().connects > 0;
         let (conn, mut rx) = match Conn::open(sh.addr, sh.t, &sh.token, force).await {
             Ok(x) => x,
-            Err(_) => {
+            Err(e) => {
+                {
+                    let mut st = sh.st.lock().unwrap();
+                    st.failed_opens += 1;
+                    st.last_error = Some(e);
+                }
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 continue;

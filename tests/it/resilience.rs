@@ -3,13 +3,14 @@
 //! last sequence number, resend unacked messages with the same `client_msg_id`).
 //!
 //! Every scenario runs on its own server and on both transports; the long ones run at once
-//! (`join!`) to keep the wall time small.
+//! (each as its own task) to keep the wall time small.
 
 use crate::harness::{get, Options, Server};
-use crate::peer::{text_of, Answer, Peer};
+use crate::peer::{text_of, Answer, Got, Peer};
 use crate::proxy::Proxy;
 use crate::rt::{self, Client, Transport};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const BOTH: [Transport; 2] = [Transport::Ws, Transport::SocketIo];
@@ -24,6 +25,43 @@ fn grace(secs: u64) -> Options {
         args: vec!["--reconnect-grace".into(), secs.to_string()],
         ..Default::default()
     }
+}
+
+/// Starts a server without holding up the runtime's other tasks (the harness waits for the
+/// server's first log line with a blocking call).
+fn start(opts: Options) -> Logged {
+    Logged(tokio::task::block_in_place(|| Server::start_with(opts)))
+}
+
+/// A staff account (the harness's CLI call blocks: kept off the other tasks) and its token.
+async fn account(s: &Server, email: &str, role: &str) -> (String, String) {
+    let id = tokio::task::block_in_place(|| s.add_staff(email, role));
+    (id, s.login(email).await)
+}
+
+async fn staff_party(s: &Server, t: Transport, email: &str, role: &str) -> rt::Party {
+    let (id, token) = account(s, email, role).await;
+    let c = Client::connect(s, t, &token).await.named(email);
+    c.next("staff_init").await;
+    rt::Party { id, token, c }
+}
+
+/// Runs scenarios each as its own task, so that one's blocking step (a CLI call, a server
+/// start) never starves another's connections; the first failure is raised again.
+async fn each<T, F>(scenarios: Vec<F>) -> Vec<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = scenarios.into_iter().map(tokio::spawn).collect();
+    let mut out = vec![];
+    for task in tasks {
+        match task.await {
+            Ok(v) => out.push(v),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    out
 }
 
 /// The whole history of a chat over REST, page by page.
@@ -89,14 +127,91 @@ fn assert_same_list(got: &[String], want: &[String], what: &str) {
     );
 }
 
-fn strictly_increasing(xs: &[i64]) -> bool {
-    xs.windows(2).all(|w| w[0] < w[1])
+fn seq(m: &Value) -> i64 {
+    m["sequence_num"].as_i64().unwrap_or(-1)
+}
+
+/// A peer's stream checked against what the protocol promises, and what a client that shows
+/// messages by `sequence_num` shows. Live events on one connection come in sequence order, and
+/// after a `messages_since` only newer ones; a message comes twice only when it came live on a
+/// connection before that connection's `messages_since` that also holds it (the `sync` was
+/// asked before the message was stored: a client keys messages by `sequence_num`). Returns the
+/// messages shown and how many such overlaps there were.
+fn check_stream(name: &str, got: &[Got]) -> (Vec<Value>, usize) {
+    let mut first: HashMap<i64, &Got> = HashMap::new();
+    let mut live_max: HashMap<u64, i64> = HashMap::new();
+    let mut since_max: HashMap<u64, i64> = HashMap::new();
+    let mut overlaps = 0;
+    let mut prev: Option<&Got> = None;
+    for g in got {
+        let n = seq(&g.msg);
+        match g.since {
+            None => {
+                let after = live_max.get(&g.conn).copied().unwrap_or(0);
+                assert!(n > after, "{name}: live {n} after live {after}: {got:?}");
+                let since = since_max.get(&g.conn).copied().unwrap_or(0);
+                assert!(
+                    n > since,
+                    "{name}: live {n} after messages_since had it: {got:?}"
+                );
+                live_max.insert(g.conn, n);
+            }
+            Some(k) => {
+                if let Some(p) = prev.filter(|p| p.since == Some(k)) {
+                    assert!(
+                        n > seq(&p.msg),
+                        "{name}: messages_since out of order: {got:?}"
+                    );
+                }
+                let m = since_max.entry(g.conn).or_default();
+                *m = (*m).max(n);
+            }
+        }
+        match first.get(&n) {
+            None => {
+                first.insert(n, g);
+            }
+            Some(f) => {
+                assert!(
+                    g.since.is_some() && f.since.is_none() && f.conn == g.conn,
+                    "{name}: sequence_num {n} twice: {f:?} then {g:?}"
+                );
+                assert_eq!(f.msg, g.msg, "{name}: two versions of {n}");
+                overlaps += 1;
+            }
+        }
+        prev = Some(g);
+    }
+    let mut shown: Vec<Value> = first.values().map(|g| g.msg.clone()).collect();
+    shown.sort_by_key(seq);
+    (shown, overlaps)
+}
+
+/// A server that prints the end of its log when a failing test drops it.
+struct Logged(Server);
+
+impl std::ops::Deref for Logged {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.0
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.0.log();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            eprintln!("--- server {} log (end) ---\n{tail}\n---", self.0.addr);
+        }
+    }
 }
 
 /// A served chat: the visitor and the agent each behind their own proxy.
 struct Chat {
     t: Transport,
-    s: Server,
+    s: Logged,
     pv: Proxy,
     pa: Proxy,
     v: Peer,
@@ -110,17 +225,18 @@ struct Chat {
 }
 
 impl Chat {
-    async fn open(t: Transport, opts: Options) -> Chat {
-        let s = Server::start_with(opts);
+    /// `label` names the scenario in the peers' messages.
+    async fn open(t: Transport, opts: Options, label: &str) -> Chat {
+        let s = start(opts);
         let (pv, pa) = (Proxy::start(s.addr).await, Proxy::start(s.addr).await);
-        let (aid, atoken) = s.staff("agent@shop.test", "agent").await;
+        let (aid, atoken) = account(&s, "agent@shop.test", "agent").await;
         let (vid, vtoken) = s.visitor(Some("Vera")).await;
         let tag = match t {
             Transport::Ws => "ws",
             Transport::SocketIo => "sio",
         };
-        let a = Peer::start(&format!("agent-{tag}"), t, pa.addr, &atoken).await;
-        let v = Peer::start(&format!("visitor-{tag}"), t, pv.addr, &vtoken).await;
+        let a = Peer::start(&format!("agent-{tag} {label}"), t, pa.addr, &atoken).await;
+        let v = Peer::start(&format!("visitor-{tag} {label}"), t, pv.addr, &vtoken).await;
         v.send("visitor_msg", txt("hello"));
         v.all_acked(S(10)).await;
         let room = a.next("append_unclaimed_chats", S(10)).await;
@@ -166,7 +282,8 @@ impl Chat {
 
     /// Every message sent by either side is stored once, in order, gap-free; each side received
     /// each of the other's exactly once, in order, and nothing twice.
-    async fn check_delivery(&self, from_v: &[String], from_a: &[String]) {
+    /// Returns how many messages came both live and in `messages_since` (see `check_stream`).
+    async fn check_delivery(&self, from_v: &[String], from_a: &[String]) -> usize {
         self.v.all_acked(S(30)).await;
         self.a.all_acked(S(30)).await;
         self.a.wait_texts(&self.chat_id, from_v, S(20)).await;
@@ -192,28 +309,23 @@ impl Chat {
             from_a,
             &format!("{who}: the agent's messages stored once each, in order"),
         );
+        let mut overlaps = 0;
         for (p, sender, want) in [
             (&self.v, json!(self.aid), from_a),
             (&self.a, Value::Null, from_v),
         ] {
-            let got = p.stream(&self.chat_id);
+            let (shown, n) = check_stream(p.name(), &p.stream(&self.chat_id));
+            overlaps += n;
             assert_same_list(
-                &texts_by(&got, &sender),
+                &texts_by(&shown, &sender),
                 want,
                 &format!("{}: the other side's messages received", p.name()),
             );
-            assert!(
-                strictly_increasing(&seqs(&got)),
-                "{}: received a message twice or out of order: {:?}",
-                p.name(),
-                seqs(&got)
-            );
-            assert!(seqs(&got).iter().all(|n| *n > self.base));
-            for m in &got {
-                let n = m["sequence_num"].as_i64().unwrap_or(0);
+            for m in &shown {
+                assert!(seq(m) > self.base, "{}: {m}", p.name());
                 assert_eq!(
                     Some(m),
-                    hist.get((n - 1) as usize),
+                    hist.get((seq(m) - 1) as usize),
                     "{}: as stored",
                     p.name()
                 );
@@ -223,6 +335,7 @@ impl Chat {
                 assert_eq!(ans, (true, None, None), "{}: sync {chat}", p.name());
             }
         }
+        overlaps
     }
 }
 
@@ -244,7 +357,12 @@ enum Fault {
 /// the other side is told away then back, and every message sent before, during and after is
 /// delivered exactly once, in order. Returns a line for the log.
 async fn outage(t: Transport, side: Side, fault: Fault, secs: u64) -> String {
-    let c = Chat::open(t, Options::default()).await;
+    let c = Chat::open(
+        t,
+        Options::default(),
+        &format!("{side:?} {fault:?} {secs}s"),
+    )
+    .await;
     let (mut from_v, mut from_a) = (vec![], vec![]);
     from_v.push(c.visitor_says("v before 1"));
     from_a.push(c.agent_says("a before 1"));
@@ -313,7 +431,7 @@ async fn outage(t: Transport, side: Side, fault: Fault, secs: u64) -> String {
     assert_eq!(told[key]["id"], victim_id.as_str(), "{back}: {told}");
     from_v.push(c.visitor_says("v after 1"));
     from_a.push(c.agent_says("a after 1"));
-    c.check_delivery(&from_v, &from_a).await;
+    let overlaps = c.check_delivery(&from_v, &from_a).await;
 
     let who = format!("{t:?} {side:?} {fault:?} {secs}s");
     assert_eq!(victim.connects(), 2, "{who}: one reconnect");
@@ -347,7 +465,8 @@ async fn outage(t: Transport, side: Side, fault: Fault, secs: u64) -> String {
     }
     assert_ne!(chat_status(&c.s, &c.chat_id, &c.atoken).await, "ended");
     format!(
-        "{who}: away told at {:.1}s, link back at {:.1}s, back told at {:.1}s, {} resends",
+        "{who}: away told at {:.1}s, link back at {:.1}s, back told at {:.1}s, {} resends, \
+         {overlaps} live before messages_since",
         away_after.as_secs_f64(),
         outage_len.as_secs_f64(),
         back_after.as_secs_f64(),
@@ -365,7 +484,7 @@ async fn short_cuts_keep_the_chat_and_every_message_once_in_order() {
             }
         }
     }
-    for line in futures_util::future::join_all(runs).await {
+    for line in each(runs).await {
         eprintln!("{line}");
     }
 }
@@ -380,7 +499,7 @@ async fn outages_of_30s_cut_or_blackholed_keep_the_chat() {
             }
         }
     }
-    for line in futures_util::future::join_all(runs).await {
+    for line in each(runs).await {
         eprintln!("{line}");
     }
 }
@@ -401,8 +520,8 @@ fn assert_refused(t: Transport, ans: &Answer, code: &str, what: &str) {
 /// grace runs the others hear `*_away`, after it the seed's disconnect effects; the one who
 /// comes back finds no open chat (`*_init`) and its `sync` refused with `chat_closed`.
 async fn past_the_grace(t: Transport, side: Side) {
-    let c = Chat::open(t, grace(2)).await;
-    let (_, stoken) = c.s.staff("sup@shop.test", "supervisor").await;
+    let c = Chat::open(t, grace(2), "past the grace").await;
+    let (_, stoken) = account(&c.s, "sup@shop.test", "supervisor").await;
     let sup = Peer::start("supervisor", t, c.s.addr, &stoken).await;
     c.visitor_says("v before");
     c.agent_says("a before");
@@ -493,12 +612,13 @@ async fn past_the_grace(t: Transport, side: Side) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_longer_than_the_grace_ends_the_chat_and_says_so() {
-    tokio::join!(
+    each(vec![
         past_the_grace(Transport::Ws, Side::Visitor),
         past_the_grace(Transport::Ws, Side::Agent),
         past_the_grace(Transport::SocketIo, Side::Visitor),
         past_the_grace(Transport::SocketIo, Side::Agent),
-    );
+    ])
+    .await;
 }
 
 /// The visitor sends 500 messages with ids while the agent sends 200; each side's proxy drops
@@ -514,6 +634,7 @@ async fn storm(t: Transport, seed: u64) -> String {
             config: Some("max_events_per_sec = 100000\n".into()),
             ..Default::default()
         },
+        "storm",
     )
     .await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -543,7 +664,7 @@ async fn storm(t: Transport, seed: u64) -> String {
     let took = start.elapsed();
     c.pv.stop_dropping();
     c.pa.stop_dropping();
-    c.check_delivery(&from_v, &from_a).await;
+    let overlaps = c.check_delivery(&from_v, &from_a).await;
     let who = format!("{t:?} storm");
     let dropped = c.pv.dropped_acks() + c.pa.dropped_acks();
     let resends = c.v.resends() + c.a.resends();
@@ -560,7 +681,8 @@ async fn storm(t: Transport, seed: u64) -> String {
     assert!(live <= N_AGENT, "{who}: {live} staff_send");
     format!(
         "{who}: {N} + {N_AGENT} messages in {:.1}s, {dropped} acks dropped, {resends} resends, \
-         {} visitor connections, {live} agent messages live and {} by sync",
+         {} visitor connections, {live} agent messages live and {} by sync, {overlaps} live \
+         before messages_since",
         took.as_secs_f64(),
         c.v.connects(),
         N_AGENT - live,
@@ -569,17 +691,23 @@ async fn storm(t: Transport, seed: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_storm_with_lost_acks_stores_each_message_once_in_order() {
-    let (a, b) = tokio::join!(storm(Transport::Ws, 12), storm(Transport::SocketIo, 1212));
-    eprintln!("{a}\n{b}");
+    for line in each(vec![
+        storm(Transport::Ws, 12),
+        storm(Transport::SocketIo, 1212),
+    ])
+    .await
+    {
+        eprintln!("{line}");
+    }
 }
 
 /// Resume: a client that saw up to N gets N+1… and nothing before, then live events; `sync`
 /// refusals with their codes.
 async fn resume(t: Transport) {
-    let s = Server::start();
-    let a = rt::staff(&s, t, "a@shop.test", "agent").await;
-    let b = rt::staff(&s, t, "b@shop.test", "agent").await;
-    let sup = rt::staff(&s, t, "s@shop.test", "supervisor").await;
+    let s = start(Options::default());
+    let a = staff_party(&s, t, "a@shop.test", "agent").await;
+    let b = staff_party(&s, t, "b@shop.test", "agent").await;
+    let sup = staff_party(&s, t, "s@shop.test", "supervisor").await;
     let v = rt::visitor(&s, t, "Vera").await;
     let w = rt::visitor(&s, t, "Walt").await;
     let sync = |chat: &str, after: i64| json!({"chat_id": chat, "after_sequence_num": after});
@@ -701,11 +829,22 @@ async fn resume(t: Transport) {
             &format!("{t:?} {bad}"),
         );
     }
-    // Not theirs: another visitor, an agent who does not serve the claimed chat.
-    for (c, who) in [(&w.c, "another visitor"), (&b.c, "an agent not serving it")] {
-        let ans = c.emit("sync", sync(&chat, 0)).await;
-        assert_refused(t, &frame_of(ans, c), "not_allowed", &format!("{t:?} {who}"));
-    }
+    // Not theirs: an agent who does not serve the claimed chat; another visitor is not even
+    // told that the chat exists.
+    let ans = b.c.emit("sync", sync(&chat, 0)).await;
+    assert_refused(
+        t,
+        &frame_of(ans, &b.c),
+        "not_allowed",
+        &format!("{t:?} agent not serving"),
+    );
+    let ans = w.c.emit("sync", sync(&chat, 0)).await;
+    assert_refused(
+        t,
+        &frame_of(ans, &w.c),
+        "chat_closed",
+        &format!("{t:?} another visitor"),
+    );
     // Not open: a chat that does not exist, a chat that ended.
     let ans = a.c.emit("sync", sync(&"0".repeat(32), 0)).await;
     assert_refused(
@@ -734,14 +873,14 @@ async fn resume(t: Transport) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_gives_what_came_after_the_last_number_seen_and_refuses_with_codes() {
-    tokio::join!(resume(Transport::Ws), resume(Transport::SocketIo));
+    each(vec![resume(Transport::Ws), resume(Transport::SocketIo)]).await;
 }
 
 /// `--reconnect-grace 0`: a cut has the seed's disconnect effects at once, with no away.
 async fn no_grace(t: Transport, side: Side) {
-    let c = Chat::open(t, grace(0)).await;
+    let c = Chat::open(t, grace(0), "grace 0").await;
     let who = format!("{t:?} {side:?} grace 0");
     match side {
         Side::Visitor => {
@@ -765,21 +904,22 @@ async fn no_grace(t: Transport, side: Side) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_grace_a_cut_ends_the_chat_at_once_as_in_the_seed() {
-    tokio::join!(
+    each(vec![
         no_grace(Transport::Ws, Side::Visitor),
         no_grace(Transport::Ws, Side::Agent),
         no_grace(Transport::SocketIo, Side::Visitor),
         no_grace(Transport::SocketIo, Side::Agent),
-    );
+    ])
+    .await;
 }
 
 /// A client message id is one message per sender and chat: a resend stores and delivers
 /// nothing and is acked again; the same id from the other side is its own message; an id
 /// outside 1–64 characters is refused.
 async fn ids_per_sender(t: Transport) {
-    let c = Chat::open(t, Options::default()).await;
+    let c = Chat::open(t, Options::default(), "ids").await;
     let who = format!("{t:?}");
     let ok = (true, None, None);
     let said = |s: &str| json!({ "visitor": c.vid, "content": txt(s) });
@@ -826,10 +966,11 @@ async fn ids_per_sender(t: Transport) {
         .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_msg_id_is_one_message_per_sender() {
-    tokio::join!(
+    each(vec![
         ids_per_sender(Transport::Ws),
-        ids_per_sender(Transport::SocketIo)
-    );
+        ids_per_sender(Transport::SocketIo),
+    ])
+    .await;
 }
