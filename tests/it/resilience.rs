@@ -520,7 +520,16 @@ fn assert_refused(t: Transport, ans: &Answer, code: &str, what: &str) {
 /// grace runs the others hear `*_away`, after it the seed's disconnect effects; the one who
 /// comes back finds no open chat (`*_init`) and its `sync` refused with `chat_closed`.
 async fn past_the_grace(t: Transport, side: Side) {
-    let c = Chat::open(t, grace(2), "past the grace").await;
+    // Only the party who is cut has a short grace: each grace applies to its own party.
+    let (short, long) = match side {
+        Side::Visitor => ("--visitor-reconnect-grace", "--staff-reconnect-grace"),
+        Side::Agent => ("--staff-reconnect-grace", "--visitor-reconnect-grace"),
+    };
+    let opts = Options {
+        args: [short, "2", long, "600"].map(String::from).to_vec(),
+        ..Default::default()
+    };
+    let c = Chat::open(t, opts, "past the grace").await;
     let (_, stoken) = account(&c.s, "sup@shop.test", "supervisor").await;
     let sup = Peer::start("supervisor", t, c.s.addr, &stoken).await;
     c.visitor_says("v before");
