@@ -330,6 +330,10 @@ impl World {
             | "remove_visitor_offline_chat" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
             }
+            "messages_since" => {
+                let me = ctx.actor.expect("sync has a sender");
+                assert_eq!(send.to, vec![me], "messages_since to anyone but the asker");
+            }
             "visitor_away" | "visitor_back" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
             }

@@ -166,6 +166,12 @@ enum Op {
         v: usize,
         typing: bool,
     },
+    /// `sync` of visitor `v`'s open chat (or of a chat that does not exist), by anyone.
+    Sync {
+        who: usize,
+        v: usize,
+        after: i64,
+    },
     /// Time passes; grace timers due by then fire, in time order.
     Advance {
         ms: u64,
@@ -193,7 +199,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (s.clone(), s.clone(), v.clone())
             .prop_map(|(s, target, v)| Op::Remove { s, target, v }),
         1 => (s.clone(), v.clone(), 0..3i64).prop_map(|(s, v, level)| Op::Priority { s, v, level }),
-        1 => (0..PEOPLE, v, any::<bool>()).prop_map(|(who, v, typing)| Op::Typing { who, v, typing }),
+        1 => (0..PEOPLE, v.clone(), any::<bool>()).prop_map(|(who, v, typing)| Op::Typing { who, v, typing }),
+        1 => (0..PEOPLE, v, 0..4i64).prop_map(|(who, v, after)| Op::Sync { who, v, after }),
         2 => (0..12_000u64).prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::Restart),
     ]
@@ -511,6 +518,21 @@ impl World {
                         },
                     ),
                     visitor,
+                )
+            }
+            Op::Sync { who, v, after } => {
+                let chat_id = self
+                    .open_chat
+                    .get(&vid(v))
+                    .cloned()
+                    .unwrap_or("nope".into());
+                self.request(
+                    who,
+                    req(
+                        "sync",
+                        json!({"chat_id": chat_id, "after_sequence_num": after}),
+                    ),
+                    None,
                 )
             }
             Op::Advance { ms } => self.fire_timers_until(self.now + ms as i64),
