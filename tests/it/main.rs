@@ -2,6 +2,8 @@
 //! loopback port with a temporary data directory and drives it through real clients.
 
 mod harness;
+mod peer;
+mod proxy;
 mod rt;
 
 mod authz_matrix;
@@ -13,6 +15,7 @@ mod live_core;
 mod load_check;
 mod presence;
 mod protocol;
+mod resilience;
 mod resume;
 mod security_accounts;
 mod security_net;

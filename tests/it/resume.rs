@@ -119,6 +119,11 @@ async fn sync_answers_the_asking_connection_with_exactly_what_came_after() {
             .unwrap()
             .to_string();
         let sync = |after: i64| json!({"chat_id": chat_id, "after_sequence_num": after});
+        // The visitor learns the chat's id from its first queue position (acks carry none).
+        assert_eq!(
+            v.c.next("queue_position").await["chat_id"],
+            chat_id.as_str()
+        );
 
         // The visitor saw up to 3: it gets 4 and 5, and nobody else hears a thing.
         assert_eq!(v.c.emit("sync", sync(3)).await, ok());

@@ -475,6 +475,8 @@ on("user_stop_typing_receive", (d) => { if (!d || d.staff) hideTyping(); });
 
 on("queue_position", (d) => {
   if (!d) return;
+  // The chat's id comes with the first queue position: from then on a reconnect can sync.
+  if (typeof d.chat_id === "string" && !state.chatId) rememberChat(d.chat_id);
   state.queue = d;
   renderWaiting();
 });

@@ -201,6 +201,9 @@ impl LiveState {
             position,
             estimated_wait_seconds: self.queues.estimate(position, self.roster.staff_online()),
         };
+        // Beyond the seed: the chat's id, so a visitor's client knows which chat to `sync`
+        // from its first message on (its acks carry no id).
+        let chat_id = self.chat_id(vid);
         self.tell(
             plan,
             Audience::Conn(conn),
@@ -208,6 +211,7 @@ impl LiveState {
             vec![
                 ("position", raw(&view.position)),
                 ("estimated_wait_seconds", raw(&view.estimated_wait_seconds)),
+                ("chat_id", raw(&chat_id)),
             ],
         );
     }
