@@ -20,6 +20,8 @@ let connTimer = null;
 let tabs = null;
 let following = false;   // another tab (or window) holds the live session
 let lastDropCode = null; // the close code of the last drop (1000: the server closed us on purpose)
+let forcedBack = false;  // this tab took its own session back with force lately (see staff_already_online)
+let forcedBackTimer = null;
 let soundOn = localStorage.getItem(SOUND_KEY) !== "off";
 
 // ---- sign in -------------------------------------------------------------------------------------
@@ -138,9 +140,12 @@ function boot(staff) {
     // This tab was live and its link dropped (not closed by the server on purpose): the session
     // the server still holds is our own dead connection, unless a tab here says it is live.
     // The same when the live tab here just closed and the server has not seen its socket go yet.
-    const ours = (gotInit && lastDropCode !== 1000) || liveWentAway;
+    // At most once per live session: if the force is answered by being replaced again, the
+    // other session is real and this tab follows (two tabs never take turns forever).
+    const ours = ((gotInit && lastDropCode !== 1000) || liveWentAway) && !forcedBack;
     liveWentAway = false;
     if (ours && !following && !(await tabs.askLive())) {
+      forcedBack = true;
       socket.connect({ force: true });
       return;
     }
@@ -150,6 +155,9 @@ function boot(staff) {
   socket.on("staff_init", () => {
     gotInit = true;
     liveWentAway = false;
+    // Kept a while after a forced resume: replaced again within it means another real session.
+    clearTimeout(forcedBackTimer);
+    if (forcedBack) forcedBackTimer = setTimeout(() => { forcedBack = false; }, 30000);
     const wasFollowing = following || !$("already-online").hidden;
     following = false;
     lastDropCode = null;
@@ -194,6 +202,7 @@ function announceToTabs(always = false) {
 }
 
 $("use-here").addEventListener("click", () => {
+  forcedBack = false;
   $("use-here").disabled = true;
   setTimeout(() => { $("use-here").disabled = false; }, 1500);
   tabs.takeover();
