@@ -78,63 +78,46 @@ impl Roster {
     }
 
     pub fn attach_staff(&mut self, conn: ConnId, staff: &Staff, force: bool) -> Attach {
-        let old = self.staff.get(&staff.id).and_then(|e| e.conn);
-        if old.is_some() && !force {
-            return Attach::Refused;
-        }
-        if let Some(old) = old {
-            // This tab wins; the older one is closed, and its disconnect is ignored.
-            self.conns.remove(&old);
-        }
-        let resumed = self.staff.contains_key(&staff.id);
-        let was_away = resumed && old.is_none();
-        let entry = self
-            .staff
-            .entry(staff.id.clone())
-            .or_insert_with(|| StaffEntry {
-                staff: staff.clone(),
-                conn: None,
-                status: Availability::Available,
-                epoch: 0,
-            });
-        entry.staff = staff.clone();
-        entry.conn = Some(conn);
-        entry.epoch += 1;
-        self.conns.insert(conn, Party::Staff(staff.id.clone()));
-        Attach::Attached {
-            replaced: old,
-            resumed,
-            was_away,
-        }
+        let fresh = || StaffEntry {
+            staff: staff.clone(),
+            conn: None,
+            status: Availability::Available,
+            epoch: 0,
+        };
+        let party = Party::Staff(staff.id.clone());
+        let refresh = |e: &mut StaffEntry| e.staff = staff.clone();
+        let to = (conn, party);
+        attach(
+            &mut self.conns,
+            &mut self.staff,
+            &staff.id,
+            to,
+            force,
+            fresh,
+            |e| (&mut e.conn, &mut e.epoch),
+            refresh,
+        )
     }
 
     pub fn attach_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool) -> Attach {
-        let old = self.visitors.get(&visitor.id).and_then(|e| e.conn);
-        if old.is_some() && !force {
-            return Attach::Refused;
-        }
-        if let Some(old) = old {
-            self.conns.remove(&old);
-        }
-        let resumed = self.visitors.contains_key(&visitor.id);
-        let was_away = resumed && old.is_none();
-        let entry = self
-            .visitors
-            .entry(visitor.id.clone())
-            .or_insert_with(|| VisitorEntry {
-                visitor: visitor.clone(),
-                conn: None,
-                epoch: 0,
-            });
-        entry.visitor = visitor.clone();
-        entry.conn = Some(conn);
-        entry.epoch += 1;
-        self.conns.insert(conn, Party::Visitor(visitor.id.clone()));
-        Attach::Attached {
-            replaced: old,
-            resumed,
-            was_away,
-        }
+        let fresh = || VisitorEntry {
+            visitor: visitor.clone(),
+            conn: None,
+            epoch: 0,
+        };
+        let party = Party::Visitor(visitor.id.clone());
+        let refresh = |e: &mut VisitorEntry| e.visitor = visitor.clone();
+        let to = (conn, party);
+        attach(
+            &mut self.conns,
+            &mut self.visitors,
+            &visitor.id,
+            to,
+            force,
+            fresh,
+            |e| (&mut e.conn, &mut e.epoch),
+            refresh,
+        )
     }
 
     /// A connection closed. If it was its party's current one, the party is now away and the
@@ -301,5 +284,40 @@ impl Roster {
 
     pub fn visitors_online(&self) -> usize {
         self.visitors.values().filter(|e| e.conn.is_some()).count()
+    }
+}
+
+/// The attach rule for both kinds of party, in one place: a second live connection is refused
+/// unless forced (then the older one is replaced and its disconnect ignored); the entry is
+/// created or refreshed (`link` is where its connection and epoch live), and the epoch moves on so a grace timer set for an earlier disconnect does nothing.
+#[allow(clippy::too_many_arguments)]
+fn attach<K: std::hash::Hash + Eq + Clone, E>(
+    conns: &mut HashMap<ConnId, Party>,
+    entries: &mut HashMap<K, E>,
+    id: &K,
+    (conn, party): (ConnId, Party),
+    force: bool,
+    fresh: impl FnOnce() -> E,
+    link: fn(&mut E) -> (&mut Option<ConnId>, &mut u64),
+    refresh: impl FnOnce(&mut E),
+) -> Attach {
+    let old = entries.get_mut(id).and_then(|e| *link(e).0);
+    if old.is_some() && !force {
+        return Attach::Refused;
+    }
+    if let Some(old) = old {
+        conns.remove(&old);
+    }
+    let resumed = entries.contains_key(id);
+    let entry = entries.entry(id.clone()).or_insert_with(fresh);
+    refresh(entry);
+    let (slot, epoch) = link(entry);
+    *slot = Some(conn);
+    *epoch += 1;
+    conns.insert(conn, party);
+    Attach::Attached {
+        replaced: old,
+        resumed,
+        was_away: resumed && old.is_none(),
     }
 }
