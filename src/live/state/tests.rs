@@ -618,7 +618,8 @@ fn round_robin_gives_each_available_agent_a_turn_and_the_claim_effects() {
             // Everyone else hears a claim; the visitor sees the agent join.
             assert_eq!(
                 p.events_for(ConnId(100)),
-                ["queue_position", "staff_join_room"]
+                ["staff_join_room"],
+                "taken at once: never told a place in the queue"
             );
             assert!(p.events_for(AGENT2).contains(&"staff_claim_chat"));
             assert!(p.events_for(SUP).contains(&"agent_new_chat"));
