@@ -346,13 +346,15 @@ impl World {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
             }
             "no_staff_available" => {
-                let me = ctx.actor.expect("a visitor wrote");
-                assert_eq!(
-                    send.to,
-                    vec![me],
-                    "no_staff_available to anyone but the writer"
+                // The visitor who wrote, or a waiting visitor when the last agent left.
+                assert_eq!(send.to.len(), 1, "{ev} to more than one");
+                let p = self.open.get(&send.to[0]).copied().expect("open");
+                assert!(!is_staff(p), "{ev} to staff");
+                assert!(
+                    self.offline.contains(&pid(p).to_string()),
+                    "{ev} to {}, whose chat does not wait offline",
+                    pid(p)
                 );
-                assert!(!only_staff(), "no_staff_available to staff");
             }
             "visitor_updated" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");

@@ -858,3 +858,24 @@ fn nobody_available_sends_the_chat_offline_and_keeps_the_contact() {
         Some(json!(true))
     );
 }
+
+#[test]
+fn when_the_last_available_agent_leaves_waiting_visitors_are_told() {
+    let mut l = room_with_queued_chat(0);
+    let away = || req("set_availability", json!({"status": "away"}));
+    for c in [AGENT, AGENT2] {
+        let p = l.request(c, away(), 2);
+        assert!(p.events_for(VIS).is_empty(), "someone is still available");
+    }
+    let p = l.request(SUP, away(), 3);
+    assert_eq!(p.events_for(VIS), ["no_staff_available"]);
+    assert!(p.events_for(AGENT).contains(&"unclaimed_chat_to_offline"));
+    assert_eq!(l.queues.offline(), ["v".into()] as [VisitorId; 1]);
+    // A reloading console (within its grace) still counts as there.
+    let mut l = room_with_queued_chat(60);
+    for c in [AGENT, AGENT2] {
+        l.request(c, away(), 2);
+    }
+    l.disconnect(SUP, 3);
+    assert_eq!(l.availability(4), (true, None));
+}
