@@ -879,3 +879,36 @@ fn when_the_last_available_agent_leaves_waiting_visitors_are_told() {
     l.disconnect(SUP, 3);
     assert_eq!(l.availability(4), (true, None));
 }
+
+#[test]
+fn closing_time_tells_waiting_visitors_when_the_business_opens_again() {
+    let mut l = room_with_queued_chat(0);
+    // 1970-01-01 was a Thursday: open 00:00-01:00 UTC on Thursdays.
+    let hours = json!({"business_hours": {"time_zone": "UTC",
+        "weekly": [{"day": "thu", "open": "00:00", "close": "01:00"}]}});
+    let s = crate::settings::Settings::default()
+        .patched(hours.as_object().unwrap())
+        .unwrap();
+    l.set_settings(s, 10);
+    assert!(
+        l.tick(10).events_for(VIS).is_empty(),
+        "open: nothing to say"
+    );
+    assert_eq!(l.availability(10), (true, None));
+    let week = 7 * 86_400_000;
+    let p = l.tick(3_600_000);
+    assert_eq!(p.events_for(VIS), ["no_staff_available"]);
+    assert_eq!(
+        p.find("no_staff_available")
+            .unwrap()
+            .payload
+            .json("opens_at"),
+        Some(json!(week))
+    );
+    assert_eq!(l.availability(3_600_000), (false, Some(week)));
+    // A visitor who connects now hears it in visitor_init.
+    let p = l.connect(ConnId(11), &visitor("w"), false, 3_600_001);
+    let init = p.find("visitor_init").unwrap();
+    assert_eq!(init.payload.json("available"), Some(json!(false)));
+    assert_eq!(init.payload.json("opens_at"), Some(json!(week)));
+}
