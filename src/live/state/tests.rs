@@ -776,7 +776,7 @@ fn a_transfer_hands_over_with_history_and_note_and_refuses_what_it_must() {
     assert_eq!(p.reply, Some(Ok(())));
     assert_eq!(p.events_for(AGENT2), ["chat_transferred_to_you"]);
     assert_eq!(p.events_for(VIS), ["chat_transferred"]);
-    assert_eq!(p.events_for(AGENT), ["chat_transferred"]);
+    assert!(p.events_for(AGENT).is_empty(), "the sender has the ack");
     assert_eq!(p.events_for(SUP), ["chat_transferred"]);
     let to_b = p.find("chat_transferred_to_you").unwrap();
     assert_eq!(to_b.payload.json("note"), Some(json!("VIP")));
@@ -799,7 +799,14 @@ fn a_transfer_hands_over_with_history_and_note_and_refuses_what_it_must() {
         l.request(SUP, tr("b"), 5).reply,
         Some(Err(say::STAFF_ALREADY_IN))
     );
-    assert_eq!(l.request(SUP, tr("a"), 6).reply, Some(Ok(())));
+    let p = l.request(SUP, tr("a"), 6);
+    assert_eq!(p.reply, Some(Ok(())));
+    assert_eq!(
+        p.events_for(AGENT2),
+        ["chat_transferred"],
+        "b hears it was taken"
+    );
+    assert!(p.events_for(SUP).is_empty(), "the sender has the ack");
     assert_eq!(
         l.rooms.get("v").unwrap().serving(),
         ["a".into()] as [StaffId; 1]
