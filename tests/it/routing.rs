@@ -188,7 +188,7 @@ async fn five_waiting_visitors_follow_their_position_and_estimate() {
 
 /// Capacity: with `max_chats` 3 the fourth chat is never routed to the agent; it waits, and
 /// when the agent ends one chat the oldest waiting chat is routed first; a higher `max_chats`
-/// routes the next. An `away` colleague gets nothing and watches the claims.
+/// routes the next. An `away` supervisor gets nothing and sees the claims as if made by hand.
 #[tokio::test]
 async fn a_full_agent_gets_no_fourth_chat_and_the_oldest_waiting_goes_first() {
     for (t, routing) in [
@@ -198,7 +198,7 @@ async fn a_full_agent_gets_no_fourth_chat_and_the_oldest_waiting_goes_first() {
         let s = Server::start_with(no_grace());
         let admin = admin(&s).await;
         let agent = staff(&s, t, "a@shop.test", "agent").await;
-        let watcher = staff(&s, other(t), "w@shop.test", "agent").await;
+        let watcher = staff(&s, other(t), "w@shop.test", "supervisor").await;
         assert_eq!(
             watcher
                 .c
@@ -238,6 +238,11 @@ async fn a_full_agent_gets_no_fourth_chat_and_the_oldest_waiting_goes_first() {
                 .next_where("staff_claim_chat", |e| room_id(e) == p.id)
                 .await;
             assert_eq!(c["staff"]["id"], agent.id.as_str(), "{c}");
+            let n = watcher
+                .c
+                .next_where("agent_new_chat", |e| room_id(e) == p.id)
+                .await;
+            assert_eq!(n["staff"]["id"], agent.id.as_str(), "{n}");
         }
         // The fourth waits, and so do two more behind it.
         assert_eq!(v[3].c.next("queue_position").await["position"], 1);
@@ -701,4 +706,60 @@ async fn away_agents_get_nothing_but_can_claim_and_stay_away_across_restarts() {
     );
     a3.none("chat_assigned").await;
     c.none("chat_assigned").await;
+}
+
+/// A staff member within the reconnect grace shows as not connected and gets no chat; when
+/// it comes back, the oldest waiting chat goes to it.
+#[tokio::test]
+async fn an_agent_within_the_grace_gets_nothing_until_it_is_back() {
+    let s = Server::start_with(Options {
+        args: vec!["--reconnect-grace".into(), "30".into()],
+        ..Default::default()
+    });
+    let admin = admin(&s).await;
+    let a = staff(&s, Transport::Ws, "a@shop.test", "agent").await;
+    let b = staff(&s, Transport::SocketIo, "b@shop.test", "agent").await;
+    set_max_chats(&s, &admin, &b.id, 1).await;
+    set_settings(
+        &s,
+        &admin,
+        json!({"routing": "round_robin", "assign_timeout_secs": 3600}),
+    )
+    .await;
+    a.c.disconnect().await;
+    b.c.next("staff_away").await;
+    let (_, tok) = s.staff("w@shop.test", "agent").await;
+    let w = Client::connect(&s, Transport::Ws, &tok).await.named("w");
+    let init = w.next("staff_init").await;
+    let entry = online_entry(&init, &a.id);
+    assert_eq!(
+        (entry["connected"].clone(), entry["status"].clone()),
+        (json!(false), json!("available")),
+        "{entry}"
+    );
+    assert_eq!(online_entry(&init, &b.id)["connected"], true);
+    assert_eq!(
+        w.emit("set_availability", json!({"status": "away"})).await,
+        ok()
+    );
+
+    let v1 = visitor(&s, Transport::SocketIo, "One").await;
+    write(&v1, "hi").await;
+    assert_eq!(room_id(&b.c.next("chat_assigned").await), v1.id);
+    let v2 = visitor(&s, Transport::Ws, "Two").await;
+    write(&v2, "hi").await;
+    assert_eq!(v2.c.next("queue_position").await["position"], 1);
+    b.c.none("chat_assigned").await;
+    w.none("chat_assigned").await;
+
+    // a is back (a reload within the grace): the waiting chat goes to a.
+    let a2 = Client::connect(&s, Transport::Ws, &a.token)
+        .await
+        .named("a2");
+    a2.next("staff_init").await;
+    assert_eq!(room_id(&a2.next("chat_assigned").await), v2.id);
+    assert_eq!(
+        v2.c.next("staff_join_room").await["staff"]["id"],
+        a.id.as_str()
+    );
 }
