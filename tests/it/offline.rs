@@ -333,7 +333,7 @@ async fn bad_settings_and_capacity_are_refused_naming_the_key_and_change_nothing
     assert_eq!(get(&s, "/api/v1/settings", Some(&admin)).await.1, defaults);
 
     let path = format!("/api/v1/staff/{}", agent.id);
-    for bad in [json!(-1), json!(51), json!("3"), json!(2.5), Value::Null] {
+    for bad in [json!(-1), json!(51), json!("3"), json!(2.5), json!(true)] {
         let (st, body) = patch(&s, &path, json!({ "max_chats": bad }), Some(&admin)).await;
         assert_error(st, &body, 400);
         assert!(

@@ -304,7 +304,11 @@ async fn a_full_agent_gets_no_fourth_chat_and_the_oldest_waiting_goes_first() {
 /// a 31st chat waits.
 #[tokio::test]
 async fn round_robin_gives_thirty_chats_ten_to_each_of_three_agents() {
-    let s = Server::start_with(no_grace());
+    // 31 visitors from one address: over the default creations per minute.
+    let s = Server::start_with(Options {
+        config: Some("visitor_creations_per_minute = 1000\n".into()),
+        ..no_grace()
+    });
     let admin = admin(&s).await;
     let agents = [
         staff(&s, Transport::Ws, "a@shop.test", "agent").await,

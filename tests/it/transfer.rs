@@ -126,7 +126,6 @@ async fn a_transfer_hands_over_history_and_note_and_refusals_change_nothing() {
             ),
             "{told}"
         );
-        a.c.none("chat_transferred").await;
         c.c.none("chat_transferred").await;
         c.c.none("chat_transferred_to_you").await;
 
@@ -140,7 +139,11 @@ async fn a_transfer_hands_over_history_and_note_and_refusals_change_nothing() {
             )
             .await;
         assert_eq!(b.c.emit("staff_msg", say(&v, "hi, b here")).await, ok());
-        let m = v.c.next("staff_send").await;
+        let m =
+            v.c.next_where("staff_send", |m| {
+                m["content"]["content"]["content"] == "hi, b here"
+            })
+            .await;
         assert_eq!(m["staff"]["id"], b.id.as_str(), "{m}");
         let history = sup.c.sync_after(&chat_id, 0).await;
         let transfer: Vec<Value> = system_contents(&history)
@@ -287,5 +290,27 @@ async fn a_transfer_hands_over_history_and_note_and_refusals_change_nothing() {
                 "chat_closed",
             )
             .await;
+    }
+}
+
+/// The spec: the from-staff gets `chat_transferred` only "if not the sender" (the sender has
+/// its ack). Fails on 51a4f27: the sender who served the chat is told its own transfer.
+#[tokio::test]
+async fn the_agent_who_hands_a_chat_on_is_not_told_of_its_own_transfer() {
+    for t in [Transport::SocketIo, Transport::Ws] {
+        let s = Server::start_with(no_grace());
+        let a = staff(&s, t, "a@shop.test", "agent").await;
+        let b = staff(&s, other(t), "b@shop.test", "agent").await;
+        let v = visitor(&s, t, "Vic").await;
+        assert_eq!(v.c.emit("visitor_msg", text("hi")).await, ok());
+        assert_eq!(a.c.emit("staff_join", json!({"visitor": v.id})).await, ok());
+        assert_eq!(
+            a.c.emit("transfer_chat", json!({"visitor": v.id, "staff": b.id}))
+                .await,
+            ok()
+        );
+        b.c.next("chat_transferred_to_you").await;
+        v.c.next("chat_transferred").await;
+        a.c.none("chat_transferred").await;
     }
 }
