@@ -65,7 +65,10 @@ async fn last_position(v: &Party) -> Value {
 async fn five_waiting_visitors_follow_their_position_and_estimate() {
     for t in [Transport::SocketIo, Transport::Ws] {
         let s = Server::start_with(no_grace());
+        let admin = admin(&s).await;
         let agent = staff(&s, t, "a@shop.test", "agent").await;
+        // One chat at a time: the line moves one visitor per measured wait.
+        set_max_chats(&s, &admin, &agent.id, 1).await;
         let v = visitors(&s, t, 5, "Wait").await;
         let mut chat_ids = vec![];
         for (i, p) in v.iter().enumerate() {
@@ -83,7 +86,9 @@ async fn five_waiting_visitors_follow_their_position_and_estimate() {
             p.c.none("queue_position").await;
         }
 
-        // The first is claimed: everyone behind moves up by one, now with a number.
+        // The first is claimed after a wait of 2 s: everyone behind moves up by one, now with
+        // a number.
+        tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(
             agent
                 .c
@@ -110,6 +115,12 @@ async fn five_waiting_visitors_follow_their_position_and_estimate() {
         assert!(
             last.windows(2).all(|w| w[0] <= w[1]),
             "{t:?}: estimates must not fall with the place in line: {last:?}"
+        );
+        eprintln!("{t:?}: estimates for places 1..4 after one 2 s wait: {last:?}");
+        assert!(
+            last[0] >= 2 && last[3] > last[0],
+            "{t:?}: one agent, one chat at a time, 2 s measured: the 1st waits about that, \
+             the 4th longer: {last:?}"
         );
         assert_eq!(
             v[0].c.count("queue_position"),
@@ -479,6 +490,7 @@ async fn a_silent_agent_loses_the_chat_to_the_next_and_routing_gives_up() {
     // x says nothing: taken back after 5 s and offered to y.
     let un = x.c.next("chat_unassigned").await;
     let waited = at.elapsed();
+    eprintln!("assign timeout 5 s: the silent agent lost the chat after {waited:?}");
     assert_eq!(room_id(&un), v.id, "{un}");
     assert_eq!(un["reason"], "timeout", "{un}");
     assert!(
