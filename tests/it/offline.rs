@@ -75,8 +75,15 @@ async fn nobody_available_end_to_end_with_contact_details_for_a_later_console() 
         assert_eq!(st, 200, "{avail}");
         assert_eq!(avail, json!({"available": false, "opens_at": null}));
 
-        let v = visitor(&s, t, "Nobody Home").await;
-        let init = &v.c.all("visitor_init")[0];
+        // Anonymous, as a widget starts.
+        let (vid, vtoken) = s.visitor(None).await;
+        let vc = Client::connect(&s, t, &vtoken).await.named("anonymous");
+        let v = Party {
+            id: vid,
+            token: vtoken,
+            c: vc,
+        };
+        let init = v.c.next("visitor_init").await;
         assert_eq!(
             (init["available"].clone(), init["opens_at"].clone()),
             (json!(false), Value::Null),
@@ -146,6 +153,22 @@ async fn nobody_available_end_to_end_with_contact_details_for_a_later_console() 
             (Some(v.id.as_str()), Some("vic@example.com")),
             "{up}"
         );
+        assert_eq!(up["visitor"]["is_anonymous"], false, "{up}");
+        // A name too, trimmed.
+        assert_eq!(
+            v.c.emit("visitor_update", json!({"name": "  Vic Smith  "}))
+                .await,
+            ok()
+        );
+        let up = w.c.next("visitor_updated").await;
+        assert_eq!(
+            (
+                up["visitor"]["name"].as_str(),
+                up["visitor"]["email"].as_str()
+            ),
+            (Some("Vic Smith"), Some("vic@example.com")),
+            "{up}"
+        );
 
         // A console that signs in later sees the message left, with the email.
         let late = staff(&s, t, "late@shop.test", "agent").await;
@@ -157,7 +180,7 @@ async fn nobody_available_end_to_end_with_contact_details_for_a_later_console() 
                 room["is_anonymous"].as_bool(),
                 room["name"].as_str()
             ),
-            (Some("vic@example.com"), Some(false), Some("Nobody Home")),
+            (Some("vic@example.com"), Some(false), Some("Vic Smith")),
             "{t:?}: {room}"
         );
         // Now someone is available: a new visitor is told so.
@@ -168,6 +191,26 @@ async fn nobody_available_end_to_end_with_contact_details_for_a_later_console() 
             get(&s, "/api/v1/availability", None).await.1["available"],
             true
         );
+        // The first visitor writes again: back in the live queue, no longer told nobody is in.
+        assert_eq!(v.c.emit("visitor_msg", text("still there?")).await, ok());
+        assert_eq!(
+            late.c.next("remove_visitor_offline_chat").await["visitor"]["id"],
+            v.id.as_str()
+        );
+        let back = late.c.next("append_unclaimed_chats").await;
+        assert_eq!(
+            back["contents"]
+                .as_array()
+                .map(|m| m.iter().filter(|m| m["type_id"] == 1).count()),
+            Some(3),
+            "{back}"
+        );
+        assert_eq!(v.c.next("queue_position").await["position"], 1);
+        v.c.none("no_staff_available").await;
+        assert_eq!(v.c.count("no_staff_available"), 2);
+        // Back offline for the restart check: the visitor leaves its page.
+        v.c.disconnect().await;
+        late.c.next("unclaimed_chat_to_offline").await;
 
         // And after a restart too.
         s.stop();
