@@ -99,8 +99,11 @@ async fn nobody_available_end_to_end_with_contact_details_for_a_later_console() 
         assert_eq!(appended["visitor"]["id"], v.id.as_str(), "{appended}");
         w.c.next("unclaimed_chat_to_offline").await;
         v.c.none("queue_position").await;
-        // Again: still offline, still told.
-        assert_eq!(v.c.emit("visitor_msg", text("hello?")).await, ok());
+        // Again (with the seed's other message event): still offline, still told.
+        assert_eq!(
+            v.c.emit("visitor_msg_unclaimed", text("hello?")).await,
+            ok()
+        );
         v.c.next("no_staff_available").await;
         let m = w.c.next("visitor_unclaimed_msg").await;
         assert_eq!(m["content"]["content"]["content"], "hello?", "{m}");

@@ -779,3 +779,45 @@ async fn an_agent_within_the_grace_gets_nothing_until_it_is_back() {
         a.id.as_str()
     );
 }
+
+/// An offer still unanswered when the server restarts keeps its deadline (product.md §7:
+/// assignments survive a restart): the silent agent loses the chat after the timeout, as
+/// without the restart. Fails on 51a4f27: the restored chat stays the silent agent's for good.
+#[tokio::test]
+async fn an_unanswered_offer_still_times_out_after_a_restart() {
+    let mut s = Server::start_with(no_grace());
+    let admin = admin(&s).await;
+    let x = staff(&s, Transport::Ws, "x@shop.test", "agent").await;
+    set_settings(
+        &s,
+        &admin,
+        json!({"routing": "round_robin", "assign_timeout_secs": 5, "assign_max_attempts": 3}),
+    )
+    .await;
+    let v = visitor(&s, Transport::SocketIo, "Restarted").await;
+    write(&v, "hello").await;
+    assert_eq!(room_id(&x.c.next("chat_assigned").await), v.id);
+
+    s.stop();
+    s.restart();
+    let x2 = Client::connect(&s, Transport::Ws, &x.token)
+        .await
+        .named("x2");
+    let init = x2.next("staff_init").await;
+    assert_eq!(
+        init["serving_chats"][0]["visitor"]["id"],
+        v.id.as_str(),
+        "restored as x's: {init}"
+    );
+    let v2 = Client::connect(&s, Transport::SocketIo, &v.token)
+        .await
+        .named("v2");
+    assert_eq!(v2.next("visitor_init").await["staff"]["id"], x.id.as_str());
+    // x still says nothing: within the timeout (counted again from the restart at the
+    // latest) the chat is taken back.
+    let un = x2.next("chat_unassigned").await;
+    assert_eq!(
+        (room_id(&un), un["reason"].clone()),
+        (v.id.clone(), json!("timeout"))
+    );
+}
