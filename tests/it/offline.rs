@@ -404,6 +404,32 @@ async fn bad_settings_and_capacity_are_refused_naming_the_key_and_change_nothing
     let init = &watcher.c.all("staff_init")[0];
     assert_eq!(online_entry(init, &agent.id)["max_chats"], 3, "{init}");
 
+    // An unknown status (the agent is on /ws): refused with its code, nobody hears a thing.
+    for bad in [
+        json!({"status": "busy"}),
+        json!({"status": null}),
+        json!({}),
+    ] {
+        refused(
+            &agent.c,
+            Transport::Ws,
+            "set_availability",
+            bad,
+            Some("Missing/Invalid field: status"),
+            "invalid_field",
+        )
+        .await;
+    }
+    watcher.c.none("staff_availability_changed").await;
+    let (_, tok) = s.staff("x@shop.test", "agent").await;
+    let x = Client::connect(&s, Transport::Ws, &tok).await.named("x");
+    let init = x.next("staff_init").await;
+    assert_eq!(
+        online_entry(&init, &agent.id)["status"],
+        "available",
+        "{init}"
+    );
+
     // The edges are accepted: 0 and 50, and the console hears each.
     for n in [0, 50] {
         let (st, body) = patch(&s, &path, json!({ "max_chats": n }), Some(&admin)).await;
