@@ -324,6 +324,18 @@ async fn business_hours_closed_now_say_when_they_open_and_bad_schedules_are_refu
         assert_eq!(v2.c.emit("visitor_msg", text("hi")).await, ok());
         assert_eq!(v2.c.next("queue_position").await["position"], 1);
         v2.c.none("no_staff_available").await;
+        // Closing time (here: the schedule changes to one closed now) while v2 waits: told
+        // when the business opens, and the chat waits offline (main 8700aad).
+        agent.c.skip("unclaimed_chat_to_offline");
+        set_settings(&s, &admin, json!({ "business_hours": hours })).await;
+        assert_eq!(
+            v2.c.next("no_staff_available").await,
+            json!({ "opens_at": opens_at })
+        );
+        assert_eq!(
+            agent.c.next("unclaimed_chat_to_offline").await["visitor"]["id"],
+            v2.id.as_str()
+        );
         // null: always open again.
         let got = set_settings(&s, &admin, json!({ "business_hours": null })).await;
         assert_eq!(got["business_hours"], Value::Null, "{got}");

@@ -57,14 +57,19 @@ async fn last_position(v: &Party) -> Value {
         .unwrap_or_else(|| panic!("{}: never told a position", v.c.name))
 }
 
-/// Positions 1..5 as five visitors write, and every change after a claim, a leave, and an
-/// agent going away and coming back: each visitor is told its new position, those ahead are
-/// not, and the estimate is null until a wait was measured or while nobody is available, a
-/// number otherwise, never smaller for a later place.
+/// Positions 1..5 as five visitors write, and every change after a claim, a leave, and the
+/// agent's console reloading: each visitor is told its new position, those ahead are not, and
+/// the estimate is null until a wait was measured or while no available agent is connected, a
+/// number otherwise, never smaller for a later place. When the agent goes away, the visitors
+/// still waiting are told nobody is available.
 #[tokio::test]
 async fn five_waiting_visitors_follow_their_position_and_estimate() {
     for t in [Transport::SocketIo, Transport::Ws] {
-        let s = Server::start_with(no_grace());
+        // A grace long enough for the agent's reload below.
+        let s = Server::start_with(Options {
+            args: vec!["--reconnect-grace".into(), "30".into()],
+            ..Default::default()
+        });
         let admin = admin(&s).await;
         let agent = staff(&s, t, "a@shop.test", "agent").await;
         // One chat at a time: the line moves one visitor per measured wait.
@@ -142,33 +147,25 @@ async fn five_waiting_visitors_follow_their_position_and_estimate() {
             assert_eq!(q["position"], 1, "{t:?}: nobody ahead of it left: {q}");
         }
 
-        // The only agent goes away: no estimate for anyone; back: a number again.
+        // The only agent's console drops (a reload, within the grace): the agent still counts
+        // as there, so everyone keeps their place, but there is nobody connected to estimate
+        // from: null. Back: a number again.
         for p in [&v[1], &v[3], &v[4]] {
             p.c.skip("queue_position");
         }
-        assert_eq!(
-            agent
-                .c
-                .emit("set_availability", json!({"status": "away"}))
-                .await,
-            ok()
-        );
+        agent.c.disconnect().await;
         for (p, place) in [(&v[1], 1), (&v[3], 2), (&v[4], 3)] {
             let q =
                 p.c.next_where("queue_position", |q| q["estimated_wait_seconds"].is_null())
                     .await;
-            assert_eq!(q["position"], place, "{t:?}: away changes no place: {q}");
+            assert_eq!(q["position"], place, "{t:?}: a reload moves no one: {q}");
+            p.c.none("no_staff_available").await;
         }
         for p in [&v[1], &v[3], &v[4]] {
             p.c.skip("queue_position");
         }
-        assert_eq!(
-            agent
-                .c
-                .emit("set_availability", json!({"status": "available"}))
-                .await,
-            ok()
-        );
+        let console = Client::connect(&s, t, &agent.token).await.named("back");
+        console.next("staff_init").await;
         for p in [&v[1], &v[3], &v[4]] {
             p.c.next_where("queue_position", |q| q["estimated_wait_seconds"].is_i64())
                 .await;
@@ -176,8 +173,7 @@ async fn five_waiting_visitors_follow_their_position_and_estimate() {
 
         // A claim in the middle (visitor 3, 2nd): only visitor 4 moves.
         assert_eq!(
-            agent
-                .c
+            console
                 .emit("staff_join", json!({"visitor": v[3].id}))
                 .await,
             ok()
@@ -194,6 +190,24 @@ async fn five_waiting_visitors_follow_their_position_and_estimate() {
             p4["estimated_wait_seconds"].as_i64(),
         );
         assert!(e1.is_some() && e4.is_some() && e1 <= e4, "{t:?}: {p1} {p4}");
+
+        // The only agent goes away: nobody is available any more, so the two still waiting
+        // are told so and their chats wait offline (main 9bd2bae), never "waiting" for nobody.
+        assert_eq!(
+            console
+                .emit("set_availability", json!({"status": "away"}))
+                .await,
+            ok()
+        );
+        for p in [&v[1], &v[4]] {
+            let na = p.c.next("no_staff_available").await;
+            assert_eq!(na, json!({"opens_at": null}), "{t:?}: {na}");
+        }
+        for _ in 0..2 {
+            let off = console.next("unclaimed_chat_to_offline").await;
+            let id = off["visitor"]["id"].as_str().unwrap_or("").to_string();
+            assert!(id == v[1].id || id == v[4].id, "{off}");
+        }
     }
 }
 
@@ -416,15 +430,16 @@ async fn least_busy_gives_each_chat_to_the_least_loaded_agent() {
     v[6].c.none("staff_join_room").await;
 }
 
-/// Waits until one of `agents` got a `chat_assigned` for `vid`; returns its index and when.
-async fn assigned_to(agents: &[&Party], vid: &str) -> (usize, Instant) {
+/// Waits until one of `agents` got a `chat_assigned` for `vid`; returns its index, when, and
+/// the event.
+async fn assigned_to(agents: &[&Party], vid: &str) -> (usize, Instant, Value) {
     let end = Instant::now() + WAIT;
     while Instant::now() < end {
         for (i, a) in agents.iter().enumerate() {
             if a.c.all("chat_assigned").iter().any(|e| room_id(e) == vid) {
                 let at = Instant::now();
-                a.c.next_where("chat_assigned", |e| room_id(e) == vid).await;
-                return (i, at);
+                let e = a.c.next_where("chat_assigned", |e| room_id(e) == vid).await;
+                return (i, at, e);
             }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -475,13 +490,15 @@ async fn a_silent_agent_loses_the_chat_to_the_next_and_routing_gives_up() {
     let agents = [&a, &b];
     let v = visitor(&s, Transport::SocketIo, "Patient").await;
     write(&v, "anyone?").await;
-    let chat_id = v.c.next("queue_position").await["chat_id"]
+    let (first, at, got) = assigned_to(&agents, &v.id).await;
+    let chat_id = got["visitor"]["chat_id"]
         .as_str()
         .expect("chat_id")
         .to_string();
-    w.c.next("append_unclaimed_chats").await;
-
-    let (first, at) = assigned_to(&agents, &v.id).await;
+    // Whatever the others saw of its arrival; from now on they see it come back.
+    w.c.next_where("staff_claim_chat", |e| room_id(e) == v.id)
+        .await;
+    w.c.skip("append_unclaimed_chats");
     let (x, y) = (agents[first], agents[1 - first]);
     assert_eq!(
         v.c.next("staff_join_room").await["staff"]["id"],
@@ -587,11 +604,11 @@ async fn a_silent_agent_loses_the_chat_to_the_next_and_routing_gives_up() {
     // The next chat: whoever gets it answers at once and keeps it past the timeout.
     let v2 = visitor(&s, Transport::Ws, "Lucky").await;
     write(&v2, "hello?").await;
-    let chat2 = v2.c.next("queue_position").await["chat_id"]
+    let (i, _, got) = assigned_to(&agents, &v2.id).await;
+    let chat2 = got["visitor"]["chat_id"]
         .as_str()
         .expect("chat_id")
         .to_string();
-    let (i, _) = assigned_to(&agents, &v2.id).await;
     let z = agents[i];
     assert_eq!(
         z.c.emit(

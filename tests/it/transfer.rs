@@ -294,7 +294,8 @@ async fn a_transfer_hands_over_history_and_note_and_refusals_change_nothing() {
 }
 
 /// The spec: the from-staff gets `chat_transferred` only "if not the sender" (the sender has
-/// its ack). Fails on 51a4f27: the sender who served the chat is told its own transfer.
+/// its ack). Failed on 51a4f27 (the sender who served the chat was told its own transfer);
+/// passes since b3c06ab.
 #[tokio::test]
 async fn the_agent_who_hands_a_chat_on_is_not_told_of_its_own_transfer() {
     for t in [Transport::SocketIo, Transport::Ws] {
