@@ -799,7 +799,8 @@ async fn an_agent_within_the_grace_gets_nothing_until_it_is_back() {
 
 /// An offer still unanswered when the server restarts keeps its deadline (product.md §7:
 /// assignments survive a restart): the silent agent loses the chat after the timeout, as
-/// without the restart. Fails on 51a4f27: the restored chat stays the silent agent's for good.
+/// without the restart. Fails on main up to b3c06ab: the restored chat stays the silent
+/// agent's for good (the offer's timer is not restored).
 #[tokio::test]
 async fn an_unanswered_offer_still_times_out_after_a_restart() {
     let mut s = Server::start_with(no_grace());
