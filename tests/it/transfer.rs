@@ -112,6 +112,31 @@ async fn a_transfer_hands_over_history_and_note_and_refusals_change_nothing() {
             seen.get("note").is_none(),
             "the visitor never sees the note: {seen}"
         );
+        // Nor in anything a visitor can read: the chat's history over sync and over REST.
+        let history = v.c.sync_after(&chat_id, 0).await;
+        assert!(
+            history
+                .iter()
+                .any(|m| m["content"]["content"] == "transfer"),
+            "the transfer is recorded: {history:?}"
+        );
+        assert!(
+            !serde_json::to_string(&history)
+                .unwrap()
+                .contains("order 42"),
+            "the note in the visitor's sync: {history:?}"
+        );
+        let (status, rest) = get(
+            &s,
+            &format!("/api/v1/chats/{chat_id}/messages"),
+            Some(&v.token),
+        )
+        .await;
+        assert_eq!(status, 200, "{rest}");
+        assert!(
+            !rest.to_string().contains("order 42"),
+            "the note over REST: {rest}"
+        );
         let told = sup.c.next("chat_transferred").await;
         assert_eq!(
             (
@@ -152,9 +177,10 @@ async fn a_transfer_hands_over_history_and_note_and_refusals_change_nothing() {
             .collect();
         assert_eq!(transfer.len(), 1, "{history:?}");
         let tr = &transfer[0];
+        // The record says a note came with it; the note itself stays out of the history.
         assert_eq!(
-            (&tr["from"], &tr["to"], &tr["note"]),
-            (&json!(a.id), &json!(b.id), &json!(note)),
+            (&tr["from"], &tr["to"], &tr["with_note"], &tr["note"]),
+            (&json!(a.id), &json!(b.id), &json!(true), &Value::Null),
             "{tr}"
         );
         assert_eq!(

@@ -54,7 +54,10 @@ struct Transferred<'a> {
     to: &'a StaffId,
     from_name: &'a str,
     to_name: &'a str,
-    note: Option<&'a str>,
+    /// Whether a note came with it. The note itself is for the colleague only: it travels in
+    /// `chat_transferred_to_you` and is never stored where the visitor can read it (history,
+    /// `visitor_init`, `sync`, REST).
+    with_note: bool,
 }
 
 impl Transfer {
@@ -122,7 +125,7 @@ fn transfer(
         to: &target.id,
         from_name: shown_name(&from),
         to_name: shown_name(&target),
-        note,
+        with_note: note.is_some(),
     };
     s.system_message_with(&mut plan, vid, Some(&by.id), system_payload(&record), now);
 

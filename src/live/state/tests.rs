@@ -792,7 +792,13 @@ fn a_transfer_hands_over_with_history_and_note_and_refuses_what_it_must() {
         to_v.payload.get("visitor").is_none(),
         "the visitor gets from and to"
     );
-    assert_eq!(system_contents(&p)[0]["content"], "transfer");
+    let record = &system_contents(&p)[0];
+    assert_eq!(record["content"], "transfer");
+    assert_eq!(record["with_note"], true);
+    assert!(
+        !record.to_string().contains("VIP"),
+        "the note is never stored where the visitor can read it"
+    );
     let chat = l.rooms.get("v").unwrap();
     assert_eq!(chat.serving(), ["b".into()] as [StaffId; 1]);
     // Already serving; and a supervisor moves it from whoever serves it.
