@@ -397,7 +397,8 @@ export function bindServerEvents(inbox) {
     if (fromId) presence.addChats(fromId, -1);
     const name = visitorName(r.info);
     const from = d.from ? staffName(d.from) : t("sys.someone");
-    store.addNote(r, t("sys.transfer", { from, to: staffName(d.to) }));
+    const note = t("sys.transfer", { from, to: staffName(d.to) });
+    if (!r.notes.some((n) => n.text === note)) store.addNote(r, note);
     if (wasMine && !store.isMine(r)) {
       inbox.toast(t("transfer.gone", { from, name, to: staffName(d.to) }));
       if (inbox.selected === r.id) inbox.select(null);

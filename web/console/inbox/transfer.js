@@ -79,10 +79,9 @@ export class TransferDialog {
     try {
       await this.inbox.socket.send("transfer_chat", data);
       this.dialog.close();
-      const { store, presence } = this.inbox;
+      // The server tells me too (chat_transferred): that moves the chat, notes it and counts the load.
+      const { store } = this.inbox;
       store.transferred(r, store.servedByMe(r) ? this.inbox.me.id : [...r.serving.keys()][0], to);
-      store.addNote(r, t("sys.transfer", { from: staffName(this.inbox.me), to: staffName(to) }));
-      presence.addChats(to.id, 1);
       this.inbox.toast(t("transfer.done", { name: visitorName(r.info), to: staffName(to) }));
       if (!store.isMine(r) && !this.inbox.isSupervisor && this.inbox.selected === r.id) this.inbox.select(null);
       this.inbox.render();

@@ -1,0 +1,358 @@
+// Browser checks of issue 13 (routing and the waiting visitor), against a server of their own
+// (own data dir, own port, own accounts), so that "nobody is available" is really true:
+//
+//   - the widget's offline path at phone width (390 px) and at desktop width: "No one is
+//     available right now." before writing, the message kept, no spinner, the email form sent as
+//     `visitor_update`, the confirmation; then a staff member signs in and the console's "Left a
+//     message" list shows each visitor's email (from staff_init);
+//   - data-hide-when-offline: no launcher while nobody is available, a launcher once somebody is;
+//   - the availability switch: a click, a second console sees the colleague's status change live,
+//     a reload keeps it, the keyboard sets it back;
+//   - a transfer between two agents in two browser contexts: A claims, transfers to B with a
+//     note; B gets the chat with its history and the note; the visitor's page shows B's name;
+//     a transfer to a colleague who went offline is refused inside the dialog.
+//
+//   node routing.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
+import http from "node:http";
+import net from "node:net";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn, execFileSync } from "node:child_process";
+
+const WAIT = 15000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+
+const ADMIN = { email: "rosa@example.com", password: "rosa-pass-123", name: "Rosa Router", role: "admin" };
+const AGENT_A = { email: "anton@example.com", password: "anton-pass-123", name: "Anton Agent", role: "agent" };
+const AGENT_B = { email: "berta@example.com", password: "berta-pass-123", name: "Berta Agent", role: "agent" };
+
+/**
+ * @param {object} ctx
+ * @param {Function} ctx.check    check(name, fn, {independent})
+ * @param {Function} ctx.assert
+ * @param {Function} ctx.newPage  newPage(label, viewport, contextOptions) → a page in a new context
+ * @param {string}   ctx.BIN      the server binary (these checks start their own server)
+ * @param {Function} [ctx.shot]   shot(page, file)
+ */
+export async function routingChecks({ check, assert, newPage, BIN, shot = async () => {} }) {
+  if (!BIN) {
+    await check("routing: needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); }, { independent: true });
+    return;
+  }
+  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-routing-"));
+  const PORT = await freePort();
+  const BASE = `http://127.0.0.1:${PORT}`;
+  const log = path.join(DATA, "server.log");
+  for (const u of [ADMIN, AGENT_A, AGENT_B]) {
+    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
+      { stdio: ["ignore", "ignore", "inherit"] });
+  }
+  const fd = fs.openSync(log, "a");
+  // A short staff grace: a closed console counts as offline soon (the refused transfer).
+  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA, "--reconnect-grace", "20"], { stdio: ["ignore", fd, fd] });
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
+  }
+
+  const TITLE = "Lumen help";
+  const hostPage = (extra) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Lumen Lamps</title></head>
+<body style="font-family:Georgia,serif;margin:0;background:#f7f5f0"><header style="background:#23303b;color:#fff;padding:16px 20px;font-size:20px">Lumen Lamps</header>
+<main style="padding:20px"><h1>Desk lamps</h1><p>Warm light, built to last.</p></main>
+<script src="${BASE}/widget.js" async data-title="${TITLE}" data-color="#7c3aed" ${extra}></script></body></html>`;
+  const host = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(hostPage(req.url.includes("hide") ? "data-hide-when-offline" : ""));
+  });
+  await new Promise((r) => host.listen(0, "127.0.0.1", r));
+  const HOST = `http://127.0.0.1:${host.address().port}/`;
+
+  const frame = (page) => page.frameLocator(`iframe[title='${TITLE}']`);
+  const launcher = (page) => page.locator("[data-frontdesk-widget] button.l");
+  const api = async (p, { method = "GET", body, token } = {}) => {
+    const res = await fetch(`${BASE}${p}`, { method, headers: { ...(token ? { Authorization: token } : {}), ...(body ? { "Content-Type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const data = res.status === 204 ? null : await res.json().catch(() => null);
+    return { status: res.status, data };
+  };
+  const login = async (page, who) => {
+    await page.goto(`${BASE}/console/`);
+    await page.fill("#login-email", who.email);
+    await page.fill("#login-password", who.password);
+    await page.click("#login-submit");
+    await page.locator("#conn.conn-ok").waitFor();
+  };
+  /** Nothing of the frame's document sticks out sideways (usable at phone width). */
+  const noSideScroll = async (page) => {
+    const f = page.frames().find((x) => x.url().includes("/chat/"));
+    const [sw, cw] = await f.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert(sw <= cw + 1, `the chat page is wider than its frame: ${sw} > ${cw}`);
+  };
+
+  /** The widget's offline path for one visitor at one size; returns the page. */
+  const offlineVisitor = async (label, viewport, extra, who) => {
+    const page = await newPage(label, viewport, extra);
+    await page.goto(HOST);
+    await launcher(page).click();
+    const f = frame(page);
+    // Before writing: said plainly (GET /api/v1/availability; no visitor is created for it).
+    await f.locator("#offline", { hasText: "No one is available right now." }).waitFor();
+    await f.locator("#input").fill(who.text);
+    await f.locator("#input").press("Enter");
+    await f.locator(".msg-me .bubble", { hasText: who.text }).waitFor();
+    // no_staff_available: the form, and neither a spinner nor "You're next in line".
+    await f.locator("#contact").waitFor({ state: "visible" });
+    assert(await f.locator("#waiting").isHidden(), "the waiting spinner shows while nobody is available");
+    assert(!(await f.locator("#app").textContent()).includes("next in line"), "\"next in line\" shown while nobody is available");
+    // Labelled inputs: found by their labels.
+    await f.getByLabel("Name").fill(who.name);
+    await f.getByLabel("Email").fill("not-an-email");
+    await f.locator("#contact-save").click();
+    await f.locator("#contact-error", { hasText: "check the email" }).waitFor();
+    await f.getByLabel("Email").fill(who.email);
+    await noSideScroll(page);
+    await shot(page, `offline-form-${label}.png`);
+    await f.getByLabel("Email").press("Enter");
+    await f.locator("#contact-saved", { hasText: `We'll reply to ${who.email}` }).waitFor();
+    await f.locator("#contact").waitFor({ state: "hidden" });
+    await noSideScroll(page);
+    await shot(page, `offline-saved-${label}.png`);
+    return page;
+  };
+
+  const PHONE = { name: "Pia Phone", email: "pia@example.net", text: "Do you ship the Arc lamp to Norway?" };
+  const DESK = { name: "Dirk Desk", email: "dirk@example.net", text: "Is the Dome lamp dimmable?" };
+  let a = null; let b = null; let admin = null;
+
+  try {
+    await check("routing: nobody available; the widget's offline form at 390 px (say so, keep the message, email by visitor_update)", async () => {
+      assert(up, `the routing server did not start; log:\n${fs.readFileSync(log, "utf8")}`);
+      const avail = await api("/api/v1/availability");
+      assert(avail.status === 200 && avail.data && avail.data.available === false, `availability: ${JSON.stringify(avail)}`);
+      await offlineVisitor("phone", { width: 390, height: 844 }, { isMobile: true, hasTouch: true, deviceScaleFactor: 2 }, PHONE);
+    }, { independent: true });
+
+    await check("routing: the same offline form at desktop width", async () => {
+      await offlineVisitor("desktop", { width: 1280, height: 800 }, {}, DESK);
+    }, { independent: true });
+
+    await check("routing: data-hide-when-offline hides the launcher while nobody is available", async () => {
+      const page = await newPage("hide-offline", { width: 1024, height: 700 });
+      await page.goto(`${HOST}?hide`);
+      await page.frameLocator(`iframe[title='${TITLE}']`).locator("#offline").waitFor({ state: "attached" });
+      await sleep(1500); // the chat page has answered the availability by now
+      assert(await launcher(page).isHidden(), "the launcher shows while nobody is available");
+      await page.context().close();
+    }, { independent: true });
+
+    await check("routing: a staff member signs in; \"Left a message\" lists both visitors with their emails", async () => {
+      admin = await newPage("admin", { width: 1366, height: 820 });
+      await login(admin, ADMIN);
+      for (const v of [PHONE, DESK]) {
+        const item = admin.locator("#list-offline .item", { hasText: v.name });
+        await item.waitFor();
+        assert((await item.textContent()).includes(v.email), `no email in the offline row: ${await item.textContent()}`);
+      }
+      await admin.locator("#list-offline .item", { hasText: PHONE.name }).click();
+      await admin.locator("#thread .bubble", { hasText: PHONE.text }).waitFor();
+      await admin.locator("#visitor-facts", { hasText: PHONE.email }).waitFor();
+      await shot(admin, "console-left-a-message.png");
+    }, { independent: true });
+
+    await check("routing: with somebody available the hidden launcher shows", async () => {
+      const page = await newPage("hide-online", { width: 1024, height: 700 });
+      await page.goto(`${HOST}?hide`);
+      await launcher(page).waitFor({ state: "visible" });
+      await page.context().close();
+    }, { independent: true });
+
+    await check("routing: the availability switch; a second console sees it live; a reload keeps it; the keyboard sets it back", async () => {
+      a = await newPage("agent A", { width: 1366, height: 820 });
+      b = await newPage("agent B", { width: 1366, height: 820 });
+      await login(a, AGENT_A);
+      await login(b, AGENT_B);
+      const rowOfA = (status) => b.locator(`#online-staff .person[data-availability=${status}]`, { hasText: AGENT_A.name });
+      await rowOfA("available").waitFor();
+      const sw = a.locator("#availability-switch");
+      assert((await sw.getAttribute("role")) === "switch" && (await sw.getAttribute("aria-checked")) === "true", "not a switch that is on");
+      await sw.click();
+      await a.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
+      assert((await sw.getAttribute("aria-checked")) === "false", "the switch did not turn off");
+      await rowOfA("away").waitFor();
+      assert((await rowOfA("away").textContent()).includes("Away"), `no "Away" word: ${await rowOfA("away").textContent()}`);
+      await shot(b, "console-colleague-away.png");
+      await a.reload();
+      await a.locator("#conn.conn-ok").waitFor();
+      await a.locator("#availability-switch[aria-checked=false]").waitFor();
+      await rowOfA("away").waitFor();
+      await a.focus("#availability-switch");
+      await a.keyboard.press("Space");
+      await a.locator("#availability-switch[aria-checked=true]").waitFor();
+      await rowOfA("available").waitFor();
+      // The load beside each colleague: active of max ("0/3").
+      const load = await rowOfA("available").locator(".load").getAttribute("data-load");
+      assert(/^\d+\/\d+$/.test(load || ""), `no load "n/m" beside the colleague: ${load}`);
+    }, { independent: true });
+
+    await check("routing: agent A claims, transfers to B with a note; B gets history and note; the visitor sees B's name", async () => {
+      assert(a && b, "the agents' consoles are not open");
+      const v = await newPage("transfer visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      await v.goto(`${BASE}/chat/`);
+      const FIRST = "My lamp flickers when dimmed.";
+      await v.locator("#input").fill(FIRST);
+      await v.locator("#input").press("Enter");
+      await v.locator("#waiting").waitFor({ state: "visible" });
+      const item = a.locator("#list-queue .item", { hasText: FIRST });
+      await item.click();
+      await a.click("#claim-btn");
+      await a.locator("#composer").waitFor({ state: "visible" });
+      await a.locator("#composer-input").fill("Let me find our lighting expert.");
+      await a.locator("#composer-input").press("Enter");
+      await v.locator(".msg-staff .bubble", { hasText: "lighting expert" }).waitFor();
+      // The dialog: colleagues (not me) with status and load.
+      await a.click("#conv-transfer");
+      const dialog = a.locator("#transfer-dialog");
+      await dialog.waitFor({ state: "visible" });
+      const optB = dialog.locator(".transfer-option", { hasText: AGENT_B.name });
+      await optB.waitFor();
+      assert(await dialog.locator(".transfer-option", { hasText: AGENT_A.name }).count() === 0, "I am offered as my own transfer target");
+      const optText = await optB.textContent();
+      assert(optText.includes("Available") && /\d+\/\d+/.test(optText), `no status and load in the option: ${optText}`);
+      await optB.locator("label").click();
+      await dialog.getByLabel("Note for your colleague").fill("Flicker on dimmer, model Arc 2. <b>not bold</b>");
+      await shot(a, "console-transfer-dialog.png");
+      await dialog.locator("#transfer-submit").click();
+      await dialog.waitFor({ state: "hidden" });
+      // A: no longer one of my chats.
+      await a.locator("#list-mine .item[data-status=mine]", { hasText: FIRST }).waitFor({ state: "detached" });
+      // B: the chat is open with its history and the note (as text, not markup).
+      await b.locator("#list-mine .item[data-status=mine]").first().waitFor();
+      await b.locator("#conv[data-status=mine]").waitFor();
+      await b.locator("#thread .bubble", { hasText: FIRST }).waitFor();
+      await b.locator("#thread .bubble", { hasText: "lighting expert" }).waitFor();
+      await b.locator("#conv-banner", { hasText: "Flicker on dimmer, model Arc 2. <b>not bold</b>" }).waitFor();
+      assert(await b.locator("#conv-banner b").count() === 0, "the note was rendered as markup");
+      await shot(b, "console-transferred-to-me.png");
+      // The visitor: B's name in the header and the note in the conversation.
+      await v.locator(".note", { hasText: `You're now chatting with ${AGENT_B.name}` }).waitFor();
+      await v.locator("#title", { hasText: AGENT_B.name }).waitFor();
+      await shot(v, "visitor-transferred.png");
+      // B replies; the visitor gets it under B's name.
+      await b.locator("#composer-input").fill("Hi, Berta here. Which dimmer do you use?");
+      await b.locator("#composer-input").press("Enter");
+      await v.locator(".msg-staff .bubble", { hasText: "Berta here" }).waitFor();
+    }, { independent: true });
+
+    await check("routing: a transfer to a colleague who went offline is refused inside the dialog", async () => {
+      assert(a && b, "the agents' consoles are not open");
+      const v = await newPage("refused visitor", { width: 800, height: 700 });
+      await v.goto(`${BASE}/chat/`);
+      const TEXT = "Can I return a lamp after 30 days?";
+      await v.locator("#input").fill(TEXT);
+      await v.locator("#input").press("Enter");
+      await a.locator("#list-queue .item", { hasText: TEXT }).click();
+      await a.click("#claim-btn");
+      await a.locator("#composer").waitFor({ state: "visible" });
+      await a.click("#conv-transfer");
+      const dialog = a.locator("#transfer-dialog");
+      await dialog.locator(".transfer-option", { hasText: AGENT_B.name }).locator("label").click();
+      await b.context().close();
+      b = null;
+      await dialog.locator("#transfer-submit").click();
+      await dialog.locator("#transfer-error", { hasText: /not online/i }).waitFor();
+      assert(await dialog.isVisible(), "the dialog closed on a refusal");
+      await a.locator("#transfer-cancel").click();
+      assert((await a.locator("#conv").getAttribute("data-status")) === "mine", "a refused transfer took the chat away");
+    }, { independent: true });
+
+    await check("routing: the admin page saves routing settings and shows the server's refusal beside the form", async () => {
+      assert(admin, "the admin console is not open");
+      await admin.click("#nav-team");
+      await admin.locator("#rs-routing").waitFor({ state: "visible" });
+      await admin.selectOption("#rs-routing", "least_busy");
+      await admin.fill("#rs-timeout", "45");
+      await admin.locator("#rs-always").uncheck();
+      await admin.fill("#rs-zone", "Europe/Berlin");
+      await admin.click("#routing-save");
+      await admin.locator("#routing-status", { hasText: "saved" }).waitFor();
+      const s = (await api("/api/v1/settings", { token: await admin.evaluate(() => localStorage.getItem("frontdesk.staff_token")) })).data;
+      assert(s.routing === "least_busy" && s.assign_timeout_secs === 45 && s.business_hours && s.business_hours.time_zone === "Europe/Berlin",
+        `stored settings: ${JSON.stringify(s)}`);
+      await admin.fill("#rs-zone", "Mars/Olympus_Mons");
+      await admin.click("#routing-save");
+      const err = admin.locator("#routing-error");
+      await err.waitFor({ state: "visible" });
+      assert(/time_zone|zone/i.test(await err.textContent()), `the refusal does not name the key: ${await err.textContent()}`);
+      await shot(admin, "console-routing-settings.png");
+      // Back to always open (the other checks of the suite expect it).
+      await admin.locator("#rs-always").check();
+      await admin.selectOption("#rs-routing", "manual");
+      await admin.click("#routing-save");
+      await admin.locator("#routing-status", { hasText: "saved" }).waitFor();
+      // Capacity per staff member.
+      const input = admin.getByLabel(`Max chats of ${AGENT_A.name}`);
+      await input.fill("5");
+      await input.press("Tab");
+      await admin.locator(".toast", { hasText: "5 chats at once" }).waitFor();
+      await input.fill("51");
+      await input.press("Tab");
+      await admin.locator(".toast-error", { hasText: "max_chats" }).waitFor();
+    }, { independent: true });
+  } finally {
+    host.close();
+    if (server.exitCode == null) {
+      const done = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await Promise.race([done, sleep(5000)]);
+      if (server.exitCode == null) server.kill("SIGKILL");
+    }
+    console.log(`     (routing server log: ${log})`);
+  }
+}
+
+// ---- alone: node routing.mjs --bin path/to/frontdesk --------------------------------------------
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const { chromium } = await import("playwright-core");
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf("--bin");
+  const BIN = i >= 0 ? path.resolve(argv[i + 1]) : null;
+  const HERE = path.dirname(new URL(import.meta.url).pathname);
+  const SHOTS = process.env.SCREENSHOTS || path.resolve(HERE, "../../screenshots");
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+  let passed = 0; let failed = 0;
+  const pageErrors = [];
+  const check = async (name, fn) => {
+    const t0 = Date.now();
+    try { await fn(); passed++; console.log(`ok   ${name} (${Date.now() - t0} ms)`); } catch (e) {
+      failed++; console.log(`FAIL ${name}\n     ${String((e && e.message) || e).split("\n").slice(0, 6).join("\n     ")}`);
+    }
+  };
+  const assert = (c, m) => { if (!c) throw new Error(m); };
+  const newPage = async (label, viewport = { width: 1280, height: 800 }, extra = {}) => {
+    const ctx = await browser.newContext({ viewport, ...extra });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(WAIT);
+    page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
+    page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource|WebSocket connection to/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
+    return page;
+  };
+  const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name) });
+  try {
+    await routingChecks({ check, assert, newPage, BIN, shot });
+    await check("routing: no page errors", async () => assert(pageErrors.length === 0, pageErrors.join("\n")));
+  } finally {
+    await browser.close();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
