@@ -140,3 +140,11 @@ ALTER TABLE messages ADD COLUMN client_msg_id TEXT;
 CREATE UNIQUE INDEX messages_client_msg_id
     ON messages (chat_id, IFNULL(sender, ''), client_msg_id)
     WHERE client_msg_id IS NOT NULL;
+
+-- migration: 4
+-- Routing (issue 13): each staff member's capacity, set by admins, and their availability,
+-- which survives a reload and a restart. Visitors' contact details left while nobody was
+-- available go in the existing name/email columns.
+ALTER TABLE staff ADD COLUMN max_chats INTEGER NOT NULL DEFAULT 3 CHECK (max_chats BETWEEN 0 AND 50);
+ALTER TABLE staff ADD COLUMN availability TEXT NOT NULL DEFAULT 'available'
+    CHECK (availability IN ('available', 'away'));

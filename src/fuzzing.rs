@@ -103,6 +103,13 @@ fn check_request(req: &Request, max: usize) {
             assert!(id_ok(chat_id) && *after >= 0);
         }
         Family::Typing(t) => assert!(t.visitor.as_deref().is_none_or(id_ok)),
+        Family::Transfer(crate::live::events::transfer::Transfer::Chat { visitor, to, note }) => {
+            assert!(id_ok(visitor) && id_ok(to));
+            assert!(note.as_deref().is_none_or(|n| n.chars().count() <= 1000));
+        }
+        Family::Contact(crate::live::events::contact::Contact::Update { name, email }) => {
+            assert!(name.is_some() || email.is_some());
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod hours;
 pub mod http;
 pub mod live;
 pub mod model;
@@ -17,6 +18,7 @@ pub mod net;
 pub mod notify;
 pub mod realtime;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod supervise;
 

@@ -166,6 +166,44 @@ pub struct Staff {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: Option<i64>,
+    /// How many chats this staff member may serve at once (product.md §8.3; set by admins).
+    pub max_chats: u32,
+    /// Available or away (kept across reloads and restarts); shown as `status` on online
+    /// staff, not in the staff object.
+    #[serde(skip)]
+    pub availability: Availability,
+}
+
+/// The capacity of a staff member nobody set one for.
+pub const DEFAULT_MAX_CHATS: u32 = 3;
+/// The most chats an admin may give one staff member.
+pub const MAX_MAX_CHATS: u32 = 50;
+
+/// A staff member's availability (product.md §8.3): only `available` staff get chats routed to
+/// them, and "nobody available" means no connected staff member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    #[default]
+    Available,
+    Away,
+}
+
+impl Availability {
+    pub fn parse(s: &str) -> Option<Availability> {
+        match s {
+            "available" => Some(Availability::Available),
+            "away" => Some(Availability::Away),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Available => "available",
+            Availability::Away => "away",
+        }
+    }
 }
 
 /// A visitor as shown in payloads.

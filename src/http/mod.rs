@@ -5,6 +5,7 @@ pub mod accounts;
 mod assets;
 pub mod chats;
 mod ops;
+pub mod settings;
 pub mod setup;
 pub mod staff_admin;
 pub mod tickets;
@@ -42,6 +43,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(staff_admin::routes(app.clone()))
         .unify()
         .or(tickets::routes(app.clone()))
+        .unify()
+        .or(settings::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

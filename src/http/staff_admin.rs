@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use crate::live::actor::Revoke;
-use crate::model::{Role, Staff};
+use crate::model::{Role, Staff, MAX_MAX_CHATS};
 use crate::store::accounts::{self, NewStaff, StaffChanges};
 use bytes::Bytes;
 use http::StatusCode;
@@ -129,6 +129,7 @@ pub struct ChangeRequest {
     role_id: Option<i64>,
     disabled: Option<bool>,
     password: Option<String>,
+    max_chats: Option<i64>,
 }
 
 /// Tells "absent" (None) from "null" (Some(None)).
@@ -160,6 +161,18 @@ async fn update(
     if let Some(r) = req.role_id {
         changes.role = Some(role(r)?);
     }
+    if let Some(m) = req.max_chats {
+        changes.max_chats = Some(
+            u32::try_from(m)
+                .ok()
+                .filter(|m| *m <= MAX_MAX_CHATS)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Invalid field: max_chats (a whole number from 0 to {MAX_MAX_CHATS})."
+                    ))
+                })?,
+        );
+    }
     if let Some(p) = req.password {
         changes.password_hash = Some(hash(app, p).await?);
     }
@@ -168,6 +181,7 @@ async fn update(
     // the console reconnects and gets the feed of its new role.
     let cut = changes.disabled == Some(true) || changes.password_hash.is_some();
     let new_role = changes.role;
+    let new_capacity = changes.max_chats.is_some();
     let target = id.to_string();
     let (before, after) = app
         .store
@@ -180,6 +194,9 @@ async fn update(
     let role_changed = new_role.is_some() && before.is_some_and(|b| b.role_id != after.role_id);
     if cut || role_changed {
         app.live.revoke(Revoke::Staff(after.id.clone())).await;
+    } else if new_capacity {
+        // Consoles show the new load; waiting chats may now be routed to them.
+        app.live.staff_changed(after.clone()).await;
     }
     Ok(after)
 }

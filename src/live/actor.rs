@@ -53,6 +53,12 @@ enum Command {
     },
     Timer(Timer),
     Tick,
+    /// The admin changed the settings.
+    Settings(crate::settings::Settings),
+    /// An admin changed a staff account (its capacity).
+    StaffChanged(crate::model::Staff),
+    /// Whether a visitor who writes now reaches someone, and when the business opens.
+    Availability(oneshot::Sender<(bool, Option<i64>)>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -92,6 +98,8 @@ impl Live {
     /// Restores the open chats from the store and starts the owner task.
     pub async fn start(store: Store, cfg: LiveConfig) -> Result<Live, crate::error::StoreError> {
         let restored = store.read(chats::load_open_chats).await?;
+        let settings = store.read(crate::store::accounts::load_settings).await?;
+        let settings = crate::settings::Settings::from_rows(&settings);
         let (tx, rx) = mpsc::channel(4096);
         let live = Live {
             tx,
@@ -102,6 +110,7 @@ impl Live {
             messages_stored: Arc::new(AtomicU64::new(0)),
         };
         let mut state = LiveState::new(cfg);
+        state.settings = settings;
         let n = restored.len();
         let plan = state.restore(restored, now_ms());
         if n > 0 {
@@ -187,6 +196,25 @@ impl Live {
         }
     }
 
+    /// New settings, applied from now on.
+    pub async fn set_settings(&self, settings: crate::settings::Settings) {
+        let _ = self.tx.send(Command::Settings(settings)).await;
+    }
+
+    /// A staff account changed (e.g. an admin set its `max_chats`).
+    pub async fn staff_changed(&self, staff: crate::model::Staff) {
+        let _ = self.tx.send(Command::StaffChanged(staff)).await;
+    }
+
+    /// `(available, opens_at)`: whether a visitor who writes now reaches someone.
+    pub async fn availability(&self) -> (bool, Option<i64>) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Availability(tx)).await.is_err() {
+            return (false, None);
+        }
+        rx.await.unwrap_or((false, None))
+    }
+
     /// Closes every connection (after what is queued for it) and stops taking commands.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -232,7 +260,7 @@ impl Runner {
                         Principal::Visitor(_) => None,
                     };
                     self.held.insert(conn, Held { cred, staff });
-                    let plan = self.state.connect(conn, &who, force);
+                    let plan = self.state.connect(conn, &who, force, now);
                     self.carry_out(plan, None).await;
                 }
                 Command::Disconnect { conn } => {
@@ -280,8 +308,19 @@ impl Runner {
                     let plan = self.state.timer(t, now);
                     self.carry_out(plan, None).await;
                 }
+                Command::Settings(settings) => {
+                    let plan = self.state.set_settings(settings, now);
+                    self.carry_out(plan, None).await;
+                }
+                Command::StaffChanged(staff) => {
+                    let plan = self.state.staff_changed(&staff, now);
+                    self.carry_out(plan, None).await;
+                }
+                Command::Availability(answer) => {
+                    let _ = answer.send(self.state.availability(now));
+                }
                 Command::Tick => {
-                    let plan = self.state.tick();
+                    let plan = self.state.tick(now);
                     self.carry_out(plan, None).await;
                     if let Ok(mut c) = self.live.counts.lock() {
                         *c = self.state.counts();

@@ -69,6 +69,22 @@ outgoing! {
     UnclaimedChatToOffline = "unclaimed_chat_to_offline",
     /// The waiting visitor: their place in the queue and the estimated wait.
     QueuePosition = "queue_position",
+    /// The visitor who wrote while nobody is available (closed, or no agent available): the
+    /// chat waits in the offline queue; `opens_at` when business hours say when.
+    NoStaffAvailable = "no_staff_available",
+    /// All staff: a visitor left contact details (`visitor_update`).
+    VisitorUpdated = "visitor_updated",
+
+    // ----- routing and transfers (live/state/routing.rs, live/events/transfer.rs) -----
+    /// The agent routing gave a chat to (their claim, made for them), with its history.
+    ChatAssigned = "chat_assigned",
+    /// The agent who did not answer an assigned chat in time: it is taken back.
+    ChatUnassigned = "chat_unassigned",
+    /// The staff member a chat is transferred to, with its history and the note.
+    ChatTransferredToYou = "chat_transferred_to_you",
+    /// The visitor (`{from, to}`), the staff member it was taken from and supervisors and
+    /// admins (`{from, to, visitor}`): a chat changed hands.
+    ChatTransferred = "chat_transferred",
 
     // ----- messages and rooms (live/events/messages.rs, claim.rs) -----
     /// The staff serving the room: the visitor wrote.

@@ -72,8 +72,21 @@ pub struct Send {
 /// Timers the live state asks for; they come back as commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Timer {
-    StaffGone { staff_id: StaffId, epoch: u64 },
-    VisitorGone { visitor_id: VisitorId, epoch: u64 },
+    StaffGone {
+        staff_id: StaffId,
+        epoch: u64,
+    },
+    VisitorGone {
+        visitor_id: VisitorId,
+        epoch: u64,
+    },
+    /// An automatically assigned chat's agent has had `assign_timeout_secs` to answer; the
+    /// `attempt`-th offer of the chat.
+    AssignTimeout {
+        visitor_id: VisitorId,
+        staff_id: StaffId,
+        attempt: usize,
+    },
 }
 
 #[derive(Debug, Default)]

@@ -17,6 +17,7 @@ use super::events::{By, Request, Sender, Who};
 use super::plan::*;
 use crate::model::{StaffId, VisitorId};
 use std::time::Duration;
+use views::raw;
 
 pub mod lifecycle;
 pub mod presence;
@@ -24,6 +25,7 @@ pub mod queues;
 pub mod restore;
 pub mod rooms;
 pub mod roster;
+pub mod routing;
 pub mod views;
 
 pub use queues::LIST_SIZE;
@@ -66,19 +68,20 @@ impl LiveConfig {
         match timer {
             Timer::StaffGone { .. } => self.staff_grace,
             Timer::VisitorGone { .. } => self.visitor_grace,
+            // Not a grace: its own duration comes with it.
+            Timer::AssignTimeout { .. } => Duration::ZERO,
         }
     }
 }
-
-/// How many chats a staff member may serve at once (product.md §8.3; per staff and set by
-/// admins once routing lands, issue 13).
-pub const DEFAULT_MAX_CHATS: u32 = 3;
 
 pub struct LiveState {
     pub(crate) cfg: LiveConfig,
     pub(crate) roster: roster::Roster,
     pub(crate) rooms: rooms::Rooms,
     pub(crate) queues: queues::Queues,
+    pub(crate) router: routing::Router,
+    /// The admin's live settings (routing, business hours).
+    pub(crate) settings: crate::settings::Settings,
 }
 
 impl LiveState {
@@ -88,6 +91,8 @@ impl LiveState {
             roster: Default::default(),
             rooms: Default::default(),
             queues: Default::default(),
+            router: Default::default(),
+            settings: Default::default(),
         }
     }
 
@@ -108,7 +113,54 @@ impl LiveState {
             _ => {}
         }
         let sender = Sender { conn, by };
-        req.apply(self, &sender, now)
+        let mut plan = req.apply(self, &sender, now);
+        if matches!(plan.reply, Some(Ok(()))) {
+            // A chat may have started waiting, or capacity freed up.
+            self.route(&mut plan, now);
+        }
+        plan
+    }
+
+    /// The admin changed the settings: they apply from now on (waiting chats may be routed at
+    /// once, and estimates may change).
+    pub fn set_settings(&mut self, settings: crate::settings::Settings, now: i64) -> Plan {
+        self.settings = settings;
+        self.queues.mark_dirty();
+        let mut plan = Plan::default();
+        self.route(&mut plan, now);
+        plan
+    }
+
+    /// An admin changed a staff account (e.g. its `max_chats`): an online member's entry shows
+    /// it, every console hears their new load, and waiting chats may now go to them.
+    pub fn staff_changed(&mut self, staff: &crate::model::Staff, now: i64) -> Plan {
+        let mut plan = Plan::default();
+        if !self.roster.refresh_staff(staff) {
+            return plan;
+        }
+        self.queues.mark_dirty();
+        self.tell_availability(&mut plan, &staff.id);
+        self.route(&mut plan, now);
+        plan
+    }
+
+    /// `staff_availability_changed {staff, status, active_chats, max_chats}` to every console.
+    pub(crate) fn tell_availability(&self, plan: &mut Plan, sid: &StaffId) {
+        let Some(e) = self.roster.staff_entry(sid) else {
+            return;
+        };
+        let v = self.online_staff(e);
+        self.tell(
+            plan,
+            Audience::AllStaff(None),
+            Out::StaffAvailabilityChanged,
+            vec![
+                ("staff", raw(&e.staff)),
+                ("status", raw(&e.status)),
+                ("active_chats", raw(&v.active_chats)),
+                ("max_chats", raw(&v.max_chats)),
+            ],
+        );
     }
 
     /// The connections an audience is right now: the one place that knows.

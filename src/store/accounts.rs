@@ -2,7 +2,7 @@
 //! connection: the caller chooses the writer (`Store::write`) or a reader (`Store::read`).
 
 use crate::error::StoreError;
-use crate::model::{new_id, now_ms, Role, Staff, Visitor};
+use crate::model::{new_id, now_ms, Availability, Role, Staff, Visitor};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// One statement, so two processes starting at once still make one organisation.
@@ -15,9 +15,13 @@ pub fn ensure_organisation(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The columns of a staff account, in the order `staff_at` reads them.
 pub const STAFF_COLS: &str =
     "id, email, full_name, display_name, organisation_id, role_id, disabled, \
-                          created_at, updated_at";
+                          created_at, updated_at, max_chats, availability";
+
+/// How many columns `STAFF_COLS` names.
+const STAFF_COL_COUNT: usize = 11;
 
 fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
     staff_at(r, 0)
@@ -36,6 +40,8 @@ pub fn staff_at(r: &Row, i: usize) -> rusqlite::Result<Staff> {
         disabled: r.get(i + 6)?,
         created_at: r.get(i + 7)?,
         updated_at: r.get(i + 8)?,
+        max_chats: r.get(i + 9)?,
+        availability: Availability::parse(&r.get::<_, String>(i + 10)?).unwrap_or_default(),
     })
 }
 
@@ -98,7 +104,7 @@ pub fn staff_login_by_email(
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([email.to_lowercase()], |r| {
-            Ok((staff_from_row(r)?, r.get::<_, String>(9)?))
+            Ok((staff_from_row(r)?, r.get::<_, String>(STAFF_COL_COUNT)?))
         })
         .optional()?)
 }
@@ -333,6 +339,7 @@ pub struct StaffChanges {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub password_hash: Option<String>,
+    pub max_chats: Option<u32>,
 }
 
 /// Applies `changes`; refuses to leave the organisation without an enabled admin.
@@ -362,6 +369,12 @@ pub fn update_staff(
             params![id, r.id(), now],
         )?;
     }
+    if let Some(m) = changes.max_chats {
+        conn.execute(
+            "UPDATE staff SET max_chats = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, m, now],
+        )?;
+    }
     if let Some(d) = changes.disabled {
         set_staff_disabled(conn, id, d)?;
     }
@@ -375,4 +388,31 @@ pub fn update_staff(
         ));
     }
     staff_by_id(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("No staff account {id}.")))
+}
+
+/// Every stored setting as `(key, JSON text)`.
+pub fn load_settings(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT key, value FROM settings ORDER BY key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stores these settings (one transaction: the writer's job).
+pub fn save_settings(conn: &Connection, rows: &[(&str, String)]) -> Result<(), StoreError> {
+    for (key, value) in rows {
+        conn.prepare_cached(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![key, value])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn staff_col_count_matches_the_list() {
+        assert_eq!(super::STAFF_COLS.split(',').count(), super::STAFF_COL_COUNT);
+    }
 }

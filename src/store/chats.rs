@@ -145,6 +145,22 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
                     })),
                 )?;
             }
+            DbOp::SetStaffAvailability { staff_id, status } => {
+                conn.prepare_cached("UPDATE staff SET availability = ?2 WHERE id = ?1")?
+                    .execute(params![staff_id, status.as_str()])?;
+            }
+            DbOp::UpdateVisitor {
+                visitor_id,
+                name,
+                email,
+                at,
+            } => {
+                conn.prepare_cached(
+                    "UPDATE visitors SET name = COALESCE(?2, name), email = COALESCE(?3, email), \
+                     is_anonymous = 0, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![visitor_id, name, email, at])?;
+            }
             DbOp::LoadMessages {
                 slot,
                 chat_id,
@@ -227,7 +243,7 @@ pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreErro
     let mut chats: Vec<RestoredChat> = rows.collect::<Result<_, _>>()?;
     let mut staff_stmt = conn.prepare(
         "SELECT s.id, s.email, s.full_name, s.display_name, s.organisation_id, s.role_id, s.disabled, \
-                s.created_at, s.updated_at \
+                s.created_at, s.updated_at, s.max_chats, s.availability \
          FROM chat_staff cs JOIN staff s ON s.id = cs.staff_id \
          WHERE cs.chat_id = ?1 AND cs.left_at IS NULL ORDER BY cs.joined_at",
     )?;

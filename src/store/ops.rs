@@ -3,7 +3,7 @@
 //! restored at start. The store owns these types; the live rules build them and never the other
 //! way round.
 
-use crate::model::{ChatId, Staff, StaffId, Visitor, VisitorId};
+use crate::model::{Availability, ChatId, Staff, StaffId, Visitor, VisitorId};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
@@ -80,6 +80,18 @@ pub enum DbOp {
     InsertMessage {
         slot: usize,
         message: NewMessage,
+    },
+    /// A staff member's availability, kept across reloads and restarts.
+    SetStaffAvailability {
+        staff_id: StaffId,
+        status: Availability,
+    },
+    /// A visitor left contact details (`visitor_update`).
+    UpdateVisitor {
+        visitor_id: VisitorId,
+        name: Option<String>,
+        email: Option<String>,
+        at: i64,
     },
     /// The chat's messages with `sequence_num` above `after` (0: all), as of this point.
     LoadMessages {

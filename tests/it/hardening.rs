@@ -64,6 +64,10 @@ fn crash_inputs() -> Vec<String> {
 async fn content_that_crashed_the_server_is_refused_at_the_door_on_both_transports() {
     let s = Server::start();
     let (_, staff_token) = s.staff("agent@shop.test", "agent").await;
+    // Someone is available, so the visitors' chats wait in the live queue (with nobody
+    // available they would wait offline, without their contents in `staff_init`).
+    let (_, on_duty) = s.staff("duty@shop.test", "agent").await;
+    let _duty = Client::connect(&s, Transport::Ws, &on_duty).await;
 
     // /ws: each crash input is answered (false, sentence) with its id; nothing is stored.
     let (_, vtoken) = s.visitor(Some("Eve")).await;

@@ -2,7 +2,6 @@
 
 use super::{Args, Family, Sender};
 use crate::live::plan::*;
-use crate::live::state::views::raw;
 use crate::live::state::LiveState;
 use crate::model::{Staff, VisitorId};
 
@@ -45,9 +44,9 @@ impl Claim {
 }
 
 /// The claim. Commands run one at a time, so of two racing claims the first wins and the
-/// second finds the chat claimed.
+/// second finds the chat claimed. A manual claim ends any automatic routing of the chat.
 fn claim(s: &mut LiveState, staff: &Staff, vid: &VisitorId, now: i64) -> Plan {
-    let Some(chat) = s.rooms.get(vid) else {
+    let Some(chat) = s.rooms.get_mut(vid) else {
         return Plan::err(say::CLOSED);
     };
     if chat.status == ChatStatus::Claimed {
@@ -57,48 +56,8 @@ fn claim(s: &mut LiveState, staff: &Staff, vid: &VisitorId, now: i64) -> Plan {
             say::ALREADY_CLAIMED
         });
     }
-    let was = chat.status;
-    let waited = (now - chat.queued_at).max(0) as f64 / 1000.0;
-    let chat_id = chat.chat_id.clone();
+    chat.route = Default::default();
     let mut plan = Plan::ok();
-    // A console lists 15 offline chats; when one of those goes, the 16th moves up.
-    let next_offline = s.queues.next_offline_if_listed_leaves(vid);
-    if was == ChatStatus::Unclaimed {
-        s.queues.record_wait(waited);
-    }
-    s.set_status(&mut plan, vid, ChatStatus::Claimed, now);
-    s.join(&mut plan, &staff.id, vid, now);
-    s.system_message(&mut plan, vid, Some(&staff.id), "join room", now);
-
-    let room = s.room(vid);
-    let next = next_offline.map_or(raw(&()), |v| s.room(&v));
-    let sj = raw(staff);
-    s.tell(
-        &mut plan,
-        Audience::AllStaff(Some(&staff.id)),
-        Out::StaffClaimChat,
-        vec![
-            ("staff", sj.clone()),
-            ("visitor", room.clone()),
-            ("next_offline_unclaimed_visitor", next),
-        ],
-    );
-    s.tell(
-        &mut plan,
-        Audience::Visitor(vid),
-        Out::StaffJoinRoom,
-        vec![("staff", sj.clone())],
-    );
-    let history = plan.load_messages(&chat_id);
-    s.tell(
-        &mut plan,
-        Audience::Supervisors(Some(&staff.id)),
-        Out::AgentNewChat,
-        vec![
-            ("staff", sj),
-            ("visitor", room),
-            ("contents", Part::Messages(vec![history])),
-        ],
-    );
+    s.take_chat(&mut plan, staff, vid, now);
     plan
 }

@@ -103,8 +103,17 @@ fn visitor_message(
         created_at: now,
         client_msg_id,
     });
-    match status {
-        None => {
+    // Nobody to answer (closed, or no agent available): the chat waits in the offline queue,
+    // and the visitor is told so, with when the business opens if it says.
+    let nobody = match status {
+        None | Some(ChatStatus::Offline) | Some(ChatStatus::Unclaimed) => {
+            let (available, opens_at) = s.availability(now);
+            (!available).then_some(opens_at)
+        }
+        _ => None,
+    };
+    match (status, nobody) {
+        (None, Some(opens_at)) => {
             s.tell(
                 &mut plan,
                 Audience::AllStaff(None),
@@ -114,9 +123,41 @@ fn visitor_message(
                     ("contents", Part::Messages(vec![m])),
                 ],
             );
-            s.tell_position(&mut plan, vid);
+            s.wait_offline(&mut plan, vid, now);
+            tell_nobody(s, &mut plan, vid, opens_at);
         }
-        Some(ChatStatus::Offline) => {
+        (Some(ChatStatus::Unclaimed), Some(opens_at)) => {
+            s.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::VisitorUnclaimedMsg,
+                vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
+            );
+            s.wait_offline(&mut plan, vid, now);
+            tell_nobody(s, &mut plan, vid, opens_at);
+        }
+        (Some(ChatStatus::Offline), Some(opens_at)) => {
+            s.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::VisitorUnclaimedMsg,
+                vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
+            );
+            tell_nobody(s, &mut plan, vid, opens_at);
+        }
+        (None, None) => {
+            s.tell(
+                &mut plan,
+                Audience::AllStaff(None),
+                Out::AppendUnclaimedChats,
+                vec![
+                    ("visitor", s.room(vid)),
+                    ("contents", Part::Messages(vec![m])),
+                ],
+            );
+            s.tell_position(&mut plan, vid, now);
+        }
+        (Some(ChatStatus::Offline), None) => {
             s.tell(
                 &mut plan,
                 Audience::AllStaff(None),
@@ -125,7 +166,7 @@ fn visitor_message(
             );
             s.requeue(&mut plan, vid, now);
         }
-        Some(ChatStatus::Unclaimed) => {
+        (Some(ChatStatus::Unclaimed), None) => {
             s.tell(
                 &mut plan,
                 Audience::AllStaff(None),
@@ -133,7 +174,7 @@ fn visitor_message(
                 vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
             );
         }
-        Some(ChatStatus::Claimed) => {
+        (Some(ChatStatus::Claimed), _) => {
             let room = s.room(vid);
             s.tell(
                 &mut plan,
@@ -148,9 +189,19 @@ fn visitor_message(
                 vec![("visitor", room), ("content", Part::Message(m))],
             );
         }
-        Some(ChatStatus::Ended) => {}
+        (Some(ChatStatus::Ended), _) => {}
     }
     plan
+}
+
+/// `no_staff_available {opens_at}` to the visitor who wrote.
+fn tell_nobody(s: &LiveState, plan: &mut Plan, vid: &VisitorId, opens_at: Option<i64>) {
+    s.tell(
+        plan,
+        Audience::Visitor(vid),
+        Out::NoStaffAvailable,
+        vec![("opens_at", raw(&opens_at))],
+    );
 }
 
 fn staff_message(
@@ -167,10 +218,13 @@ fn staff_message(
     if !chat.is_served_by(&staff.id) {
         return Plan::err(say::NOT_IN_ROOM);
     }
+    let chat_id = chat.chat_id.clone();
+    // An agent routing gave this chat to has answered: it is theirs.
+    s.answered(vid, &staff.id);
     let mut plan = Plan::ok();
     let m = plan.insert_message(NewMessage {
         id: new_id(),
-        chat_id: chat.chat_id.clone(),
+        chat_id,
         type_id: MESSAGE_CHAT,
         sender: Some(staff.id.clone()),
         content,

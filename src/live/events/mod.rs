@@ -8,10 +8,12 @@
 
 pub mod args;
 pub mod claim;
+pub mod contact;
 pub mod messages;
 pub mod presence;
 pub mod resume;
 pub mod supervision;
+pub mod transfer;
 pub mod typing;
 
 use super::plan::ConnId;
@@ -81,6 +83,8 @@ pub static EVENTS: &[EventSpec] = &[
     row("user_stop_typing_send",   Who::Either,   typing::parse),
     row("set_availability",        Who::Staff,    presence::parse_set_availability),
     row("sync",                    Who::Either,   resume::parse_sync),
+    row("transfer_chat",           Who::Staff,    transfer::parse_transfer),
+    row("visitor_update",          Who::Visitor,  contact::parse_update),
 ];
 
 /// A parsed event, by the family that decides it.
@@ -92,6 +96,8 @@ pub enum Family {
     Typing(typing::Typing),
     Presence(presence::Presence),
     Resume(resume::Resume),
+    Transfer(transfer::Transfer),
+    Contact(contact::Contact),
 }
 
 /// A client event, parsed and checked, on its way to the live state.
@@ -148,6 +154,8 @@ impl Request {
             Family::Typing(e) => e.apply(state, by),
             Family::Presence(e) => e.apply(state, by),
             Family::Resume(e) => e.apply(state, by),
+            Family::Transfer(e) => e.apply(state, by, now),
+            Family::Contact(e) => e.apply(state, by, now),
         }
     }
 }

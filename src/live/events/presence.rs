@@ -1,10 +1,11 @@
-//! Presence events: `set_availability {status}` (product.md §8.3). Connecting, disconnecting
+//! Presence events: `set_availability {status}` (product.md §8.3): kept across reloads and
+//! restarts; every console hears it with the member's load; an agent who becomes available
+//! may get waiting chats at once (`LiveState::request` routes after every event). Connecting, disconnecting
 //! and the grace are not client events: they live in `live/state/presence.rs`.
 
 use super::{Args, Family, Sender};
 use crate::live::plan::*;
 use crate::live::state::roster::Availability;
-use crate::live::state::views::raw;
 use crate::live::state::LiveState;
 
 #[derive(Debug, Clone)]
@@ -34,12 +35,13 @@ impl Presence {
                     return Plan::err(say::NOT_CONNECTED);
                 }
                 let mut plan = Plan::ok();
-                s.tell(
-                    &mut plan,
-                    Audience::AllStaff(None),
-                    Out::StaffAvailabilityChanged,
-                    vec![("staff", raw(staff)), ("status", raw(&status))],
-                );
+                // Kept in the staff row: a reload and a restart keep it.
+                plan.op(DbOp::SetStaffAvailability {
+                    staff_id: staff.id.clone(),
+                    status,
+                });
+                s.queues.mark_dirty();
+                s.tell_availability(&mut plan, &staff.id);
                 plan
             }
         }

@@ -173,6 +173,7 @@ impl World {
                         .push(c.last_seq);
                     assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
                 }
+                DbOp::SetStaffAvailability { .. } | DbOp::UpdateVisitor { .. } => {}
                 DbOp::LoadMessages { slot, chat_id, .. } => {
                     assert!(
                         self.chats.contains_key(chat_id.as_str()),
@@ -203,6 +204,7 @@ impl World {
                 | DbOp::SetPriority { chat_id, .. }
                 | DbOp::LoadMessages { chat_id, .. } => chat_id,
                 DbOp::InsertMessage { message, .. } => &message.chat_id,
+                DbOp::SetStaffAvailability { .. } | DbOp::UpdateVisitor { .. } => continue,
             };
             if let Some(c) = self.chats.get(chat_id.as_str()) {
                 ctx.rooms
@@ -328,6 +330,18 @@ impl World {
             | "staff_goes_offline"
             | "unclaimed_chat_to_offline"
             | "remove_visitor_offline_chat" => {
+                assert!(only_staff(), "{ev} (staff only) sent to a visitor");
+            }
+            "no_staff_available" => {
+                let me = ctx.actor.expect("a visitor wrote");
+                assert_eq!(
+                    send.to,
+                    vec![me],
+                    "no_staff_available to anyone but the writer"
+                );
+                assert!(!only_staff(), "no_staff_available to staff");
+            }
+            "visitor_updated" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
             }
             "messages_since" => {

@@ -56,6 +56,8 @@ fn staff_obj(i: usize) -> Staff {
         disabled: false,
         created_at: 0,
         updated_at: None,
+        max_chats: crate::model::DEFAULT_MAX_CHATS,
+        availability: Default::default(),
     }
 }
 
@@ -331,7 +333,7 @@ impl World {
 
     /// The actor's periodic tick (queue positions).
     fn tick(&mut self) {
-        let plan = self.state.tick();
+        let plan = self.state.tick(self.now);
         self.carry_out(plan, Ctx::default());
     }
 
@@ -384,7 +386,7 @@ impl World {
                 let conn = self.next_conn;
                 self.next_conn.0 += 1;
                 let old = self.current.get(&who).copied();
-                let plan = self.state.connect(conn, &principal(who), force);
+                let plan = self.state.connect(conn, &principal(who), force, self.now);
                 let refused = plan.closes.contains(&conn);
                 assert_eq!(refused, old.is_some() && !force, "second session rule");
                 if !refused {

@@ -2,6 +2,7 @@
 //! keep the queues in step), staff joining and leaving (with their writes), the last one out
 //! closing the room, the visitor ending it, system messages and queue positions.
 
+use super::queues::Capacity;
 use super::rooms::Chat;
 use super::views::{raw, system_content, QueuePosition};
 use super::LiveState;
@@ -43,6 +44,8 @@ impl LiveState {
         chat.status = status;
         if matches!(status, ChatStatus::Unclaimed | ChatStatus::Offline) {
             chat.queued_at = now;
+            // Waiting again: no offer of it is pending.
+            chat.route.pending = None;
         }
         plan.op(DbOp::SetChatStatus {
             chat_id: chat.chat_id.clone(),
@@ -64,17 +67,85 @@ impl LiveState {
         text: &str,
         now: i64,
     ) {
+        self.system_message_with(plan, vid, sender, system_content(text), now);
+    }
+
+    /// A system message with more than a text (`{"content": "assigned", "staff": …}`).
+    pub(crate) fn system_message_with(
+        &self,
+        plan: &mut Plan,
+        vid: &str,
+        sender: Option<&StaffId>,
+        content: std::sync::Arc<serde_json::value::RawValue>,
+        now: i64,
+    ) {
         if let Some(chat) = self.rooms.get(vid) {
             plan.insert_message(NewMessage {
                 id: new_id(),
                 chat_id: chat.chat_id.clone(),
                 type_id: MESSAGE_SYSTEM,
                 sender: sender.cloned(),
-                content: system_content(text),
+                content,
                 created_at: now,
                 client_msg_id: None,
             });
         }
+    }
+
+    /// A waiting chat becomes `staff`'s: what a claim does, whoever decided it (the staff
+    /// member's `staff_join`, or routing). Everyone else hears it as a claim. Returns the
+    /// chat's id.
+    pub(crate) fn take_chat(
+        &mut self,
+        plan: &mut Plan,
+        staff: &Staff,
+        vid: &VisitorId,
+        now: i64,
+    ) -> Option<ChatId> {
+        let chat = self.rooms.get(vid)?;
+        let was = chat.status;
+        let waited = (now - chat.queued_at).max(0) as f64 / 1000.0;
+        let chat_id = chat.chat_id.clone();
+        // A console lists 15 offline chats; when one of those goes, the 16th moves up.
+        let next_offline = self.queues.next_offline_if_listed_leaves(vid);
+        if was == ChatStatus::Unclaimed {
+            self.queues.record_wait(waited, now);
+        }
+        self.set_status(plan, vid, ChatStatus::Claimed, now);
+        self.join(plan, &staff.id, vid, now);
+        self.system_message(plan, vid, Some(&staff.id), "join room", now);
+
+        let room = self.room(vid);
+        let next = next_offline.map_or(raw(&()), |v| self.room(&v));
+        let sj = raw(staff);
+        self.tell(
+            plan,
+            Audience::AllStaff(Some(&staff.id)),
+            Out::StaffClaimChat,
+            vec![
+                ("staff", sj.clone()),
+                ("visitor", room.clone()),
+                ("next_offline_unclaimed_visitor", next),
+            ],
+        );
+        self.tell(
+            plan,
+            Audience::Visitor(vid),
+            Out::StaffJoinRoom,
+            vec![("staff", sj.clone())],
+        );
+        let history = plan.load_messages(&chat_id);
+        self.tell(
+            plan,
+            Audience::Supervisors(Some(&staff.id)),
+            Out::AgentNewChat,
+            vec![
+                ("staff", sj),
+                ("visitor", room),
+                ("contents", Part::Messages(vec![history])),
+            ],
+        );
+        Some(chat_id)
     }
 
     pub(crate) fn join(&mut self, plan: &mut Plan, sid: &StaffId, vid: &VisitorId, now: i64) {
@@ -82,6 +153,7 @@ impl LiveState {
             return;
         };
         self.rooms.join(sid, vid);
+        self.queues.mark_dirty();
         plan.op(DbOp::StaffJoined {
             chat_id,
             staff_id: sid.clone(),
@@ -94,6 +166,7 @@ impl LiveState {
             return;
         };
         self.rooms.leave(sid, vid);
+        self.queues.mark_dirty();
         plan.op(DbOp::StaffLeft {
             chat_id,
             staff_id: sid.clone(),
@@ -172,7 +245,7 @@ impl LiveState {
                 ("contents", Part::Messages(vec![history])),
             ],
         );
-        self.tell_position(plan, vid);
+        self.tell_position(plan, vid, now);
     }
 
     /// A waiting chat whose visitor is away waits offline; every console is told.
@@ -186,20 +259,46 @@ impl LiveState {
         );
     }
 
-    /// Tells a waiting, connected visitor their place in the queue, if it changed.
-    pub(crate) fn tell_position(&mut self, plan: &mut Plan, vid: &VisitorId) {
+    /// What the queue estimate needs to know of the staff side now.
+    pub(crate) fn capacity(&self) -> Capacity {
+        let mut cap = Capacity::default();
+        for e in self.roster.all_staff() {
+            if e.conn.is_some() && e.status == crate::model::Availability::Available {
+                cap.available_agents += 1;
+                let busy = self.rooms.served_by(&e.staff.id).len();
+                cap.free_slots += (e.staff.max_chats as usize).saturating_sub(busy);
+            }
+        }
+        cap
+    }
+
+    /// Tells a waiting, connected visitor their place in the queue and the estimated wait, if
+    /// either changed.
+    pub(crate) fn tell_position(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        let cap = self.capacity();
+        self.tell_position_with(plan, vid, cap, now);
+    }
+
+    pub(crate) fn tell_position_with(
+        &mut self,
+        plan: &mut Plan,
+        vid: &VisitorId,
+        cap: Capacity,
+        now: i64,
+    ) {
         let Some(position) = self.queues.position(vid) else {
             return;
         };
         let Some(conn) = self.roster.visitor_conn(vid) else {
             return;
         };
-        if !self.queues.tell(vid, position) {
+        let estimate = self.queues.estimate(position, cap, now);
+        if !self.queues.tell(vid, position, estimate) {
             return;
         }
         let view = QueuePosition {
             position,
-            estimated_wait_seconds: self.queues.estimate(position, self.roster.staff_online()),
+            estimated_wait_seconds: estimate,
         };
         // Beyond the seed: the chat's id, so a visitor's client knows which chat to `sync`
         // from its first message on (its acks carry no id).

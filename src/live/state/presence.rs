@@ -10,11 +10,33 @@ use crate::model::{Staff, StaffId, Visitor, VisitorId};
 
 impl LiveState {
     /// A new authenticated connection.
-    pub fn connect(&mut self, conn: ConnId, who: &Principal, force: bool) -> Plan {
+    pub fn connect(&mut self, conn: ConnId, who: &Principal, force: bool, now: i64) -> Plan {
         match who {
-            Principal::Staff(s) => self.connect_staff(conn, s, force),
-            Principal::Visitor(v) => self.connect_visitor(conn, v, force),
+            Principal::Staff(s) => {
+                let mut plan = self.connect_staff(conn, s, force);
+                self.queues.mark_dirty();
+                // A staff member who may take chats is here: waiting chats may go to them.
+                self.route(&mut plan, now);
+                plan
+            }
+            Principal::Visitor(v) => self.connect_visitor(conn, v, force, now),
         }
+    }
+
+    /// Whether a visitor who writes now reaches someone (product.md §8.5): within business
+    /// hours (if set) and with at least one connected staff member available. The second
+    /// value is when the business opens next, if business hours are why not.
+    pub fn availability(&self, now: i64) -> (bool, Option<i64>) {
+        if let Some(schedule) = &self.settings.schedule {
+            if !schedule.is_open(now) {
+                return (false, schedule.opens_at(now));
+            }
+        }
+        let someone = self
+            .roster
+            .all_staff()
+            .any(|e| e.conn.is_some() && e.status == crate::model::Availability::Available);
+        (someone, None)
     }
 
     fn connect_staff(&mut self, conn: ConnId, staff: &Staff, force: bool) -> Plan {
@@ -120,7 +142,7 @@ impl LiveState {
         self.tell(plan, Audience::Conn(conn), Out::StaffInit, payload);
     }
 
-    fn connect_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool) -> Plan {
+    fn connect_visitor(&mut self, conn: ConnId, visitor: &Visitor, force: bool, now: i64) -> Plan {
         let mut plan = Plan::default();
         let vid = &visitor.id;
         let resumed = match self.roster.attach_visitor(conn, visitor, force) {
@@ -159,6 +181,7 @@ impl LiveState {
             Some(chat_id) => Part::Messages(vec![plan.load_messages(&chat_id)]),
             None => Part::List(vec![]),
         };
+        let (available, opens_at) = self.availability(now);
         self.tell(
             &mut plan,
             Audience::Conn(conn),
@@ -166,6 +189,9 @@ impl LiveState {
             vec![
                 ("staff", raw(&self.serving_staff(vid))),
                 ("contents", contents),
+                // Beyond the seed (product.md §8.5): whether anyone is there to answer.
+                ("available", raw(&available)),
+                ("opens_at", raw(&opens_at)),
             ],
         );
         if !resumed {
@@ -176,7 +202,7 @@ impl LiveState {
                 vec![("visitor", self.room(vid))],
             );
         }
-        self.tell_position(&mut plan, vid);
+        self.tell_position(&mut plan, vid, now);
         plan
     }
 
@@ -197,6 +223,7 @@ impl LiveState {
                 if let Some(staff) = self.roster.staff(staff_id).cloned() {
                     self.tell_staff_presence(&mut plan, &staff, Out::StaffAway);
                 }
+                self.queues.mark_dirty();
             }
             Timer::VisitorGone { visitor_id, .. } => self.tell(
                 &mut plan,
@@ -204,6 +231,7 @@ impl LiveState {
                 Out::VisitorAway,
                 vec![("visitor", self.room(visitor_id))],
             ),
+            Timer::AssignTimeout { .. } => {}
         }
         plan.timers.push((grace, timer));
         plan
@@ -227,16 +255,21 @@ impl LiveState {
         );
     }
 
-    /// A grace period ended: if nobody came back, the disconnect takes effect.
+    /// A timer ran out. A grace period: if nobody came back, the disconnect takes effect. An
+    /// assignment's: the agent may lose the chat. Either way, waiting chats may be routed.
     pub fn timer(&mut self, timer: Timer, now: i64) -> Plan {
         let mut plan = Plan::default();
-        if !self.roster.still_away(&timer) {
-            return plan;
-        }
         match timer {
+            Timer::AssignTimeout {
+                visitor_id,
+                staff_id,
+                attempt,
+            } => self.assign_timeout(&mut plan, &visitor_id, &staff_id, attempt, now),
+            t if !self.roster.still_away(&t) => return plan,
             Timer::StaffGone { staff_id, .. } => self.staff_gone(&mut plan, &staff_id, now),
             Timer::VisitorGone { visitor_id, .. } => self.visitor_gone(&mut plan, &visitor_id, now),
         }
+        self.route(&mut plan, now);
         plan
     }
 
@@ -248,6 +281,8 @@ impl LiveState {
             self.leave_room(plan, &staff, &vid, now);
         }
         self.roster.remove_staff(sid);
+        self.router.forget(sid);
+        self.queues.mark_dirty();
         self.tell(
             plan,
             Audience::AllStaff(None),

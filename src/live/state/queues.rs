@@ -5,34 +5,38 @@
 
 use crate::live::plan::ChatStatus;
 use crate::model::VisitorId;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+
+/// How many recent waits the estimate looks at, and how old they may be.
+const RECENT_WAITS: usize = 20;
+const RECENT_FOR_MS: i64 = 2 * 3600 * 1000;
+
+/// What the estimate knows of the staff side right now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Capacity {
+    /// Connected staff members who are available.
+    pub available_agents: usize,
+    /// The chats those agents could still take (`max_chats` minus what they serve).
+    pub free_slots: usize,
+}
 
 /// How many offline unclaimed chats (and flagged chats) a console lists.
 pub const LIST_SIZE: usize = 15;
 
+#[derive(Default)]
 pub struct Queues {
     /// Visitor ids, oldest first.
     unclaimed: Vec<VisitorId>,
     offline: Vec<VisitorId>,
-    /// The queue position last told to each waiting visitor.
-    told: HashMap<VisitorId, usize>,
+    /// The queue position and estimate last told to each waiting visitor.
+    told: HashMap<VisitorId, (usize, Option<i64>)>,
     /// Positions changed for visitors behind the head; told at the next tick.
     positions_dirty: bool,
-    /// Moving average of how long a chat waits to be claimed, in seconds.
-    avg_wait_secs: f64,
+    /// How long recent chats waited in the live queue before they were claimed: `(when
+    /// claimed, seconds)`, newest last.
+    waits: VecDeque<(i64, f64)>,
 }
 
-impl Default for Queues {
-    fn default() -> Queues {
-        Queues {
-            unclaimed: Vec::new(),
-            offline: Vec::new(),
-            told: HashMap::new(),
-            positions_dirty: false,
-            avg_wait_secs: 60.0,
-        }
-    }
-}
 
 impl Queues {
     /// A chat's status changed from `was` (`None`: a new chat) to `now`.
@@ -83,23 +87,53 @@ impl Queues {
         }
     }
 
-    /// A chat waited this long before it was claimed.
-    pub fn record_wait(&mut self, secs: f64) {
-        self.avg_wait_secs = 0.8 * self.avg_wait_secs + 0.2 * secs;
+    /// A chat waited `secs` in the live queue before it was claimed at `now`.
+    pub fn record_wait(&mut self, secs: f64, now: i64) {
+        self.waits.push_back((now, secs));
+        while self.waits.len() > RECENT_WAITS {
+            self.waits.pop_front();
+        }
+        // Every waiting visitor's estimate may move.
+        self.positions_dirty = true;
     }
 
-    /// Seconds a visitor at `position` may wait with `staff_online` staff, or `None` when
-    /// nobody is online to estimate from.
-    pub fn estimate(&self, position: usize, staff_online: usize) -> Option<i64> {
-        if staff_online == 0 {
+    /// The estimated wait, in seconds, of the visitor at `position` (product.md §8.2):
+    /// - `None` when it cannot be estimated: no available agent is connected, or no chat was
+    ///   claimed from the live queue in the last two hours;
+    /// - `w`, the median of the last 20 measured waits (entering the live queue → claimed);
+    /// - `slots`, the free capacity of the available agents, but at least one per available
+    ///   agent (a full agent still frees a chat now and then);
+    /// - the visitors ahead are served `slots` at a time, each round in about `w`:
+    ///   `w × ceil(position / slots)`, and never less than a second.
+    pub fn estimate(&self, position: usize, cap: Capacity, now: i64) -> Option<i64> {
+        if cap.available_agents == 0 || position == 0 {
             return None;
         }
-        Some((position as f64 * self.avg_wait_secs / staff_online as f64).ceil() as i64)
+        let mut recent: Vec<f64> = self
+            .waits
+            .iter()
+            .filter(|(at, _)| now - at <= RECENT_FOR_MS)
+            .map(|(_, secs)| *secs)
+            .collect();
+        if recent.is_empty() {
+            return None;
+        }
+        recent.sort_by(f64::total_cmp);
+        let w = recent[recent.len() / 2];
+        let slots = cap.free_slots.max(cap.available_agents);
+        let rounds = position.div_ceil(slots);
+        Some(((w * rounds as f64).ceil() as i64).max(1))
     }
 
-    /// Whether `position` is news to this visitor (and remembers it as told).
-    pub fn tell(&mut self, vid: &VisitorId, position: usize) -> bool {
-        self.told.insert(vid.clone(), position) != Some(position)
+    /// Whether this position and estimate are news to this visitor (and remembers them as
+    /// told).
+    pub fn tell(&mut self, vid: &VisitorId, position: usize, estimate: Option<i64>) -> bool {
+        self.told.insert(vid.clone(), (position, estimate)) != Some((position, estimate))
+    }
+
+    /// Estimates change with capacity: the next tick looks at every waiting visitor.
+    pub fn mark_dirty(&mut self) {
+        self.positions_dirty = true;
     }
 
     /// Forget what this visitor was told (they reconnected: tell again).
@@ -110,5 +144,44 @@ impl Queues {
     /// Whether positions changed since the last call.
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.positions_dirty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap(available_agents: usize, free_slots: usize) -> Capacity {
+        Capacity {
+            available_agents,
+            free_slots,
+        }
+    }
+
+    #[test]
+    fn no_estimate_without_an_agent_or_a_measured_wait() {
+        let mut q = Queues::default();
+        assert_eq!(q.estimate(1, cap(2, 6), 0), None, "nothing measured yet");
+        q.record_wait(30.0, 1_000);
+        assert_eq!(q.estimate(1, cap(0, 0), 2_000), None, "nobody available");
+        assert_eq!(q.estimate(1, cap(1, 3), 2_000), Some(30));
+        assert_eq!(
+            q.estimate(1, cap(1, 3), 1_000 + RECENT_FOR_MS + 1),
+            None,
+            "old waits say nothing about now"
+        );
+    }
+
+    #[test]
+    fn the_median_wait_per_round_of_free_slots() {
+        let mut q = Queues::default();
+        for secs in [10.0, 20.0, 600.0] {
+            q.record_wait(secs, 0);
+        }
+        // Median 20 s; two free slots: positions 1-2 one round, 3-4 two, 5 three.
+        let e: Vec<_> = (1..=5).map(|p| q.estimate(p, cap(1, 2), 0)).collect();
+        assert_eq!(e, [Some(20), Some(20), Some(40), Some(40), Some(60)]);
+        // Full agents: at least one slot per available agent.
+        assert_eq!(q.estimate(3, cap(3, 0), 0), Some(20));
     }
 }

@@ -53,15 +53,16 @@ impl LiveState {
         plan
     }
 
-    /// Tells every waiting visitor whose place in the queue changed (run on a timer, so a burst
-    /// of claims costs one pass).
-    pub fn tick(&mut self) -> Plan {
+    /// Tells every waiting visitor whose place in the queue or estimated wait changed (run on a
+    /// timer, so a burst of claims costs one pass).
+    pub fn tick(&mut self, now: i64) -> Plan {
         let mut plan = Plan::default();
         if !self.queues.take_dirty() {
             return plan;
         }
+        let cap = self.capacity();
         for vid in self.queues.unclaimed().to_vec() {
-            self.tell_position(&mut plan, &vid);
+            self.tell_position_with(&mut plan, &vid, cap, now);
         }
         plan
     }

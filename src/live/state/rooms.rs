@@ -21,6 +21,8 @@ pub struct Chat {
     pub tags: Vec<String>,
     /// When it entered its current (or last) queue.
     pub queued_at: i64,
+    /// Its automatic routing so far (`state/routing.rs`).
+    pub route: super::routing::Route,
 }
 
 impl Chat {
@@ -34,6 +36,7 @@ impl Chat {
             flagged_at: None,
             tags: vec![],
             queued_at,
+            route: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! party iff that party's `conn` is it.
 
 use crate::live::plan::{ConnId, Timer};
+pub use crate::model::Availability;
 use crate::model::{Staff, StaffId, Visitor, VisitorId};
 use std::collections::HashMap;
 
@@ -13,24 +14,6 @@ use std::collections::HashMap;
 pub enum Party {
     Staff(StaffId),
     Visitor(VisitorId),
-}
-
-/// A staff member's availability (product.md §8.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Availability {
-    Available,
-    Away,
-}
-
-impl Availability {
-    pub fn parse(s: &str) -> Option<Availability> {
-        match s {
-            "available" => Some(Availability::Available),
-            "away" => Some(Availability::Away),
-            _ => None,
-        }
-    }
 }
 
 /// A staff member who is online, or within the reconnect grace (`conn` is None then).
@@ -81,7 +64,7 @@ impl Roster {
         let fresh = || StaffEntry {
             staff: staff.clone(),
             conn: None,
-            status: Availability::Available,
+            status: staff.availability,
             epoch: 0,
         };
         let party = Party::Staff(staff.id.clone());
@@ -160,6 +143,7 @@ impl Roster {
                 .visitors
                 .get(visitor_id)
                 .is_some_and(|e| e.conn.is_none() && e.epoch == *epoch),
+            Timer::AssignTimeout { .. } => false,
         }
     }
 
@@ -174,7 +158,7 @@ impl Roster {
             StaffEntry {
                 staff: staff.clone(),
                 conn: None,
-                status: Availability::Available,
+                status: staff.availability,
                 epoch: 1,
             },
         );
@@ -215,10 +199,45 @@ impl Roster {
         Some(e)
     }
 
+    /// A staff member's account changed (an admin set their capacity): the entry shows it.
+    pub fn refresh_staff(&mut self, staff: &Staff) -> bool {
+        match self.staff.get_mut(&staff.id) {
+            Some(e) => {
+                e.staff = staff.clone();
+                e.staff.availability = e.status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A visitor left contact details: their entry shows them (no longer anonymous).
+    pub fn update_visitor(
+        &mut self,
+        vid: &str,
+        name: Option<&str>,
+        email: Option<&str>,
+        now: i64,
+    ) -> bool {
+        let Some(e) = self.visitors.get_mut(vid) else {
+            return false;
+        };
+        if let Some(n) = name {
+            e.visitor.name = n.to_string();
+        }
+        if let Some(m) = email {
+            e.visitor.email = Some(m.to_string());
+        }
+        e.visitor.is_anonymous = false;
+        e.visitor.updated_at = Some(now);
+        true
+    }
+
     pub fn set_status(&mut self, sid: &StaffId, status: Availability) -> bool {
         match self.staff.get_mut(sid) {
             Some(e) => {
                 e.status = status;
+                e.staff.availability = status;
                 true
             }
             None => false,

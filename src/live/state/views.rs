@@ -2,7 +2,7 @@
 //! structs rendered once per plan (no `Value` trees, no hand-assembled JSON).
 
 use super::roster::{Availability, StaffEntry};
-use super::{LiveState, DEFAULT_MAX_CHATS};
+use super::LiveState;
 use crate::live::plan::Part;
 use crate::model::{ChatId, Staff, Visitor, VisitorId};
 use serde::Serialize;
@@ -41,8 +41,10 @@ pub struct OnlineStaff<'a> {
     #[serde(flatten)]
     staff: &'a Staff,
     status: Availability,
-    active_chats: usize,
-    max_chats: u32,
+    pub active_chats: usize,
+    pub max_chats: u32,
+    /// `false` while within the reconnect grace (their connection dropped).
+    connected: bool,
 }
 
 /// `queue_position`'s payload.
@@ -50,6 +52,13 @@ pub struct OnlineStaff<'a> {
 pub struct QueuePosition {
     pub position: usize,
     pub estimated_wait_seconds: Option<i64>,
+}
+
+/// A system message's content from a struct (`{"content": "assigned", "staff": …}`).
+pub fn system_payload<T: Serialize>(v: &T) -> Arc<RawValue> {
+    serde_json::value::to_raw_value(v)
+        .map(Arc::from)
+        .unwrap_or_else(|_| null())
 }
 
 /// A system message's content, `{"content": text}`.
@@ -100,7 +109,8 @@ impl LiveState {
             staff: &e.staff,
             status: e.status,
             active_chats: self.rooms.served_by(&e.staff.id).len(),
-            max_chats: DEFAULT_MAX_CHATS,
+            max_chats: e.staff.max_chats,
+            connected: e.conn.is_some(),
         }
     }
 }

@@ -1,0 +1,91 @@
+//! `/api/v1/settings` (product.md §8.9): any staff member reads them, admins change them
+//! (`PATCH`, any subset of keys; an unknown key or a bad value is a 400 naming the key, and
+//! nothing changes). Applied live: the live state gets the new settings right after the write.
+//! And `/api/v1/availability`: whether a visitor who writes now reaches someone (no token: the
+//! widget asks before it creates a visitor, e.g. to hide its launcher when nobody is there).
+
+use super::{bearer, body, parse_json, require_principal, respond, with_app};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, StoreError};
+use crate::model::Role;
+use crate::settings::{Invalid, Settings};
+use crate::store::accounts;
+use bytes::Bytes;
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+pub fn routes(app: App) -> BoxedFilter<(Response,)> {
+    let limit = app.config.max_body_bytes;
+    let get = warp::path!("api" / "v1" / "settings")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .and(bearer())
+        .then(|app: App, token: Option<String>| async move {
+            respond(StatusCode::OK, read(&app, token).await)
+        });
+    let patch = warp::path!("api" / "v1" / "settings")
+        .and(warp::patch())
+        .and(with_app(app.clone()))
+        .and(bearer())
+        .and(body(limit))
+        .then(|app: App, token: Option<String>, body: Bytes| async move {
+            respond(StatusCode::OK, change(&app, token, &body).await)
+        });
+    let availability = warp::path!("api" / "v1" / "availability")
+        .and(warp::get())
+        .and(with_app(app))
+        .then(|app: App| async move {
+            let (available, opens_at) = app.live.availability().await;
+            respond(
+                StatusCode::OK,
+                Ok::<_, ApiError>(Availability {
+                    available,
+                    opens_at,
+                }),
+            )
+        });
+    get.or(patch).unify().or(availability).unify().boxed()
+}
+
+#[derive(Serialize)]
+struct Availability {
+    available: bool,
+    opens_at: Option<i64>,
+}
+
+async fn read(app: &App, token: Option<String>) -> Result<Settings, ApiError> {
+    match require_principal(app, token).await? {
+        Principal::Staff(_) => {}
+        Principal::Visitor(_) => return Err(ApiError::forbidden("Only staff can do this.")),
+    }
+    let rows = app.store.read(accounts::load_settings).await?;
+    Ok(Settings::from_rows(&rows))
+}
+
+async fn change(app: &App, token: Option<String>, body: &[u8]) -> Result<Settings, ApiError> {
+    match require_principal(app, token).await? {
+        Principal::Staff(s) if s.role_id == Role::Admin => {}
+        _ => return Err(ApiError::forbidden("Only admins can change settings.")),
+    }
+    let patch: Map<String, Value> = parse_json(body)?;
+    // Read, change and store in one job of the one writer: two admins saving at once both
+    // count, in some order.
+    let next = app
+        .store
+        .write(move |c| {
+            let now = Settings::from_rows(&accounts::load_settings(c)?);
+            let next = now
+                .patched(&patch)
+                .map_err(|Invalid(why)| StoreError::Invalid(why))?;
+            accounts::save_settings(c, &next.to_rows())?;
+            Ok(next)
+        })
+        .await?;
+    app.live.set_settings(next.clone()).await;
+    Ok(next)
+}

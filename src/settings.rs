@@ -1,0 +1,218 @@
+//! Settings an admin changes in the console and over REST (`GET`/`PATCH /api/v1/settings`,
+//! product.md §8.9), applied live without a restart. Stored in SQLite's `settings` table, one
+//! JSON value per key. This issue's keys: routing, assignment timeout and attempts, business
+//! hours. (The TOML file and flags keep what an operator sets: listen, data, limits.)
+
+use crate::hours::{BusinessHours, Schedule};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// How waiting chats find an agent (product.md §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingMode {
+    /// Staff claim chats themselves (the seed's behaviour).
+    #[default]
+    Manual,
+    /// Each chat to the next available agent with free capacity, in turn.
+    RoundRobin,
+    /// Each chat to the available agent serving the fewest chats.
+    LeastBusy,
+}
+
+impl RoutingMode {
+    pub fn parse(s: &str) -> Option<RoutingMode> {
+        match s {
+            "manual" => Some(RoutingMode::Manual),
+            "round_robin" => Some(RoutingMode::RoundRobin),
+            "least_busy" => Some(RoutingMode::LeastBusy),
+            _ => None,
+        }
+    }
+}
+
+pub const ASSIGN_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 5..=3600;
+pub const ASSIGN_MAX_ATTEMPTS: std::ops::RangeInclusive<u64> = 1..=20;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub routing: RoutingMode,
+    /// An automatically assigned agent who writes nothing in the chat for this long loses it
+    /// to the next one.
+    pub assign_timeout_secs: u64,
+    /// How many agents a chat is offered to before it just waits.
+    pub assign_max_attempts: u64,
+    /// `None`: always open.
+    pub business_hours: Option<BusinessHours>,
+    /// `business_hours`, checked and ready to ask.
+    #[serde(skip)]
+    pub schedule: Option<Arc<Schedule>>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            routing: RoutingMode::Manual,
+            assign_timeout_secs: 30,
+            assign_max_attempts: 3,
+            business_hours: None,
+            schedule: None,
+        }
+    }
+}
+
+/// A refused change: one sentence naming the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Settings {
+    /// These settings with `patch` applied: every key checked, nothing applied if one is bad.
+    pub fn patched(&self, patch: &Map<String, Value>) -> Result<Settings, Invalid> {
+        let mut next = self.clone();
+        for (key, value) in patch {
+            match key.as_str() {
+                "routing" => {
+                    next.routing = value.as_str().and_then(RoutingMode::parse).ok_or_else(|| {
+                        Invalid(
+                            "routing: must be \"manual\", \"round_robin\" or \"least_busy\"."
+                                .into(),
+                        )
+                    })?
+                }
+                "assign_timeout_secs" => {
+                    next.assign_timeout_secs = int_in(key, value, ASSIGN_TIMEOUT_SECS)?
+                }
+                "assign_max_attempts" => {
+                    next.assign_max_attempts = int_in(key, value, ASSIGN_MAX_ATTEMPTS)?
+                }
+                "business_hours" => {
+                    if value.is_null() {
+                        next.business_hours = None;
+                        next.schedule = None;
+                    } else {
+                        let hours: BusinessHours =
+                            serde_json::from_value(value.clone()).map_err(|e| {
+                                Invalid(format!(
+                                    "business_hours: expected {{\"time_zone\": \"Europe/Berlin\", \
+                                     \"weekly\": [{{\"day\": \"mon\", \"open\": \"09:00\", \
+                                     \"close\": \"17:00\"}}]}} ({e})."
+                                ))
+                            })?;
+                        let schedule =
+                            Schedule::parse(&hours).map_err(|e| Invalid(e.to_string()))?;
+                        next.business_hours = Some(hours);
+                        next.schedule = Some(Arc::new(schedule));
+                    }
+                }
+                other => return Err(Invalid(format!("{other}: there is no such setting."))),
+            }
+        }
+        Ok(next)
+    }
+
+    /// The stored form: `(key, JSON)` per setting.
+    pub fn to_rows(&self) -> Vec<(&'static str, String)> {
+        let json = |v: Value| v.to_string();
+        vec![
+            ("routing", json(serde_json::json!(self.routing))),
+            ("assign_timeout_secs", json(self.assign_timeout_secs.into())),
+            ("assign_max_attempts", json(self.assign_max_attempts.into())),
+            (
+                "business_hours",
+                json(serde_json::to_value(&self.business_hours).unwrap_or(Value::Null)),
+            ),
+        ]
+    }
+
+    /// From the stored rows (other keys are ignored; a stored value that no longer passes the
+    /// checks keeps its default, with a warning).
+    pub fn from_rows(rows: &[(String, String)]) -> Settings {
+        let mut s = Settings::default();
+        for (key, raw) in rows {
+            let Ok(value) = serde_json::from_str::<Value>(raw) else {
+                continue;
+            };
+            if !matches!(
+                key.as_str(),
+                "routing" | "assign_timeout_secs" | "assign_max_attempts" | "business_hours"
+            ) {
+                continue;
+            }
+            let mut one = Map::new();
+            one.insert(key.clone(), value);
+            match s.patched(&one) {
+                Ok(next) => s = next,
+                Err(Invalid(why)) => tracing::warn!(%why, "stored setting ignored"),
+            }
+        }
+        s
+    }
+}
+
+fn int_in(key: &str, value: &Value, range: std::ops::RangeInclusive<u64>) -> Result<u64, Invalid> {
+    value.as_u64().filter(|n| range.contains(n)).ok_or_else(|| {
+        Invalid(format!(
+            "{key}: must be a whole number from {} to {}.",
+            range.start(),
+            range.end()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn patch(v: Value) -> Result<Settings, Invalid> {
+        Settings::default().patched(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn good_values_apply_and_round_trip_through_rows() {
+        let s = patch(json!({"routing": "least_busy", "assign_timeout_secs": 5,
+            "assign_max_attempts": 2,
+            "business_hours": {"time_zone": "Europe/Berlin",
+                "weekly": [{"day": "mon", "open": "09:00", "close": "17:00"}]}}))
+        .unwrap();
+        assert_eq!(s.routing, RoutingMode::LeastBusy);
+        assert!(s.schedule.is_some());
+        let rows: Vec<(String, String)> = s
+            .to_rows()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let back = Settings::from_rows(&rows);
+        assert_eq!(back.routing, RoutingMode::LeastBusy);
+        assert_eq!(back.assign_timeout_secs, 5);
+        assert_eq!(back.assign_max_attempts, 2);
+        assert_eq!(back.business_hours, s.business_hours);
+        assert!(back.schedule.is_some());
+    }
+
+    #[test]
+    fn bad_values_name_their_key_and_change_nothing() {
+        for (body, key) in [
+            (json!({"routing": "random"}), "routing"),
+            (json!({"assign_timeout_secs": -1}), "assign_timeout_secs"),
+            (json!({"assign_timeout_secs": 4}), "assign_timeout_secs"),
+            (json!({"assign_max_attempts": "3"}), "assign_max_attempts"),
+            (json!({"colour": "red"}), "colour"),
+            (
+                json!({"business_hours": {"time_zone": "Mars/Olympus", "weekly": []}}),
+                "business_hours",
+            ),
+            (json!({"business_hours": 7}), "business_hours"),
+            (
+                json!({"routing": "round_robin", "assign_max_attempts": 0}),
+                "assign_max_attempts",
+            ),
+        ] {
+            let Err(Invalid(why)) = patch(body.clone()) else {
+                panic!("{body} accepted");
+            };
+            assert!(why.starts_with(key), "{body}: {why}");
+        }
+    }
+}
