@@ -110,14 +110,15 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
     assert(await f.locator("#waiting").isHidden(), "the waiting spinner shows while nobody is available");
     assert(!(await f.locator("#app").textContent()).includes("next in line"), "\"next in line\" shown while nobody is available");
     // Labelled inputs: found by their labels.
-    await f.getByLabel("Name").fill(who.name);
-    await f.getByLabel("Email").fill("not-an-email");
+    const form = f.locator("#contact");
+    await form.getByLabel("Name").fill(who.name);
+    await form.getByLabel("Email").fill("not-an-email");
     await f.locator("#contact-save").click();
     await f.locator("#contact-error", { hasText: "check the email" }).waitFor();
-    await f.getByLabel("Email").fill(who.email);
+    await form.getByLabel("Email").fill(who.email);
     await noSideScroll(page);
     await shot(page, `offline-form-${label}.png`);
-    await f.getByLabel("Email").press("Enter");
+    await form.getByLabel("Email").press("Enter");
     await f.locator("#contact-saved", { hasText: `We'll reply to ${who.email}` }).waitFor();
     await f.locator("#contact").waitFor({ state: "hidden" });
     await noSideScroll(page);
@@ -270,7 +271,7 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       assert((await a.locator("#conv").getAttribute("data-status")) === "mine", "a refused transfer took the chat away");
     }, { independent: true });
 
-    await check("routing: the admin page saves routing settings and shows the server's refusal beside the form", async () => {
+    await check("routing: the admin page saves routing settings and shows the server's refusal beside the form; closed hours show \"Opens …\" in the visitor's time", async () => {
       assert(admin, "the admin console is not open");
       await admin.click("#nav-team");
       await admin.locator("#rs-routing").waitFor({ state: "visible" });
@@ -289,6 +290,29 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await err.waitFor({ state: "visible" });
       assert(/time_zone|zone/i.test(await err.textContent()), `the refusal does not name the key: ${await err.textContent()}`);
       await shot(admin, "console-routing-settings.png");
+      // Closed by business hours (staff online or not): the widget says when it opens, in the
+      // visitor's own time. Hours only on the day after tomorrow (UTC), so it is closed now.
+      const token = await admin.evaluate(() => localStorage.getItem("frontdesk.staff_token"));
+      const days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+      const day = days[(new Date().getUTCDay() + 2) % 7];
+      const set = await api("/api/v1/settings", { method: "PATCH", token,
+        body: { business_hours: { time_zone: "UTC", weekly: [{ day, open: "09:00", close: "10:00" }] } } });
+      assert(set.status === 200, `PATCH business_hours: ${JSON.stringify(set)}`);
+      const avail = (await api("/api/v1/availability")).data;
+      assert(avail.available === false && typeof avail.opens_at === "number", `availability while closed: ${JSON.stringify(avail)}`);
+      const closed = await newPage("closed visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true, timezoneId: "America/New_York" });
+      await closed.goto(`${BASE}/chat/`);
+      await closed.locator("#offline", { hasText: "No one is available right now." }).waitFor();
+      const when = await closed.locator("#offline-when").textContent();
+      const want = await closed.evaluate((ms) => {
+        const d = new Date(ms);
+        return [new Intl.DateTimeFormat(undefined, { weekday: "long" }).format(d),
+          new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" }).format(d)];
+      }, avail.opens_at);
+      assert(when.includes(want[1]) && (when.includes(want[0]) || /today|tomorrow/.test(when)),
+        `"${when}" is not the opening (${want.join(" ")}, in the visitor's time zone)`);
+      await shot(closed, "offline-opens-at-phone.png");
+      await closed.context().close();
       // Back to always open (the other checks of the suite expect it).
       await admin.locator("#rs-always").check();
       await admin.selectOption("#rs-routing", "manual");

@@ -848,11 +848,11 @@ function renderOffline() {
   const when = opensAtWords(state.opensAt);
   ui.offlineWhen.textContent = when;
   ui.offlineWhen.hidden = !when;
-  ui.offlineText.textContent = state.phase === "new" ? t("offline.leave") : t("offline.written");
   // The contact form needs the visitor's session (visitor_update); before the first message the
   // pre-chat form asks the same.
   const visitor = state.session && state.session.visitor;
   const saved = visitor && visitor.email && !state.editingContact;
+  ui.offlineText.textContent = state.phase === "new" ? t("offline.leave") : t(saved ? "offline.written_saved" : "offline.written");
   ui.contact.hidden = !visitor || !!saved;
   ui.ctSaved.hidden = !saved;
   if (saved) ui.ctSavedText.textContent = t("offline.saved", { email: visitor.email });
@@ -1190,6 +1190,11 @@ function startOver() {
 document.addEventListener("pointerdown", unlockAudio, { once: true });
 
 ui.contact.addEventListener("submit", (e) => { e.preventDefault(); saveContact(); });
+ui.ctEmail.addEventListener("input", () => {
+  if (!ui.ctEmail.hasAttribute("aria-invalid")) return;
+  ui.ctEmail.removeAttribute("aria-invalid");
+  ui.ctError.textContent = "";
+});
 ui.ctChange.addEventListener("click", () => {
   state.editingContact = true;
   render();

@@ -11,6 +11,7 @@ const en = {
   "offline.opens_on": "Opens {day} at {time}.",
   "offline.leave": "Leave your message and your email address: we'll reply by email.",
   "offline.written": "Your message is saved. Leave your email address and we'll reply by email.",
+  "offline.written_saved": "Your message is saved. We'll reply by email as soon as we can.",
   "offline.form_title": "Where can we reply?",
   "offline.name": "Name",
   "offline.optional": "(optional)",
