@@ -142,13 +142,14 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await offlineVisitor("desktop", { width: 1280, height: 800 }, {}, DESK);
     }, { independent: true });
 
+    let hidePage = null; // a shop page with data-hide-when-offline, opened while nobody is available
     await check("routing: data-hide-when-offline hides the launcher while nobody is available", async () => {
       const page = await newPage("hide-offline", { width: 1024, height: 700 });
       await page.goto(`${HOST}?hide`);
       await page.frameLocator(`iframe[title='${TITLE}']`).locator("#offline").waitFor({ state: "attached" });
       await sleep(1500); // the chat page has answered the availability by now
       assert(await launcher(page).isHidden(), "the launcher shows while nobody is available");
-      await page.context().close();
+      hidePage = page;
     }, { independent: true });
 
     await check("routing: a staff member signs in; \"Left a message\" lists both visitors with their emails", async () => {
@@ -165,11 +166,11 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await shot(admin, "console-left-a-message.png");
     }, { independent: true });
 
-    await check("routing: with somebody available the hidden launcher shows", async () => {
-      const page = await newPage("hide-online", { width: 1024, height: 700 });
-      await page.goto(`${HOST}?hide`);
-      await launcher(page).waitFor({ state: "visible" });
-      await page.context().close();
+    await check("routing: the same shop page shows its launcher once somebody is available", async () => {
+      assert(hidePage, "the launcher was not hidden while nobody was available");
+      await hidePage.reload();
+      await launcher(hidePage).waitFor({ state: "visible" });
+      await hidePage.context().close();
     }, { independent: true });
 
     await check("routing: the availability switch; a second console sees it live; a reload keeps it; the keyboard sets it back", async () => {
@@ -274,7 +275,7 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
     await check("routing: the admin page saves routing settings and shows the server's refusal beside the form; closed hours show \"Opens …\" in the visitor's time", async () => {
       assert(admin, "the admin console is not open");
       await admin.click("#nav-team");
-      await admin.locator("#rs-routing").waitFor({ state: "visible" });
+      await admin.locator("#routing-form[data-loaded] #rs-routing").waitFor({ state: "visible" });
       await admin.selectOption("#rs-routing", "least_busy");
       await admin.fill("#rs-timeout", "45");
       await admin.locator("#rs-always").uncheck();
@@ -326,6 +327,39 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await input.fill("51");
       await input.press("Tab");
       await admin.locator(".toast-error", { hasText: "max_chats" }).waitFor();
+    }, { independent: true });
+    await check("routing: round robin assigns a chat to the one available agent (\"Assigned to you\"); no reply in time gives it back to the queue and the visitor waits again", async () => {
+      assert(a && admin, "the consoles are not open");
+      const token = await admin.evaluate(() => localStorage.getItem("frontdesk.staff_token"));
+      const set = await api("/api/v1/settings", { method: "PATCH", token,
+        body: { routing: "round_robin", assign_timeout_secs: 5, assign_max_attempts: 1, business_hours: null } });
+      assert(set.status === 200, `PATCH settings: ${JSON.stringify(set)}`);
+      // Only Anton is available: the admin switches to Away.
+      if ((await admin.locator("#availability-switch").getAttribute("aria-checked")) === "true") await admin.click("#availability-switch");
+      await admin.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
+      const v = await newPage("routed visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      await v.goto(`${BASE}/chat/`);
+      const TEXT = "Which bulb fits the Dome lamp?";
+      await v.locator("#input").fill(TEXT);
+      await v.locator("#input").press("Enter");
+      // chat_assigned: open in Anton's console like a claim, with the notice and the route in words.
+      await a.locator("#list-mine .item[data-status=mine]", { hasText: TEXT }).waitFor();
+      await a.locator("#conv[data-status=mine]").waitFor();
+      await a.locator("#conv-banner", { hasText: "Assigned to you" }).waitFor();
+      await a.locator("#thread .bubble", { hasText: TEXT }).waitFor();
+      await a.locator("#thread .note", { hasText: `Assigned to ${AGENT_A.name} (round robin, attempt 1)` }).waitFor();
+      await v.locator(".note", { hasText: `${AGENT_A.name} joined the chat` }).waitFor();
+      await shot(a, "console-assigned.png");
+      // No reply within 5 s: chat_unassigned, back in the queue; the visitor waits again.
+      await a.locator(".toast", { hasText: "went back to the queue" }).waitFor({ timeout: 20000 });
+      await a.locator("#list-queue .item", { hasText: TEXT }).waitFor();
+      await a.locator("#thread .note", { hasText: `${AGENT_A.name} did not reply within 5 s` }).waitFor();
+      await a.locator("#thread .note", { hasText: "Automatic assignment stopped after 1 attempts" }).waitFor();
+      await v.locator("#waiting").waitFor({ state: "visible" });
+      assert(await v.locator("#ended").isHidden(), "the visitor's chat shows as ended though it waits again");
+      await shot(v, "visitor-waits-again.png");
+      await api("/api/v1/settings", { method: "PATCH", token, body: { routing: "manual" } });
+      await v.context().close();
     }, { independent: true });
   } finally {
     host.close();

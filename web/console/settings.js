@@ -19,6 +19,10 @@ export class RoutingSettings {
     this.$ = $;
     $("routing-form").addEventListener("submit", (e) => { e.preventDefault(); this.save(); });
     $("rs-always").addEventListener("change", () => this.renderHours());
+    // What the admin changed since the form was filled is not overwritten by a late load.
+    this.dirty = false;
+    $("routing-form").addEventListener("input", () => { this.dirty = true; });
+    $("routing-form").addEventListener("change", () => { this.dirty = true; });
     this.fillZones();
   }
 
@@ -31,7 +35,8 @@ export class RoutingSettings {
   async show() {
     this.$("routing-error").textContent = "";
     try {
-      this.apply(await api("/api/v1/settings"));
+      const s = await api("/api/v1/settings");
+      if (!this.dirty) this.apply(s);
     } catch (e) {
       this.$("routing-error").textContent = e.message;
     }
@@ -40,7 +45,9 @@ export class RoutingSettings {
   /** Puts the server's settings in the form. */
   apply(s) {
     this.settings = s || {};
+    this.dirty = false;
     const $ = this.$;
+    $("routing-form").dataset.loaded = "true";
     $("rs-routing").value = ["manual", "round_robin", "least_busy"].includes(s.routing) ? s.routing : "manual";
     $("rs-timeout").value = s.assign_timeout_secs ?? 30;
     $("rs-attempts").value = s.assign_max_attempts ?? 3;
