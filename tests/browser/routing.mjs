@@ -239,6 +239,8 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await b.locator("#thread .bubble", { hasText: "lighting expert" }).waitFor();
       await b.locator("#conv-banner", { hasText: "Flicker on dimmer, model Arc 2. <b>not bold</b>" }).waitFor();
       assert(await b.locator("#conv-banner b").count() === 0, "the note was rendered as markup");
+      await b.locator("#participants .person", { hasText: AGENT_B.name }).waitFor();
+      assert(await b.locator("#participants .person", { hasText: AGENT_A.name }).count() === 0, "A is still listed in the chat after the transfer");
       await shot(b, "console-transferred-to-me.png");
       // The visitor: B's name in the header and the note in the conversation.
       await v.locator(".note", { hasText: `You're now chatting with ${AGENT_B.name}` }).waitFor();

@@ -375,7 +375,12 @@ export function bindServerEvents(inbox) {
     const r = store.room(d && d.visitor);
     if (!r) return;
     const from = d.from && d.from.id ? d.from : null;
-    if (from) presence.remember(from);
+    if (from) {
+      presence.remember(from);
+      // They no longer serve it (the room object may still name them).
+      r.serving.delete(from.id);
+      presence.addChats(from.id, -1);
+    }
     r.routed = { kind: "transfer", from, note: typeof d.note === "string" && d.note.trim() ? d.note : null };
     arrived(r, d.contents);
     const name = visitorName(r.info);
