@@ -363,6 +363,28 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await api("/api/v1/settings", { method: "PATCH", token, body: { routing: "manual" } });
       await v.context().close();
     }, { independent: true });
+    await check("routing: everyone away counts as nobody available; the contact a visitor leaves shows live in \"Left a message\" (visitor_updated)", async () => {
+      assert(a && admin, "the consoles are not open");
+      for (const page of [a, admin]) {
+        if ((await page.locator("#availability-switch").getAttribute("aria-checked")) === "true") await page.click("#availability-switch");
+        await page.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
+      }
+      await admin.click("#nav-inbox");
+      const v = await newPage("late visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      await v.goto(`${BASE}/chat/`);
+      const TEXT = "Please call me back about my order.";
+      await v.locator("#input").fill(TEXT);
+      await v.locator("#input").press("Enter");
+      await v.locator("#contact").waitFor({ state: "visible" });
+      const row = admin.locator("#list-offline .item", { hasText: TEXT });
+      await row.waitFor();
+      assert(!(await row.textContent()).includes("late@example.net"), "the email shows before it was given");
+      await v.locator("#contact").getByLabel("Email").fill("late@example.net");
+      await v.locator("#contact-save").click();
+      await v.locator("#contact-saved", { hasText: "late@example.net" }).waitFor();
+      await admin.locator("#list-offline .item", { hasText: "late@example.net" }).waitFor();
+      await v.context().close();
+    }, { independent: true });
   } finally {
     host.close();
     if (server.exitCode == null) {
