@@ -79,9 +79,16 @@ export class TransferDialog {
     try {
       await this.inbox.socket.send("transfer_chat", data);
       this.dialog.close();
-      // The server tells me too (chat_transferred): that moves the chat, notes it and counts the load.
-      const { store } = this.inbox;
-      store.transferred(r, store.servedByMe(r) ? this.inbox.me.id : [...r.serving.keys()][0], to);
+      // The ack is all the sender hears (chat_transferred goes to the one it was taken from and
+      // to supervisors): move the chat, note it and count the load here, once.
+      const { store, presence, me } = this.inbox;
+      const fromId = store.servedByMe(r) ? me.id : [...r.serving.keys()][0];
+      const from = fromId === me.id ? me : this.inbox.staffById(fromId);
+      store.transferred(r, fromId, to);
+      const text = t("sys.transfer", { from: from ? staffName(from) : t("sys.someone"), to: staffName(to) });
+      if (!r.notes.some((n) => n.text === text)) store.addNote(r, text);
+      presence.addChats(to.id, 1);
+      if (fromId && fromId !== me.id) presence.addChats(fromId, -1);
       this.inbox.toast(t("transfer.done", { name: visitorName(r.info), to: staffName(to) }));
       if (!store.isMine(r) && !this.inbox.isSupervisor && this.inbox.selected === r.id) this.inbox.select(null);
       this.inbox.render();
