@@ -83,7 +83,7 @@ outgoing! {
     /// The staff member a chat is transferred to, with its history and the note.
     ChatTransferredToYou = "chat_transferred_to_you",
     /// The visitor (`{from, to}`), the staff member it was taken from and supervisors and
-    /// admins (`{from, to, visitor}`): a chat changed hands.
+    /// admins, but not the sender (`{from, to, visitor}`): a chat changed hands.
     ChatTransferred = "chat_transferred",
 
     // ----- messages and rooms (live/events/messages.rs, claim.rs) -----

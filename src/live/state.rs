@@ -82,6 +82,8 @@ pub struct LiveState {
     pub(crate) router: routing::Router,
     /// The admin's live settings (routing, business hours).
     pub(crate) settings: crate::settings::Settings,
+    /// Whether the business hours were open at the last tick (`None`: no hours set).
+    pub(crate) hours_open: Option<bool>,
 }
 
 impl LiveState {
@@ -93,6 +95,7 @@ impl LiveState {
             queues: Default::default(),
             router: Default::default(),
             settings: Default::default(),
+            hours_open: None,
         }
     }
 

@@ -152,7 +152,7 @@ impl Request {
             Family::Claim(e) => e.apply(state, by, now),
             Family::Supervision(e) => e.apply(state, by, now),
             Family::Typing(e) => e.apply(state, by),
-            Family::Presence(e) => e.apply(state, by),
+            Family::Presence(e) => e.apply(state, by, now),
             Family::Resume(e) => e.apply(state, by),
             Family::Transfer(e) => e.apply(state, by, now),
             Family::Contact(e) => e.apply(state, by, now),

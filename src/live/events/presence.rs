@@ -24,7 +24,7 @@ pub fn parse_set_availability(a: &Args) -> Result<Family, Refusal> {
 }
 
 impl Presence {
-    pub fn apply(self, s: &mut LiveState, by: &Sender) -> Plan {
+    pub fn apply(self, s: &mut LiveState, by: &Sender, now: i64) -> Plan {
         let staff = match by.staff() {
             Ok(st) => st,
             Err(refused) => return Plan::err(refused),
@@ -42,6 +42,9 @@ impl Presence {
                 });
                 s.queues.mark_dirty();
                 s.tell_availability(&mut plan, &staff.id);
+                if status == Availability::Away {
+                    s.if_nobody_available(&mut plan, now);
+                }
                 plan
             }
         }

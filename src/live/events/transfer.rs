@@ -65,7 +65,7 @@ impl Transfer {
         };
         match self {
             Transfer::Chat { visitor, to, note } => {
-                transfer(s, staff, &visitor, &to, note.as_deref(), now)
+                transfer(s, staff, by.conn, &visitor, &to, note.as_deref(), now)
             }
         }
     }
@@ -74,6 +74,7 @@ impl Transfer {
 fn transfer(
     s: &mut LiveState,
     by: &Staff,
+    by_conn: ConnId,
     vid: &VisitorId,
     to: &StaffId,
     note: Option<&str>,
@@ -144,13 +145,15 @@ fn transfer(
         Out::ChatTransferred,
         vec![("from", fj.clone()), ("to", tj.clone())],
     );
-    // The staff member it was taken from, and supervisors and admins (not the new one).
+    // The staff member it was taken from, and supervisors and admins: not the new one (told
+    // above), nor the sender (the ack says it).
     let mut staff_side = s.audience(Audience::Supervisors(Some(&target.id)));
     if let Some(c) = s.roster.staff_conn(&from.id) {
         if !staff_side.contains(&c) {
             staff_side.push(c);
         }
     }
+    staff_side.retain(|c| *c != by_conn);
     s.tell(
         &mut plan,
         Audience::Listed(&staff_side),

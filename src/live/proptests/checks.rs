@@ -233,6 +233,19 @@ impl World {
             let s = self.serving_of(v);
             ctx.rooms.entry(v.clone()).or_default().extend(s);
         }
+        // A console that connects may be given waiting chats right after its `staff_init`
+        // (which is as of its point in the plan): those come in `chat_assigned`.
+        ctx.assigned = plan
+            .sends
+            .iter()
+            .filter(|s| s.event == Out::ChatAssigned)
+            .filter_map(|s| {
+                let v = field(&s.payload, "visitor")
+                    .and_then(json_of)
+                    .and_then(|r| r["id"].as_str().map(str::to_string))?;
+                Some((s.to[0], v))
+            })
+            .collect();
         for send in &plan.sends {
             self.check_send(send, &ctx);
         }
@@ -299,7 +312,7 @@ impl World {
                     "{ev} to the wrong kind of connection"
                 );
                 if ev == "staff_init" {
-                    self.check_staff_init(send);
+                    self.check_staff_init(send, ctx);
                 }
             }
             "queue_position" => {
@@ -333,16 +346,65 @@ impl World {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
             }
             "no_staff_available" => {
-                let me = ctx.actor.expect("a visitor wrote");
-                assert_eq!(
-                    send.to,
-                    vec![me],
-                    "no_staff_available to anyone but the writer"
+                // The visitor who wrote, or a waiting visitor when the last agent left.
+                assert_eq!(send.to.len(), 1, "{ev} to more than one");
+                let p = self.open.get(&send.to[0]).copied().expect("open");
+                assert!(!is_staff(p), "{ev} to staff");
+                assert!(
+                    self.offline.contains(&pid(p).to_string()),
+                    "{ev} to {}, whose chat does not wait offline",
+                    pid(p)
                 );
-                assert!(!only_staff(), "no_staff_available to staff");
             }
             "visitor_updated" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
+            }
+            "staff_availability_changed" => {
+                assert_eq!(to, staff_conns, "{ev} must reach every online staff");
+            }
+            "chat_assigned" | "chat_transferred_to_you" => {
+                // One staff member, who now serves the chat.
+                assert_eq!(send.to.len(), 1, "{ev} to more than one");
+                let p = self.open.get(&send.to[0]).copied().expect("open");
+                assert!(is_staff(p), "{ev} to a visitor");
+                let v = field(&send.payload, "visitor")
+                    .and_then(json_of)
+                    .and_then(|r| r["id"].as_str().map(str::to_string))
+                    .expect("visitor");
+                assert!(
+                    self.serving_of(&v).contains(pid(p)),
+                    "{ev} to {} who does not serve {v}",
+                    pid(p)
+                );
+                if ev == "chat_assigned" {
+                    let load = self
+                        .open_chat
+                        .values()
+                        .filter_map(|c| self.chats.get(c))
+                        .filter(|c| c.serving.iter().any(|s| s == pid(p)))
+                        .count();
+                    assert!(
+                        load <= crate::model::DEFAULT_MAX_CHATS as usize,
+                        "routing gave {} a chat beyond their capacity ({load})",
+                        pid(p)
+                    );
+                }
+            }
+            "chat_unassigned" => {
+                assert_eq!(send.to.len(), 1, "{ev} to more than one");
+                assert!(only_staff(), "{ev} to a visitor");
+            }
+            "chat_transferred" => {
+                // The visitor gets {from, to}; staff also get the room.
+                let has_room = field(&send.payload, "visitor").is_some();
+                assert_eq!(
+                    only_staff(),
+                    has_room,
+                    "{ev}: the visitor gets no room object"
+                );
+                if !has_room {
+                    assert!(send.to.len() == 1 && !only_staff());
+                }
             }
             "messages_since" => {
                 let me = ctx.actor.expect("sync has a sender");
@@ -422,12 +484,18 @@ impl World {
     }
 
     /// A console's `staff_init` against the database.
-    pub(super) fn check_staff_init(&self, send: &Send) {
+    pub(super) fn check_staff_init(&self, send: &Send, ctx: &Ctx) {
         let p = self.open.get(&send.to[0]).copied().expect("open staff");
         let sid = pid(p);
-        let serving: BTreeSet<String> = entry_vids(field(&send.payload, "serving_chats"))
+        let mut serving: BTreeSet<String> = entry_vids(field(&send.payload, "serving_chats"))
             .into_iter()
             .collect();
+        serving.extend(
+            ctx.assigned
+                .iter()
+                .filter(|(c, _)| *c == send.to[0])
+                .map(|(_, v)| v.clone()),
+        );
         let want: BTreeSet<String> = self
             .open_chat
             .values()
@@ -439,11 +507,12 @@ impl World {
             serving, want,
             "{sid}'s serving_chats disagree with the chats"
         );
-        assert_eq!(
-            entry_vids(field(&send.payload, "unclaimed_chats")),
-            self.queue,
-            "unclaimed_chats is not the queue"
-        );
+        // The queue as of the `staff_init`: routing may take chats from it later in the step.
+        let listed: Vec<String> = entry_vids(field(&send.payload, "unclaimed_chats"))
+            .into_iter()
+            .filter(|v| !ctx.assigned.iter().any(|(_, a)| a == v))
+            .collect();
+        assert_eq!(listed, self.queue, "unclaimed_chats is not the queue");
         let offline: Vec<String> = room_list(field(&send.payload, "offline_unclaimed_chats"))
             .iter()
             .map(room_vid)
@@ -466,6 +535,7 @@ impl World {
                 .values()
                 .filter_map(|c| self.chats.get(c))
                 .filter(|c| c.status == ChatStatus::Claimed)
+                .filter(|c| !ctx.assigned.iter().any(|(_, a)| *a == c.vid))
                 .map(|c| (c.vid.clone(), c.serving[0].clone()))
                 .collect();
             assert_eq!(got, want, "claimed_chats");

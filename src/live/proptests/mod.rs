@@ -14,7 +14,9 @@
 //!   order, the offline queue, and (supervisors) every served chat with its serving staff;
 //! - queue positions told to waiting visitors are their places in the queue (a permutation);
 //! - every send goes only to open connections allowed by §6 for that event, and a refused
-//!   request changes nothing.
+//!   request changes nothing;
+//! - with routing on (§8.3), a chat is assigned only to a staff member who then serves it and
+//!   stays within their capacity; transfers and availability changes keep all of the above.
 //!
 //! `LiveState` keeps its fields private, so everything is checked from the outside: plans in,
 //! a model of the database and of the connections on this side.
@@ -174,6 +176,24 @@ enum Op {
         v: usize,
         after: i64,
     },
+    /// The admin sets the routing (0 manual, 1 round robin, 2 least busy).
+    Routing {
+        mode: usize,
+    },
+    SetAvailability {
+        s: usize,
+        away: bool,
+    },
+    /// `transfer_chat` by `s` of visitor `v`'s chat to `target` (an index past the staff is a
+    /// visitor's id).
+    Transfer {
+        s: usize,
+        target: usize,
+        v: usize,
+    },
+    VisitorUpdate {
+        v: usize,
+    },
     /// Time passes; grace timers due by then fire, in time order.
     Advance {
         ms: u64,
@@ -202,7 +222,11 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(s, target, v)| Op::Remove { s, target, v }),
         1 => (s.clone(), v.clone(), 0..3i64).prop_map(|(s, v, level)| Op::Priority { s, v, level }),
         1 => (0..PEOPLE, v.clone(), any::<bool>()).prop_map(|(who, v, typing)| Op::Typing { who, v, typing }),
-        1 => (0..PEOPLE, v, 0..4i64).prop_map(|(who, v, after)| Op::Sync { who, v, after }),
+        1 => (0..PEOPLE, v.clone(), 0..4i64).prop_map(|(who, v, after)| Op::Sync { who, v, after }),
+        1 => (0..3usize).prop_map(|mode| Op::Routing { mode }),
+        2 => (s.clone(), prop::bool::weighted(0.3)).prop_map(|(s, away)| Op::SetAvailability { s, away }),
+        2 => (s.clone(), 0..PEOPLE, v).prop_map(|(s, target, v)| Op::Transfer { s, target, v }),
+        1 => (0..VISITORS.len()).prop_map(|v| Op::VisitorUpdate { v }),
         2 => (0..12_000u64).prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::Restart),
     ]
@@ -252,6 +276,8 @@ struct Ctx {
     connecting: Option<(ConnId, usize)>,
     /// Visitors whose rooms the step may speak to: serving staff before and after the step.
     rooms: HashMap<String, BTreeSet<String>>,
+    /// Chats routing gave in this step: (the agent's connection, the visitor).
+    assigned: Vec<(ConnId, String)>,
 }
 
 impl World {
@@ -403,6 +429,7 @@ impl World {
                         let s = self.serving_of(&v);
                         [(v, s)].into()
                     },
+                    ..Default::default()
                 };
                 self.carry_out(plan, ctx);
             }
@@ -537,6 +564,36 @@ impl World {
                     None,
                 )
             }
+            Op::Routing { mode } => {
+                let mode = ["manual", "round_robin", "least_busy"][mode % 3];
+                let patch = json!({"routing": mode, "assign_timeout_secs": 5});
+                let settings = crate::settings::Settings::default()
+                    .patched(patch.as_object().expect("object"))
+                    .expect("good settings");
+                let plan = self.state.set_settings(settings, self.now);
+                self.carry_out(plan, Ctx::default());
+            }
+            Op::SetAvailability { s, away } => self.request(
+                s,
+                req(
+                    "set_availability",
+                    json!({"status": if away { "away" } else { "available" }}),
+                ),
+                None,
+            ),
+            Op::Transfer { s, target, v } => self.request(
+                s,
+                req(
+                    "transfer_chat",
+                    json!({"visitor": vid(v), "staff": pid(target), "note": "over to you"}),
+                ),
+                Some(vid(v)),
+            ),
+            Op::VisitorUpdate { v } => self.request(
+                STAFF.len() + v,
+                req("visitor_update", json!({"email": "v@example.com"})),
+                None,
+            ),
             Op::Advance { ms } => self.fire_timers_until(self.now + ms as i64),
             Op::Restart => self.restart(),
         }

@@ -275,6 +275,8 @@ impl LiveState {
     /// Tells a waiting, connected visitor their place in the queue and the estimated wait, if
     /// either changed.
     pub(crate) fn tell_position(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
+        // Routing first: a chat an agent takes at once is never told a place in the queue.
+        self.route(plan, now);
         let cap = self.capacity();
         self.tell_position_with(plan, vid, cap, now);
     }

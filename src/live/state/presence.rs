@@ -32,11 +32,32 @@ impl LiveState {
                 return (false, schedule.opens_at(now));
             }
         }
+        // Within their reconnect grace staff still count (a console reloading is not "nobody
+        // here"); routing itself waits for them to be connected.
         let someone = self
             .roster
             .all_staff()
-            .any(|e| e.conn.is_some() && e.status == crate::model::Availability::Available);
+            .any(|e| e.status == crate::model::Availability::Available);
         (someone, None)
+    }
+
+    /// If nobody is available any more, the chats waiting in the live queue wait offline and
+    /// their visitors are told, as if they had written just now (product.md §8.5): a visitor is
+    /// never left looking at "waiting for an agent" with nobody there.
+    pub(crate) fn if_nobody_available(&mut self, plan: &mut Plan, now: i64) {
+        let (available, opens_at) = self.availability(now);
+        if available {
+            return;
+        }
+        for vid in self.queues.unclaimed().to_vec() {
+            self.wait_offline(plan, &vid, now);
+            self.tell(
+                plan,
+                Audience::Visitor(&vid),
+                Out::NoStaffAvailable,
+                vec![("opens_at", raw(&opens_at))],
+            );
+        }
     }
 
     fn connect_staff(&mut self, conn: ConnId, staff: &Staff, force: bool) -> Plan {
@@ -283,6 +304,7 @@ impl LiveState {
         self.roster.remove_staff(sid);
         self.router.forget(sid);
         self.queues.mark_dirty();
+        self.if_nobody_available(plan, now);
         self.tell(
             plan,
             Audience::AllStaff(None),

@@ -37,7 +37,6 @@ pub struct Queues {
     waits: VecDeque<(i64, f64)>,
 }
 
-
 impl Queues {
     /// A chat's status changed from `was` (`None`: a new chat) to `now`.
     pub fn moved(&mut self, vid: &VisitorId, was: Option<ChatStatus>, now: ChatStatus) {

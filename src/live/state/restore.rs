@@ -57,6 +57,14 @@ impl LiveState {
     /// timer, so a burst of claims costs one pass).
     pub fn tick(&mut self, now: i64) -> Plan {
         let mut plan = Plan::default();
+        // Business hours just ended: the waiting visitors are told, not left waiting.
+        let open = self.settings.schedule.as_ref().map(|s| s.is_open(now));
+        if open != self.hours_open {
+            self.hours_open = open;
+            if open == Some(false) {
+                self.if_nobody_available(&mut plan, now);
+            }
+        }
         if !self.queues.take_dirty() {
             return plan;
         }

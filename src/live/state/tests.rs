@@ -618,7 +618,8 @@ fn round_robin_gives_each_available_agent_a_turn_and_the_claim_effects() {
             // Everyone else hears a claim; the visitor sees the agent join.
             assert_eq!(
                 p.events_for(ConnId(100)),
-                ["queue_position", "staff_join_room"]
+                ["staff_join_room"],
+                "taken at once: never told a place in the queue"
             );
             assert!(p.events_for(AGENT2).contains(&"staff_claim_chat"));
             assert!(p.events_for(SUP).contains(&"agent_new_chat"));
@@ -775,7 +776,7 @@ fn a_transfer_hands_over_with_history_and_note_and_refuses_what_it_must() {
     assert_eq!(p.reply, Some(Ok(())));
     assert_eq!(p.events_for(AGENT2), ["chat_transferred_to_you"]);
     assert_eq!(p.events_for(VIS), ["chat_transferred"]);
-    assert_eq!(p.events_for(AGENT), ["chat_transferred"]);
+    assert!(p.events_for(AGENT).is_empty(), "the sender has the ack");
     assert_eq!(p.events_for(SUP), ["chat_transferred"]);
     let to_b = p.find("chat_transferred_to_you").unwrap();
     assert_eq!(to_b.payload.json("note"), Some(json!("VIP")));
@@ -798,7 +799,14 @@ fn a_transfer_hands_over_with_history_and_note_and_refuses_what_it_must() {
         l.request(SUP, tr("b"), 5).reply,
         Some(Err(say::STAFF_ALREADY_IN))
     );
-    assert_eq!(l.request(SUP, tr("a"), 6).reply, Some(Ok(())));
+    let p = l.request(SUP, tr("a"), 6);
+    assert_eq!(p.reply, Some(Ok(())));
+    assert_eq!(
+        p.events_for(AGENT2),
+        ["chat_transferred"],
+        "b hears it was taken"
+    );
+    assert!(p.events_for(SUP).is_empty(), "the sender has the ack");
     assert_eq!(
         l.rooms.get("v").unwrap().serving(),
         ["a".into()] as [StaffId; 1]
@@ -856,4 +864,58 @@ fn nobody_available_sends_the_chat_offline_and_keeps_the_contact() {
         p.find("visitor_init").unwrap().payload.json("available"),
         Some(json!(true))
     );
+}
+
+#[test]
+fn when_the_last_available_agent_leaves_waiting_visitors_are_told() {
+    let mut l = room_with_queued_chat(0);
+    let away = || req("set_availability", json!({"status": "away"}));
+    for c in [AGENT, AGENT2] {
+        let p = l.request(c, away(), 2);
+        assert!(p.events_for(VIS).is_empty(), "someone is still available");
+    }
+    let p = l.request(SUP, away(), 3);
+    assert_eq!(p.events_for(VIS), ["no_staff_available"]);
+    assert!(p.events_for(AGENT).contains(&"unclaimed_chat_to_offline"));
+    assert_eq!(l.queues.offline(), ["v".into()] as [VisitorId; 1]);
+    // A reloading console (within its grace) still counts as there.
+    let mut l = room_with_queued_chat(60);
+    for c in [AGENT, AGENT2] {
+        l.request(c, away(), 2);
+    }
+    l.disconnect(SUP, 3);
+    assert_eq!(l.availability(4), (true, None));
+}
+
+#[test]
+fn closing_time_tells_waiting_visitors_when_the_business_opens_again() {
+    let mut l = room_with_queued_chat(0);
+    // 1970-01-01 was a Thursday: open 00:00-01:00 UTC on Thursdays.
+    let hours = json!({"business_hours": {"time_zone": "UTC",
+        "weekly": [{"day": "thu", "open": "00:00", "close": "01:00"}]}});
+    let s = crate::settings::Settings::default()
+        .patched(hours.as_object().unwrap())
+        .unwrap();
+    l.set_settings(s, 10);
+    assert!(
+        l.tick(10).events_for(VIS).is_empty(),
+        "open: nothing to say"
+    );
+    assert_eq!(l.availability(10), (true, None));
+    let week = 7 * 86_400_000;
+    let p = l.tick(3_600_000);
+    assert_eq!(p.events_for(VIS), ["no_staff_available"]);
+    assert_eq!(
+        p.find("no_staff_available")
+            .unwrap()
+            .payload
+            .json("opens_at"),
+        Some(json!(week))
+    );
+    assert_eq!(l.availability(3_600_000), (false, Some(week)));
+    // A visitor who connects now hears it in visitor_init.
+    let p = l.connect(ConnId(11), &visitor("w"), false, 3_600_001);
+    let init = p.find("visitor_init").unwrap();
+    assert_eq!(init.payload.json("available"), Some(json!(false)));
+    assert_eq!(init.payload.json("opens_at"), Some(json!(week)));
 }
