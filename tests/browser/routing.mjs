@@ -340,6 +340,11 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       if ((await admin.locator("#availability-switch").getAttribute("aria-checked")) === "true") await admin.click("#availability-switch");
       await admin.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
       const v = await newPage("routed visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      // The queue positions the server sends this page, to compare with what it shows.
+      const positions = [];
+      v.on("websocket", (ws) => ws.on("framereceived", (f) => {
+        try { const m = JSON.parse(f.payload); if (m.event === "queue_position") positions.push(m.data); } catch { /* not JSON */ }
+      }));
       await v.goto(`${BASE}/chat/`);
       const TEXT = "Which bulb fits the Dome lamp?";
       await v.locator("#input").fill(TEXT);
@@ -359,6 +364,18 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await a.locator("#thread .note", { hasText: "Automatic assignment stopped after 1 attempts" }).waitFor();
       await v.locator("#waiting").waitFor({ state: "visible" });
       assert(await v.locator("#ended").isHidden(), "the visitor's chat shows as ended though it waits again");
+      // The estimate in words beside the position, as the last queue_position said (none when null).
+      await sleep(300);
+      const last = positions[positions.length - 1];
+      assert(last, "no queue_position reached the visitor");
+      const secs = last.estimated_wait_seconds;
+      const words = secs == null ? null : secs < 60 ? "less than a minute"
+        : Math.round(secs / 60) < 60 ? (Math.round(secs / 60) === 1 ? "about 1 minute" : `about ${Math.round(secs / 60)} minutes`) : null;
+      const shown = await v.locator("#waiting-detail").textContent();
+      assert(shown.includes(last.position === 1 ? "next in line" : `number ${last.position} in line`), `position: "${shown}" for ${JSON.stringify(last)}`);
+      if (secs == null) assert(!shown.includes("·"), `an estimate is shown though the server has none: "${shown}"`);
+      else if (words) assert(shown.includes(`· ${words}`), `"${shown}" does not say "${words}" for ${secs} s`);
+      console.log(`     measured: queue_position ${JSON.stringify(last)} shown as "${shown}"`);
       await shot(v, "visitor-waits-again.png");
       await api("/api/v1/settings", { method: "PATCH", token, body: { routing: "manual" } });
       await v.context().close();
