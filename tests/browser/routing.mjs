@@ -380,12 +380,24 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await api("/api/v1/settings", { method: "PATCH", token, body: { routing: "manual" } });
       await v.context().close();
     }, { independent: true });
-    await check("routing: everyone away counts as nobody available; the contact a visitor leaves shows live in \"Left a message\" (visitor_updated)", async () => {
+    await check("routing: everyone away counts as nobody available (a waiting visitor is told); the contact a visitor leaves shows live in \"Left a message\" (visitor_updated)", async () => {
       assert(a && admin, "the consoles are not open");
+      // A visitor waits while Anton is available (manual routing: in the queue, with the spinner)...
+      const waiting = await newPage("waiting visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      await waiting.goto(`${BASE}/chat/`);
+      await waiting.locator("#input").fill("Is anyone there?");
+      await waiting.locator("#input").press("Enter");
+      await waiting.locator("#waiting").waitFor({ state: "visible" });
+      assert(await waiting.locator("#offline").isHidden(), "the offline notice shows while an agent is available");
       for (const page of [a, admin]) {
         if ((await page.locator("#availability-switch").getAttribute("aria-checked")) === "true") await page.click("#availability-switch");
         await page.locator("#availability[data-status=away]:not([aria-busy])").waitFor();
       }
+      // ...and is told plainly when the last available agent goes away: the form instead of the spinner.
+      await waiting.locator("#offline", { hasText: "No one is available right now." }).waitFor();
+      await waiting.locator("#contact").waitFor({ state: "visible" });
+      assert(await waiting.locator("#waiting").isHidden(), "the spinner stays after nobody is available");
+      await waiting.context().close();
       await admin.click("#nav-inbox");
       const v = await newPage("late visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
       await v.goto(`${BASE}/chat/`);
