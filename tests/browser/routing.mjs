@@ -201,7 +201,7 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       assert(/^\d+\/\d+$/.test(load || ""), `no load "n/m" beside the colleague: ${load}`);
     }, { independent: true });
 
-    await check("routing: agent A claims, transfers to B with a note; B gets history and note; the visitor sees B's name", async () => {
+    await check("routing: agent A claims, transfers to B with a note; B gets history and note; the visitor sees B's name; a supervisor moves it back", async () => {
       assert(a && b, "the agents' consoles are not open");
       const v = await newPage("transfer visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
       await v.goto(`${BASE}/chat/`);
@@ -250,6 +250,20 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await b.locator("#composer-input").fill("Hi, Berta here. Which dimmer do you use?");
       await b.locator("#composer-input").press("Enter");
       await v.locator(".msg-staff .bubble", { hasText: "Berta here" }).waitFor();
+      // A supervisor (the admin) moves it on from the chats she watches: Berta is told and loses
+      // it, Anton gets it back.
+      await admin.click("#nav-inbox");
+      await admin.locator("#list-live .item", { hasText: "Berta here" }).click();
+      await admin.click("#conv-transfer");
+      const sdialog = admin.locator("#transfer-dialog");
+      assert(await sdialog.locator(".transfer-option", { hasText: AGENT_B.name }).count() === 0, "the serving agent is offered as the target");
+      await sdialog.locator(".transfer-option", { hasText: AGENT_A.name }).locator("label").click();
+      await sdialog.locator("#transfer-submit").click();
+      await sdialog.waitFor({ state: "hidden" });
+      await b.locator(".toast", { hasText: `transferred your chat with` }).waitFor();
+      await b.locator("#list-mine .item[data-status=mine]").waitFor({ state: "detached" });
+      await a.locator("#list-mine .item[data-status=mine]", { hasText: "Berta here" }).waitFor();
+      await v.locator(".note", { hasText: `You're now chatting with ${AGENT_A.name}` }).waitFor();
     }, { independent: true });
 
     await check("routing: a transfer to a colleague who went offline is refused inside the dialog", async () => {
