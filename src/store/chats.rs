@@ -2,7 +2,7 @@
 //! restoring open chats at start, and reading history.
 
 use super::accounts;
-use super::ops::{ChatStatus, DbOp, RestoredChat};
+use super::ops::{ChatStatus, DbOp, Offer, RestoredChat};
 use crate::error::StoreError;
 use crate::model::{Message, Visitor};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -238,6 +238,7 @@ pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreErro
             visitor: accounts::visitor_at(r, 6)?,
             tags: vec![],
             staff: vec![],
+            offers: vec![],
         })
     })?;
     let mut chats: Vec<RestoredChat> = rows.collect::<Result<_, _>>()?;
@@ -250,7 +251,28 @@ pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreErro
     let mut tag_stmt = conn.prepare(
         "SELECT t.name FROM chat_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.chat_id = ?1 ORDER BY t.name",
     )?;
+    // `{"content": "assigned", "staff": …}` system messages (live/state/routing.rs), and
+    // whether that staff member wrote after each.
+    let mut offer_stmt = conn.prepare(
+        "SELECT json_extract(m.content, '$.staff'), m.created_at, EXISTS (SELECT 1 FROM messages a \
+                WHERE a.chat_id = m.chat_id AND a.type_id = 1 \
+                AND a.sender = json_extract(m.content, '$.staff') AND a.sequence_num > m.sequence_num) \
+         FROM messages m WHERE m.chat_id = ?1 AND m.type_id = 0 \
+         AND json_valid(m.content) AND json_extract(m.content, '$.content') = 'assigned' \
+         AND json_type(m.content, '$.staff') = 'text' ORDER BY m.sequence_num",
+    )?;
     for chat in &mut chats {
+        if chat.status == ChatStatus::Claimed {
+            chat.offers = offer_stmt
+                .query_map([&chat.chat_id], |r| {
+                    Ok(Offer {
+                        staff_id: r.get(0)?,
+                        at: r.get(1)?,
+                        answered: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+        }
         chat.staff = staff_stmt
             .query_map([&chat.chat_id], |r| accounts::staff_at(r, 0))?
             .collect::<Result<_, _>>()?;

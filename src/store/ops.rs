@@ -112,6 +112,18 @@ pub struct RestoredChat {
     pub queued_at: i64,
     pub tags: Vec<String>,
     pub staff: Vec<Staff>,
+    /// The automatic offers recorded in a claimed chat (its `assigned` system messages), in
+    /// order: routing takes an unanswered one back up after a restart.
+    pub offers: Vec<Offer>,
+}
+
+/// An automatic offer of a chat, as its system message recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub staff_id: StaffId,
+    pub at: i64,
+    /// That staff member wrote in the chat after it.
+    pub answered: bool,
 }
 
 /// The typed ids are stored as their text.

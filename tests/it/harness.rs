@@ -293,3 +293,39 @@ pub fn assert_error(status: u16, body: &Value, want_status: u16) {
         "no error.message in {body}"
     );
 }
+
+/// PATCH JSON; returns status and parsed body.
+pub async fn patch(s: &Server, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+    let mut req = http().patch(s.url(path)).json(&body);
+    if let Some(t) = token {
+        req = req.header("Authorization", t);
+    }
+    into_json(req.send().await.expect("request")).await
+}
+
+/// `PATCH /api/v1/settings` as `admin`; panics unless it is accepted. Returns the settings.
+pub async fn set_settings(s: &Server, admin: &str, body: Value) -> Value {
+    let (status, v) = patch(s, "/api/v1/settings", body.clone(), Some(admin)).await;
+    assert_eq!(status, 200, "PATCH settings {body}: {v}");
+    v
+}
+
+/// `PATCH /api/v1/staff/{id}` `{"max_chats": n}` as `admin`; panics unless it is accepted.
+pub async fn set_max_chats(s: &Server, admin: &str, id: &str, n: i64) {
+    let (status, v) = patch(
+        s,
+        &format!("/api/v1/staff/{id}"),
+        json!({ "max_chats": n }),
+        Some(admin),
+    )
+    .await;
+    assert_eq!(status, 200, "PATCH max_chats {n}: {v}");
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}

@@ -447,6 +447,67 @@ impl Client {
         }
     }
 
+    /// Every `name` event received so far (taken or not), in order.
+    pub fn all(&self, name: &str) -> Vec<Value> {
+        self.inbox
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.0 == name)
+            .map(|e| e.1.clone())
+            .collect()
+    }
+
+    /// Waits for a `name` event for which `pred` holds and takes it, with every untaken `name`
+    /// before it ("eventually told this"). Panics after WAIT with what did arrive.
+    pub async fn next_where(&self, name: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.inbox.notify.notified();
+            {
+                let mut evs = self.inbox.events.lock().unwrap();
+                if let Some(i) = evs.iter().position(|e| e.0 == name && !e.2 && pred(&e.1)) {
+                    for e in evs[..=i].iter_mut().filter(|e| e.0 == name) {
+                        e.2 = true;
+                    }
+                    return evs[i].1.clone();
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "{}: no matching `{name}` within {WAIT:?}; got {:?}",
+                    self.name,
+                    self.all(name)
+                );
+            }
+        }
+    }
+
+    /// Marks every `name` event received so far as taken: later waits see only newer ones.
+    pub fn skip(&self, name: &str) {
+        for e in self.inbox.events.lock().unwrap().iter_mut() {
+            if e.0 == name {
+                e.2 = true;
+            }
+        }
+    }
+
+    /// `sync` from `after`: the chat's messages after that number, as `messages_since` gives them.
+    pub async fn sync_after(&self, chat_id: &str, after: i64) -> Vec<Value> {
+        let ack = self
+            .emit(
+                "sync",
+                json!({"chat_id": chat_id, "after_sequence_num": after}),
+            )
+            .await;
+        assert_eq!(ack, (true, None), "{}: sync {chat_id}", self.name);
+        let got = self
+            .next_where("messages_since", |m| m["chat_id"] == chat_id)
+            .await;
+        got["messages"].as_array().cloned().expect("messages")
+    }
+
     pub fn named(mut self, name: &str) -> Client {
         self.name = name.to_string();
         self
@@ -484,4 +545,32 @@ pub fn fails(sentence: &str) -> Ack {
 
 pub fn text(t: &str) -> Value {
     json!({ "content": t, "timestamp": 1_700_000_000_000i64 })
+}
+
+/// The entry of `staff_init.online_users` for staff `id`.
+pub fn online_entry(init: &Value, id: &str) -> Value {
+    init["online_users"]
+        .as_array()
+        .expect("online_users")
+        .iter()
+        .find(|u| u["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not in online_users: {init}"))
+}
+
+/// The contents of the system messages (`type_id` 0) among `messages`, in order.
+pub fn system_contents(messages: &[Value]) -> Vec<Value> {
+    messages
+        .iter()
+        .filter(|m| m["type_id"] == 0)
+        .map(|m| m["content"].clone())
+        .collect()
+}
+
+/// The other transport.
+pub fn other(t: Transport) -> Transport {
+    match t {
+        Transport::SocketIo => Transport::Ws,
+        Transport::Ws => Transport::SocketIo,
+    }
 }

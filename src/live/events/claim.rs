@@ -2,6 +2,7 @@
 
 use super::{Args, Family, Sender};
 use crate::live::plan::*;
+use crate::live::state::routing::TakeBack;
 use crate::live::state::LiveState;
 use crate::model::{Staff, VisitorId};
 
@@ -36,7 +37,12 @@ impl Claim {
                     _ => {}
                 }
                 let mut plan = Plan::ok();
-                s.leave_room(&mut plan, staff, &visitor, now);
+                if s.offered_to(&visitor, &staff.id) {
+                    // Declining an automatic offer: the chat goes on to the next agent.
+                    s.take_back(&mut plan, &visitor, &staff.id, TakeBack::Declined, now);
+                } else {
+                    s.leave_room(&mut plan, staff, &visitor, now);
+                }
                 plan
             }
         }

@@ -387,6 +387,7 @@ impl World {
                     .iter()
                     .map(|s| staff_obj(staff_index(s).expect("staff")))
                     .collect(),
+                offers: vec![],
             }
         };
         // Offline first, then the unclaimed queue (which becomes offline, behind them).

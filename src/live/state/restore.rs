@@ -37,6 +37,7 @@ impl LiveState {
             match status {
                 ChatStatus::Unclaimed => self.set_status(&mut plan, &vid, ChatStatus::Offline, now),
                 ChatStatus::Claimed => {
+                    self.restore_offer(&mut plan, &vid, &c.offers, now);
                     for s in &c.staff {
                         if let Some(t) = self.roster.restore_staff(s) {
                             plan.timers.push((grace_of(&t), t));

@@ -16,6 +16,7 @@ use super::LiveState;
 use crate::live::plan::*;
 use crate::model::{Availability, Staff, StaffId, VisitorId};
 use crate::settings::RoutingMode;
+use crate::store::ops::Offer;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -110,6 +111,30 @@ struct TimedOut<'a> {
     staff: &'a StaffId,
     name: &'a str,
     after_secs: u64,
+}
+
+/// Why an offer was taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeBack {
+    /// No answer within `assign_timeout_secs`.
+    Timeout,
+    /// The agent left it (`staff_leave_room`) before answering.
+    Declined,
+}
+
+impl TakeBack {
+    fn content(self) -> &'static str {
+        match self {
+            TakeBack::Timeout => "assign_timeout",
+            TakeBack::Declined => "assign_declined",
+        }
+    }
+    fn reason(self) -> &'static str {
+        match self {
+            TakeBack::Timeout => "timeout",
+            TakeBack::Declined => "declined",
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -226,23 +251,47 @@ impl LiveState {
         attempt: usize,
         now: i64,
     ) {
+        let pending = self.rooms.get(vid).is_some_and(|chat| {
+            chat.route.pending.as_ref() == Some(sid)
+                && chat.route.tried.len() == attempt
+                && chat.is_served_by(sid)
+        });
+        if pending {
+            self.take_back(plan, vid, sid, TakeBack::Timeout, now);
+        }
+    }
+
+    /// Whether `sid` was offered this chat and has not answered yet (then leaving it is
+    /// declining the offer, not ending the chat).
+    pub(crate) fn offered_to(&self, vid: &str, sid: &StaffId) -> bool {
+        self.rooms
+            .get(vid)
+            .is_some_and(|c| c.route.pending.as_ref() == Some(sid) && c.serving() == [sid.clone()])
+    }
+
+    /// An offer is over without an answer (timed out, or declined with `staff_leave_room`):
+    /// the agent stops serving the chat, which waits again for the next agent, or, after the
+    /// last attempt, for a manual claim.
+    pub(crate) fn take_back(
+        &mut self,
+        plan: &mut Plan,
+        vid: &VisitorId,
+        sid: &StaffId,
+        why: TakeBack,
+        now: i64,
+    ) {
         let Some(chat) = self.rooms.get_mut(vid) else {
             return;
         };
-        if chat.route.pending.as_ref() != Some(sid)
-            || chat.route.tried.len() != attempt
-            || !chat.is_served_by(sid)
-        {
-            return;
-        }
         chat.route.pending = None;
-        let gave_up = attempt as u64 >= self.settings.assign_max_attempts;
+        let attempts = chat.route.tried.len();
+        let gave_up = attempts as u64 >= self.settings.assign_max_attempts;
         chat.route.gave_up = gave_up;
         let Some(staff) = self.roster.staff(sid).cloned() else {
             return;
         };
         let note = TimedOut {
-            content: "assign_timeout",
+            content: why.content(),
             staff: sid,
             name: shown_name(&staff),
             after_secs: self.settings.assign_timeout_secs,
@@ -251,7 +300,7 @@ impl LiveState {
         if gave_up {
             let note = GaveUp {
                 content: "assign_gave_up",
-                attempts: attempt,
+                attempts,
             };
             self.system_message_with(plan, vid, None, system_payload(&note), now);
         }
@@ -261,7 +310,7 @@ impl LiveState {
                 plan,
                 Audience::Conn(conn),
                 Out::ChatUnassigned,
-                vec![("visitor", room), ("reason", raw("timeout"))],
+                vec![("visitor", room), ("reason", raw(why.reason()))],
             );
         }
         self.unjoin(plan, sid, vid, now);
@@ -281,6 +330,37 @@ impl LiveState {
         if self.rooms.get(vid).is_some_and(|c| c.serving().is_empty()) {
             self.requeue(plan, vid, now);
         }
+    }
+
+    /// After a restart: an offer recorded in the chat that its agent had not answered yet
+    /// (`offers`, from its system messages) still runs out at its time.
+    pub(crate) fn restore_offer(
+        &mut self,
+        plan: &mut Plan,
+        vid: &VisitorId,
+        offers: &[Offer],
+        now: i64,
+    ) {
+        let Some(last) = offers.last() else {
+            return;
+        };
+        let Some(chat) = self.rooms.get_mut(vid) else {
+            return;
+        };
+        if last.answered || chat.serving() != [last.staff_id.clone()] {
+            return;
+        }
+        chat.route.tried = offers.iter().map(|o| o.staff_id.clone()).collect();
+        chat.route.pending = Some(last.staff_id.clone());
+        let due = last.at + self.settings.assign_timeout_secs as i64 * 1000;
+        plan.timers.push((
+            Duration::from_millis((due - now).max(0) as u64),
+            Timer::AssignTimeout {
+                visitor_id: vid.clone(),
+                staff_id: last.staff_id.clone(),
+                attempt: offers.len(),
+            },
+        ));
     }
 
     /// `sid` wrote in the chat: an offer to them is accepted, and the chat's routing is done.

@@ -348,6 +348,7 @@ fn a_restart_makes_waiting_chats_offline_and_gives_serving_staff_time() {
         queued_at: 0,
         tags: vec![],
         staff,
+        offers: vec![],
     };
     let p = l.restore(
         vec![
@@ -918,4 +919,65 @@ fn closing_time_tells_waiting_visitors_when_the_business_opens_again() {
     let init = p.find("visitor_init").unwrap();
     assert_eq!(init.payload.json("available"), Some(json!(false)));
     assert_eq!(init.payload.json("opens_at"), Some(json!(week)));
+}
+
+#[test]
+fn an_unanswered_offer_still_runs_out_after_a_restart_and_leaving_it_declines() {
+    use crate::store::ops::Offer;
+    let mut l = routed("round_robin", 30, 3);
+    let Principal::Staff(a) = staff("a", Role::Agent) else {
+        unreachable!()
+    };
+    let Principal::Visitor(v) = visitor("v") else {
+        unreachable!()
+    };
+    let offer = |answered| Offer {
+        staff_id: "a".into(),
+        at: 10_000,
+        answered,
+    };
+    let restored = |offers: Vec<Offer>| RestoredChat {
+        chat_id: "c-v".into(),
+        visitor: v.clone(),
+        status: ChatStatus::Claimed,
+        severity_level: 0,
+        flagged_at: None,
+        queued_at: 0,
+        tags: vec![],
+        staff: vec![a.clone()],
+        offers,
+    };
+    // Answered before the restart: nothing to time.
+    let p = l.restore(vec![restored(vec![offer(true)])], 20_000);
+    assert!(!p
+        .timers
+        .iter()
+        .any(|(_, t)| matches!(t, Timer::AssignTimeout { .. })));
+    // Not answered: it runs out 30 s after it was made, 20 s after this restart.
+    let mut l = routed("round_robin", 30, 3);
+    let p = l.restore(vec![restored(vec![offer(false)])], 20_000);
+    assert!(p.timers.iter().any(|(d, t)| *d == Duration::from_secs(20)
+        && *t
+            == Timer::AssignTimeout {
+                visitor_id: "v".into(),
+                staff_id: "a".into(),
+                attempt: 1
+            }));
+    // The agent is back and leaves it without a word: declined, so it waits for the next
+    // agent instead of ending.
+    l.connect(AGENT, &staff("a", Role::Agent), false, 21_000);
+    l.connect(VIS, &visitor("v"), false, 21_000);
+    let p = l.request(
+        AGENT,
+        req("staff_leave_room", json!({"visitor": "v"})),
+        22_000,
+    );
+    assert_eq!(p.reply, Some(Ok(())));
+    assert_eq!(
+        p.events_for(AGENT),
+        ["chat_unassigned", "append_unclaimed_chats"]
+    );
+    assert_eq!(system_contents(&p)[0]["content"], "assign_declined");
+    assert!(l.rooms.get("v").is_some(), "the chat is not over");
+    assert_eq!(l.queues.unclaimed(), ["v".into()] as [VisitorId; 1]);
 }
