@@ -344,7 +344,7 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await input.press("Tab");
       await admin.locator(".toast-error", { hasText: "max_chats" }).waitFor();
     }, { independent: true });
-    await check("routing: round robin assigns a chat to the one available agent (\"Assigned to you\"); no reply in time gives it back to the queue and the visitor waits again", async () => {
+    await check("routing: round robin assigns a chat to the one available agent (\"Assigned to you\"); no reply in time, or leaving before answering, gives it back to the queue and the visitor waits again", async () => {
       assert(a && admin, "the consoles are not open");
       const token = await admin.evaluate(() => localStorage.getItem("frontdesk.staff_token"));
       const set = await api("/api/v1/settings", { method: "PATCH", token,
@@ -391,6 +391,23 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       else if (words) assert(shown.includes(`· ${words}`), `"${shown}" does not say "${words}" for ${secs} s`);
       console.log(`     measured: queue_position ${JSON.stringify(last)} shown as "${shown}"`);
       await shot(v, "visitor-waits-again.png");
+      // Leave before answering: the offer is declined and passed on, not ended.
+      const v2 = await newPage("declined visitor", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      await v2.goto(`${BASE}/chat/`);
+      const TEXT2 = "Do you sell spare shades?";
+      await v2.locator("#input").fill(TEXT2);
+      await v2.locator("#input").press("Enter");
+      await a.locator("#list-mine .item[data-status=mine]", { hasText: TEXT2 }).click();
+      await a.locator("#conv-banner", { hasText: "Assigned to you" }).waitFor();
+      await a.click("#conv-leave");
+      await a.locator(".toast", { hasText: "passed the chat with" }).waitFor();
+      await a.locator("#list-queue .item", { hasText: TEXT2 }).waitFor();
+      assert(await a.locator("#list-mine .item", { hasText: TEXT2 }).count() === 0, "a declined offer stays pinned in My chats");
+      await a.locator("#list-queue .item", { hasText: TEXT2 }).click();
+      await a.locator("#thread .note", { hasText: `${AGENT_A.name} passed the chat on` }).waitFor();
+      await v2.locator("#waiting").waitFor({ state: "visible" });
+      assert(await v2.locator("#ended").isHidden(), "a declined offer ended the visitor's chat");
+      await v2.context().close();
       await api("/api/v1/settings", { method: "PATCH", token, body: { routing: "manual" } });
       await v.context().close();
     }, { independent: true });

@@ -1038,7 +1038,7 @@ function systemText(m) {
   const who = (m.sender && nameOf(m.sender)) || (typeof o.name === "string" && o.name) || "An agent";
   // Routing (issue 13), as the visitor lives it: someone joined, left, or took the chat over.
   if (c === "assigned") return t("chat.joined", { name: who });
-  if (c === "assign_timeout") return t("chat.left", { name: who });
+  if (c === "assign_timeout" || c === "assign_declined") return t("chat.left", { name: who });
   if (c === "assign_gave_up") return "";
   if (c === "transfer") {
     const to = (typeof o.to_name === "string" && o.to_name) || (o.to && nameOf(o.to)) || "an agent";

@@ -70,6 +70,8 @@ const en = {
   "sys.assigned": "Assigned to {name}",
   "sys.assigned_by": "Assigned to {name} ({routing}, attempt {attempt})",
   "sys.assign_timeout": "{name} did not reply within {secs} s: the chat went back to the queue",
+  "sys.assign_declined": "{name} passed the chat on: it went back to the queue",
+  "declined.toast": "You passed the chat with {name} on: it goes to the next agent.",
   "sys.assign_gave_up": "Automatic assignment stopped after {attempts} attempts: the chat waits in the queue",
   "sys.transfer": "{from} transferred the chat to {to}",
   "sys.transfer_note": "{from} transferred the chat to {to}: “{note}”",

@@ -367,7 +367,8 @@ export function bindServerEvents(inbox) {
     r.routed = null;
     if (wasMine) {
       const name = visitorName(r.info);
-      inbox.toast(d.reason === "timeout" ? t("unassigned.toast", { name }) : t("unassigned.toast_other", { name }));
+      const key = d.reason === "timeout" ? "unassigned.toast" : d.reason === "declined" ? "declined.toast" : "unassigned.toast_other";
+      inbox.toast(t(key, { name }));
     }
     render();
   });

@@ -102,6 +102,8 @@ export function routingText(content, nameOf = () => null) {
     }
     case "assign_timeout":
       return t("sys.assign_timeout", { name: name(content.staff, content.name), secs: content.after_secs ?? "?" });
+    case "assign_declined":
+      return t("sys.assign_declined", { name: name(content.staff, content.name) });
     case "assign_gave_up":
       return t("sys.assign_gave_up", { attempts: content.attempts ?? "?" });
     case "transfer": {
