@@ -39,7 +39,11 @@ const AGENT_B = { email: "berta@example.com", password: "berta-pass-123", name: 
  * @param {string}   ctx.BIN      the server binary (these checks start their own server)
  * @param {Function} [ctx.shot]   shot(page, file)
  */
-export async function routingChecks({ check, assert, newPage, BIN, shot = async () => {} }) {
+export async function routingChecks({ check: runCheck, assert, newPage, BIN, shot = async () => {} }) {
+  let anyFailed = false; // the data dir and log stay for a look only when something failed
+  const check = (name, fn, o) => runCheck(name, async () => {
+    try { await fn(); } catch (e) { anyFailed = true; throw e; }
+  }, o);
   if (!BIN) {
     await check("routing: needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); }, { independent: true });
     return;
@@ -453,7 +457,8 @@ export async function routingChecks({ check, assert, newPage, BIN, shot = async 
       await Promise.race([done, sleep(5000)]);
       if (server.exitCode == null) server.kill("SIGKILL");
     }
-    console.log(`     (routing server log: ${log})`);
+    if (anyFailed) console.log(`     (routing server log: ${log})`);
+    else fs.rmSync(DATA, { recursive: true, force: true });
   }
 }
 
