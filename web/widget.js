@@ -1,7 +1,9 @@
 /* Frontdesk chat widget. Embed with:
  *   <script src="https://HOST/widget.js" async
  *     data-color="#2f6fed" data-position="right" data-title="Chat with us"
- *     data-greeting="Hi! How can we help?" data-prechat="optional"></script>
+ *     data-greeting="Hi! How can we help?" data-prechat="optional" data-hide-when-offline></script>
+ * data-hide-when-offline: no launcher while nobody is available (the chat page asks
+ * GET /api/v1/availability, which creates no visitor); a conversation under way keeps it.
  * Adds a launcher button and a chat panel (an iframe of HOST/chat/) inside a shadow root,
  * so no CSS or globals leak into the host page. */
 (function () {
@@ -35,7 +37,7 @@
       ".l svg{width:28px;height:28px;fill:currentColor}.l .x{display:none}.o .l .x{display:block}.o .l .c{display:none}" +
       ".b{position:absolute;top:-4px;" + (left ? "left" : "right") + ":-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;" +
       "background:#d92d20;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;border:2px solid #fff}" +
-      ".b[hidden]{display:none}" +
+      ".b[hidden],div[hidden]{display:none}" +
       ".p{position:fixed;bottom:92px;" + side + ":20px;z-index:2147483647;width:380px;height:min(640px,calc(100vh - 112px));" +
       "border-radius:16px;overflow:hidden;box-shadow:0 12px 48px rgba(16,24,40,.28);background:#fff;" +
       "opacity:0;transform:translateY(12px);pointer-events:none;visibility:hidden;transition:opacity .18s,transform .18s,visibility 0s .18s}" +
@@ -78,6 +80,9 @@
     var q = new URLSearchParams({ embed: "1", host: location.origin, title: title, color: color });
     if (ds.greeting) q.set("greeting", ds.greeting);
     if (ds.prechat) q.set("prechat", ds.prechat);
+    // data-hide-when-offline: the launcher waits until the chat page says someone is available.
+    var hideOffline = ds.hideWhenOffline != null && ds.hideWhenOffline !== "false";
+    if (hideOffline) { q.set("hideoffline", "1"); wrap.hidden = true; }
     frame.src = origin + "/chat/?" + q.toString();
     panel.appendChild(frame);
     wrap.appendChild(panel);
@@ -112,6 +117,7 @@
       else if (m.type === "frontdesk:close") setOpen(false, true);
       else if (m.type === "frontdesk:open") setOpen(true);
       else if (m.type === "frontdesk:ready") post(open ? "frontdesk:open" : "frontdesk:close");
+      else if (m.type === "frontdesk:launcher" && hideOffline) { wrap.hidden = !m.show && !open; }
     });
   }
 

@@ -3,8 +3,9 @@
 
 import { LiveSocket, MessageList, asMessage, AckError, Outbox, ChatCursor, TabGroup, newClientMsgId }
   from "/shared/ws.js";
-import { el, setChildren, formatTime, formatFull, formatWait, contentText, staffName, richText,
+import { el, setChildren, formatTime, formatFull, contentText, staffName, richText,
   errorMessage, unlockAudio, chime, toMs } from "/shared/format.js";
+import { t, waitWords, opensAtWords, applyTexts } from "/shared/i18n.js";
 
 const STORE_KEY = "frontdesk.visitor";
 const NAMES_KEY = "frontdesk.visitor.staff_names";
@@ -19,6 +20,8 @@ const TYPING_SHOW_MS = 8000;
 const params = new URLSearchParams(location.search);
 const embedded = params.get("embed") === "1" && window.parent !== window;
 const hostOrigin = safeOrigin(params.get("host"));
+const hideWhenOffline = params.get("hideoffline") === "1";
+const AVAILABILITY_POLL_MS = 60000;                     // the launcher follows the team's availability
 const prechatMode = ["off", "optional", "required"].includes(params.get("prechat")) ? params.get("prechat") : "optional";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +34,10 @@ const ui = {
   ended: $("ended"), endedText: $("ended-text"), newChat: $("new-chat"), typing: $("typing"),
   typingText: $("typing-text"), composer: $("composer"), input: $("input"), send: $("send"),
   confirmEnd: $("confirm-end"), away: $("agent-away"), awayText: $("agent-away-text"),
+  offline: $("offline"), offlineWhen: $("offline-when"), offlineText: $("offline-text"),
+  contact: $("contact"), ctName: $("ct-name"), ctEmail: $("ct-email"), ctError: $("contact-error"),
+  ctSave: $("contact-save"), ctSaved: $("contact-saved"), ctSavedText: $("contact-saved-text"),
+  ctChange: $("contact-change"),
 };
 
 const state = {
@@ -46,6 +53,10 @@ const state = {
   list: new MessageList(),
   notes: [],                  // system notes shown between messages: {afterSeq, text, at}
   queue: null,                // {position, estimated_wait_seconds}
+  available: null,            // is anyone available (GET /api/v1/availability, visitor_init)? null: not known
+  opensAt: null,              // when business hours open again (ms), or null
+  leftMessage: false,         // this chat went to the offline queue (no_staff_available)
+  editingContact: false,      // the saved contact is being changed
   unread: 0,
   panelOpen: !embedded,
   connState: "idle",
@@ -271,6 +282,9 @@ function sharedMessage(msg) {
     render();
   } else if (msg.type === "new-conversation" && state.phase === "ended") {
     startOver();
+  } else if (msg.type === "contact" && msg.visitor && state.session) {
+    saveSession({ ...state.session, visitor: msg.visitor });
+    render();
   }
 }
 
@@ -294,6 +308,9 @@ function snapshot() {
     items: state.list.items.map((m) => ({ ...m })),
     notes: state.notes,
     queue: state.queue,
+    available: state.available,
+    opensAt: state.opensAt,
+    leftMessage: state.leftMessage,
     chatId: state.chatId,
     endedText: ui.endedText.textContent,
     conn: { state: state.connState, info: state.connInfo },
@@ -310,6 +327,9 @@ function applySnapshot(s) {
   state.staff = new Map((s.staff || []).map((st) => [st.id, st]));
   state.away = new Set(s.away || []);
   state.queue = s.queue || null;
+  if (typeof s.available === "boolean") state.available = s.available;
+  state.opensAt = typeof s.opensAt === "number" ? s.opensAt : null;
+  state.leftMessage = !!s.leftMessage;
   state.chatId = s.chatId || null;
   if (s.phase) state.phase = s.phase;
   if (s.endedText) ui.endedText.textContent = s.endedText;
@@ -343,6 +363,7 @@ on("visitor_init", (data) => {
   // product.md says `contents`; the seed says `content`.
   const raw = Array.isArray(data.contents) ? data.contents : (Array.isArray(data.content) ? data.content : []);
   const contents = raw.map((m) => asMessage(m)).filter(Boolean);
+  if (typeof data.available === "boolean") setAvailability(data.available, data.opens_at);
   const hadOpenChat = state.phase === "waiting" || state.phase === "active";
   state.staff.clear();
   if (data.staff) { state.staff.set(data.staff.id, data.staff); rememberStaff(data.staff); }
@@ -352,6 +373,8 @@ on("visitor_init", (data) => {
     if (chatId && state.chatId && chatId !== state.chatId) resetConversation(true);
     mergeMessages(contents);
     state.phase = state.staff.size ? "active" : "waiting";
+    // An open chat nobody serves while nobody is available: it waits in the offline queue.
+    state.leftMessage = state.phase === "waiting" && state.available === false;
   } else if (pending && role === "leader") {
     // The chat ended while we were away and what was typed meanwhile starts a new one.
     resetConversation(true);
@@ -478,7 +501,37 @@ on("queue_position", (d) => {
   // The chat's id comes with the first queue position: from then on a reconnect can sync.
   if (typeof d.chat_id === "string" && !state.chatId) rememberChat(d.chat_id);
   state.queue = d;
-  renderWaiting();
+  // In the live queue: somebody is available (the chat is not a left message any more).
+  state.leftMessage = false;
+  state.available = true;
+  // An assigned agent who did not answer in time left (staff_leave), and the chat waits again.
+  if (state.phase === "ended" && !state.endedByMe && typeof d.chat_id === "string" && d.chat_id === state.chatId) {
+    state.phase = "waiting";
+  }
+  render();
+});
+
+// Nobody is available (product.md §8.5): the message is kept for the team, who reply by email.
+on("no_staff_available", (d) => {
+  setAvailability(false, d && d.opens_at);
+  if (!state.leftMessage) announce(t("offline.title"));
+  state.leftMessage = true;
+  state.queue = null;
+  render();
+});
+
+// The chat moved to another agent (product.md §8.4).
+on("chat_transferred", (d) => {
+  const to = d && d.to;
+  if (!to || !to.id) return;
+  if (d.from && d.from.id && d.from.id !== to.id) { state.staff.delete(d.from.id); state.away.delete(d.from.id); }
+  state.staff.set(to.id, to);
+  rememberStaff(to);
+  state.phase = "active";
+  state.leftMessage = false;
+  state.queue = null;
+  addNote(t("chat.transferred", { to: staffName(to) }));
+  render();
 });
 
 /**
@@ -493,8 +546,8 @@ function mergeMessages(messages) {
     if (m.chat_id && state.chatId && m.chat_id !== state.chatId) continue;
     if (m.type_id === 0) {
       // The stored system message stands in for the live note we showed for the same thing.
-      const t = systemText(m);
-      const i = state.notes.findIndex((n) => n.text === t);
+      const text = systemText(m);
+      const i = state.notes.findIndex((n) => n.text === text);
       if (i >= 0) state.notes.splice(i, 1);
     }
     if (state.list.add(m)) added.push(m);
@@ -532,6 +585,7 @@ function staffJoined(s, verb) {
   rememberStaff(s);
   if (!known) addNote(`${staffName(s)} ${verb}`);
   state.phase = "active";
+  state.leftMessage = false;
   state.queue = null;
   render();
 }
@@ -563,6 +617,8 @@ function noteKey() {
 
 function endChat(text, byMe) {
   state.phase = "ended";
+  state.endedByMe = !!byMe;
+  state.leftMessage = false;
   state.staff.clear();
   state.away.clear();
   state.queue = null;
@@ -763,9 +819,105 @@ function render() {
   if (state.phase === "ended" && typing) ui.newChat.focus();
   renderHeader();
   renderAway();
+  renderOffline();
   renderWaiting();
   renderMessages();
+  tellLauncher();
 }
+
+// ---- nobody available (issue 13) ---------------------------------------------------------------
+
+function setAvailability(available, opensAt) {
+  state.available = !!available;
+  state.opensAt = typeof opensAt === "number" && isFinite(opensAt) ? opensAt : null;
+}
+
+/** The "No one is available" notice: before writing when we know nobody is there, and after a message that went to the offline queue. */
+function offlineShown() {
+  if (state.phase === "new") return state.available === false;
+  return state.phase === "waiting" && state.leftMessage;
+}
+
+function renderOffline() {
+  const show = offlineShown();
+  ui.offline.hidden = !show;
+  if (!show) return;
+  // Before the first message it comes first (above the pre-chat form); after it, below the messages.
+  const before = state.phase === "new" ? ui.prechat : ui.waiting;
+  if (ui.offline.nextElementSibling !== before) ui.log.insertBefore(ui.offline, before);
+  const when = opensAtWords(state.opensAt);
+  ui.offlineWhen.textContent = when;
+  ui.offlineWhen.hidden = !when;
+  // The contact form needs the visitor's session (visitor_update); before the first message the
+  // pre-chat form asks the same.
+  const visitor = state.session && state.session.visitor;
+  const saved = visitor && visitor.email && !state.editingContact;
+  ui.offlineText.textContent = state.phase === "new" ? t("offline.leave") : t(saved ? "offline.written_saved" : "offline.written");
+  ui.contact.hidden = !visitor || !!saved;
+  ui.ctSaved.hidden = !saved;
+  if (saved) ui.ctSavedText.textContent = t("offline.saved", { email: visitor.email });
+  if (visitor && !saved && document.activeElement !== ui.ctEmail && document.activeElement !== ui.ctName) {
+    if (!ui.ctName.value && visitor.name && !visitor.is_anonymous) ui.ctName.value = visitor.name;
+    if (!ui.ctEmail.value && visitor.email) ui.ctEmail.value = visitor.email;
+  }
+}
+
+async function saveContact() {
+  ui.ctError.textContent = "";
+  ui.ctEmail.removeAttribute("aria-invalid");
+  const name = ui.ctName.value.trim();
+  const email = ui.ctEmail.value.trim();
+  if (!email) return contactError(t("offline.email_needed"));
+  if (!ui.ctEmail.checkValidity()) return contactError(t("offline.email_invalid"));
+  const body = { email };
+  if (name) body.name = name;
+  ui.ctSave.disabled = true;
+  ui.ctSave.textContent = t("offline.saving");
+  try {
+    await request("visitor_update", body);
+    const s = state.session;
+    if (s) saveSession({ ...s, visitor: { ...s.visitor, ...body, is_anonymous: false } });
+    state.editingContact = false;
+    tabs.post({ type: "contact", visitor: state.session && state.session.visitor });
+    render();
+    announce(t("offline.saved", { email }));
+  } catch (e) {
+    ui.ctError.textContent = e.message;
+  } finally {
+    ui.ctSave.disabled = false;
+    ui.ctSave.textContent = t("offline.save");
+  }
+}
+
+function contactError(text) {
+  ui.ctError.textContent = text;
+  ui.ctEmail.setAttribute("aria-invalid", "true");
+  ui.ctEmail.focus();
+}
+
+/** Who is available, asked before any visitor exists (no session is created for it). */
+async function checkAvailability() {
+  try {
+    const res = await fetch("/api/v1/availability");
+    if (!res.ok) return;
+    const a = await res.json();
+    if (a && typeof a.available === "boolean") {
+      setAvailability(a.available, a.opens_at);
+      render();
+    }
+  } catch { /* offline: the widget stays as it is */ }
+}
+
+/** The widget's launcher (data-hide-when-offline) shows when someone is available or a conversation is on. */
+let launcherShown = null;
+function tellLauncher() {
+  if (!embedded || !hideWhenOffline) return;
+  const show = state.available === true || state.phase !== "new" || state.unread > 0;
+  if (show === launcherShown || state.available === null && state.phase === "new") return;
+  launcherShown = show;
+  postToHost({ type: "frontdesk:launcher", show });
+}
+
 
 function awayText() {
   const names = [...state.away].map((id) => nameOf(id)).filter(Boolean);
@@ -790,7 +942,8 @@ function renderHeader() {
     ui.avatar.classList.add("has-agent");
   } else {
     ui.title.textContent = configuredTitle;
-    ui.subtitle.textContent = state.phase === "waiting" ? "Waiting for an agent" : "We typically reply in a few minutes";
+    ui.subtitle.textContent = offlineShown() ? t("offline.subtitle")
+      : state.phase === "waiting" ? "Waiting for an agent" : "We typically reply in a few minutes";
     ui.avatar.classList.remove("has-agent");
     if (!ui.avatar.querySelector("svg")) {
       ui.avatar.replaceChildren(chatIcon());
@@ -815,15 +968,17 @@ function chatIcon() {
 }
 
 function renderWaiting() {
-  const waiting = state.phase === "waiting" && state.list.items.length > 0;
+  // Nobody available: no spinner and no place in a line that does not move (renderOffline).
+  const waiting = state.phase === "waiting" && state.list.items.length > 0 && !offlineShown();
   ui.waiting.hidden = !waiting;
   if (!waiting) return;
   const q = state.queue;
   if (q && typeof q.position === "number" && q.position > 0) {
-    const wait = formatWait(q.estimated_wait_seconds);
+    // The estimate in words beside the position; nothing when the server cannot estimate it.
+    const wait = waitWords(q.estimated_wait_seconds);
     ui.waitingDetail.textContent = q.position === 1
-      ? `You're next in line${wait ? ` · ${wait}` : ""}.`
-      : `You're number ${q.position} in line${wait ? ` · ${wait}` : ""}.`;
+      ? t(wait ? "wait.next_eta" : "wait.next", { wait })
+      : t(wait ? "wait.number_eta" : "wait.number", { position: q.position, wait });
   } else {
     ui.waitingDetail.textContent = "We'll be with you shortly. You can keep writing.";
   }
@@ -835,15 +990,19 @@ function renderMessages() {
   const notes = [...state.notes];
   const keyOf = (m) => (m.local ? m.afterSeq : (m.sequence_num ?? Infinity));
   let prevSender;
+  let lastNote = null;
   const lastOwn = [...items].reverse().find((m) => m.sender == null && m.type_id !== 0);
   for (const m of items) {
     while (notes.length && notes[0].afterSeq < keyOf(m)) rows.push(noteRow(notes.shift().text));
     if (m.type_id === 0) {
-      const t = systemText(m);
-      if (t) rows.push(noteRow(t, m.created_at));
+      const text = systemText(m);
+      // "joined" said twice in a row (a routed chat stores "assigned" and "join room") is said once.
+      if (text && text !== lastNote) rows.push(noteRow(text, m.created_at));
+      if (text) lastNote = text;
       prevSender = undefined;
       continue;
     }
+    lastNote = null;
     const mine = m.sender == null;
     const text = contentText(m.content);
     const showName = !mine && m.sender !== prevSender;
@@ -875,7 +1034,16 @@ function statusText(m) {
 
 function systemText(m) {
   const c = contentText(m.content).toLowerCase();
-  const who = (m.sender && nameOf(m.sender)) || "An agent";
+  const o = m.content && typeof m.content === "object" ? m.content : {};
+  const who = (m.sender && nameOf(m.sender)) || (typeof o.name === "string" && o.name) || "An agent";
+  // Routing (issue 13), as the visitor lives it: someone joined, left, or took the chat over.
+  if (c === "assigned") return t("chat.joined", { name: who });
+  if (c === "assign_timeout" || c === "assign_declined") return t("chat.left", { name: who });
+  if (c === "assign_gave_up") return "";
+  if (c === "transfer") {
+    const to = (typeof o.to_name === "string" && o.to_name) || (o.to && nameOf(o.to)) || "an agent";
+    return t("chat.transferred", { to });
+  }
   if (c === "join room") return `${who} joined the chat`;
   if (c === "take over room") return `${who} has taken over the chat`;
   if (c === "leave room") return `${who} left the chat`;
@@ -1021,8 +1189,24 @@ function startOver() {
 }
 document.addEventListener("pointerdown", unlockAudio, { once: true });
 
+ui.contact.addEventListener("submit", (e) => { e.preventDefault(); saveContact(); });
+ui.ctEmail.addEventListener("input", () => {
+  if (!ui.ctEmail.hasAttribute("aria-invalid")) return;
+  ui.ctEmail.removeAttribute("aria-invalid");
+  ui.ctError.textContent = "";
+});
+ui.ctChange.addEventListener("click", () => {
+  state.editingContact = true;
+  render();
+  ui.ctEmail.focus();
+});
+
+applyTexts();
 applyConfig();
 render();
+// Before a visitor exists, the page asks whether anyone is there (no visitor is created for it).
+if (!state.session || hideWhenOffline) checkAvailability();
+if (hideWhenOffline) setInterval(() => { if (state.phase === "new") checkAvailability(); }, AVAILABILITY_POLL_MS);
 tabs.start(); // the leader tab connects (onLeader); the others follow it
 if (embedded) postToHost({ type: "frontdesk:ready" });
 if (!embedded) ui.input.focus();

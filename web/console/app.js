@@ -8,6 +8,7 @@ import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js
 import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
+import { applyTexts } from "/shared/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const SOUND_KEY = "frontdesk.console.sound";
@@ -89,6 +90,7 @@ $("logout").addEventListener("click", () => signOut());
 
 function boot(staff) {
   me = staff;
+  applyTexts();
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("me-name").textContent = staffName(me);

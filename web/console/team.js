@@ -3,6 +3,8 @@
 
 import { el, setChildren, staffName, initials, hueFor, formatFull } from "/shared/format.js";
 import { api } from "/console/api.js";
+import { RoutingSettings } from "/console/settings.js";
+import { t } from "/shared/i18n.js";
 
 export class Team {
   constructor({ me, toast }) {
@@ -10,6 +12,7 @@ export class Team {
     this.toast = toast;
     this.staff = [];
     this.editing = null;
+    this.routing = new RoutingSettings({ toast });
     const $ = (id) => document.getElementById(id);
     this.$ = $;
     $("team-new").addEventListener("click", () => this.openCreate());
@@ -21,6 +24,7 @@ export class Team {
 
   async show() {
     this.$("team-error").textContent = "";
+    this.routing.show();
     try {
       const data = await api("/api/v1/staff");
       this.staff = (data && (data.results || data)) || [];
@@ -44,6 +48,14 @@ export class Team {
     const toggle = el("button", { type: "button", class: "btn btn-secondary btn-sm", disabled: self ? true : null,
       onclick: () => this.patch(s, { disabled: !s.disabled }, `${staffName(s)} ${s.disabled ? "can sign in again" : "can no longer sign in"}.`) },
     s.disabled ? "Enable" : "Disable");
+    // Capacity (issue 13): how many chats at once; the server refuses what is not 0..=50.
+    const max = el("input", { type: "number", class: "max-chats", min: "0", max: "50", step: "1", inputmode: "numeric",
+      value: String(typeof s.max_chats === "number" ? s.max_chats : 3), "aria-label": t("staff.max_chats", { name: staffName(s) }),
+      onchange: (e) => {
+        const raw = e.target.value.trim();
+        const n = Number(raw);
+        this.patch(s, { max_chats: raw === "" || !Number.isFinite(n) ? raw : n }, t("staff.max_chats_saved", { name: staffName(s), n: raw }));
+      } });
     const reset = el("button", { type: "button", class: "btn btn-secondary btn-sm", onclick: () => this.openPassword(s) }, "Reset password");
     return el("tr", { class: s.disabled ? "row-disabled" : null },
       el("td", null, el("span", { class: "cell-person" },
@@ -52,6 +64,7 @@ export class Team {
           s.display_name ? el("span", { class: "person-sub" }, `Shown as “${s.display_name}”`) : null))),
       el("td", null, s.email, el("span", { class: "person-sub" }, s.created_at ? `Since ${formatFull(s.created_at)}` : "")),
       el("td", null, role),
+      el("td", null, max),
       el("td", null, status),
       el("td", { class: "cell-actions" }, toggle, reset));
   }

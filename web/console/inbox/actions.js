@@ -6,6 +6,7 @@
 import { visitorName } from "/shared/format.js";
 import { takeoverNote } from "/console/inbox/events.js";
 import { $ } from "/console/inbox/ui.js";
+import { t } from "/shared/i18n.js";
 
 export class Actions {
   constructor(inbox) {
@@ -47,8 +48,18 @@ export class Actions {
   }
 
   async leave(r) {
+    // Leaving a chat routing offered me before I answered passes it on (the server re-offers it).
+    const offered = !!(r.routed && r.routed.kind === "assigned");
     try {
       await this.socket.send("staff_leave_room", { visitor: r.id });
+      if (offered) {
+        const wasMine = this.store.isMine(r);
+        this.store.unassigned(r);
+        r.routed = null;
+        if (wasMine) this.inbox.toast(t("declined.toast", { name: visitorName(r.info) }));
+        this.inbox.render();
+        return;
+      }
       this.store.left(r);
       if (this.inbox.selected === r.id) this.inbox.select(null);
       this.inbox.render();

@@ -34,6 +34,8 @@ export class Composer {
     if (!r || !this.store.isMine(r) || !text.trim()) return;
     this.input.value = "";
     this.drafts.delete(r.id);
+    // "Assigned to you" has been answered: the notice goes (a transfer's note stays).
+    if (r.routed && r.routed.kind === "assigned") r.routed = null;
     this.stopTyping(r);
     const now = Date.now();
     const item = r.list.addLocal({ id: null, chat_id: r.chatId, type_id: 1, sender: this.inbox.me.id,

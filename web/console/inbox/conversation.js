@@ -5,6 +5,7 @@
 import { setChildren, staffName, visitorName, initials, hueFor, formatWaiting } from "/shared/format.js";
 import { Status } from "/console/inbox/rooms.js";
 import { $ } from "/console/inbox/ui.js";
+import { t } from "/shared/i18n.js";
 
 export class ConversationView {
   constructor(inbox) {
@@ -47,17 +48,28 @@ export class ConversationView {
     $("conv-priority").disabled = store.isEnded(r);
     $("conv-takeover").hidden = !(isSupervisor && watching && serving.every((s) => s.role_id > me.role_id));
     $("conv-leave").hidden = !mine;
+    // Transfer: whoever serves the chat, and supervisors/admins for any chat being served.
+    $("conv-transfer").hidden = !(mine || (isSupervisor && watching));
     $("conv-close").hidden = !(r.kept && !mine);
 
     const banner = $("conv-banner");
     const lost = r.status === Status.ENDED || r.status === Status.TAKEN_OVER || r.status === Status.REMOVED;
     let text = "";
+    let routed = false;
     if (lost) text = r.reason || "";
+    else if (mine && r.routed) {
+      // Why this chat is mine: routing gave it to me, or a colleague handed it over with a note.
+      routed = true;
+      const rt = r.routed;
+      text = rt.kind === "transfer"
+        ? [t("transfer.to_you_note", { from: rt.from ? staffName(rt.from) : t("sys.someone") }), rt.note ? t("transfer.note_quote", { note: rt.note }) : ""].filter(Boolean).join(" ")
+        : t("assigned.note");
+    }
     else if (watching && isSupervisor) text = `You are watching this chat live. ${serving.map(staffName).join(", ")} ${serving.length > 1 ? "are" : "is"} serving.`;
     else if (watching) text = `${serving.map(staffName).join(", ")} is serving this chat.`;
     banner.textContent = text;
     banner.hidden = !text;
-    banner.className = `conv-banner${lost && text ? " conv-banner-ended" : ""}`;
+    banner.className = `conv-banner${lost && text ? " conv-banner-ended" : ""}${routed ? " conv-banner-routed" : ""}`;
 
     // Parties whose connection dropped and who are expected back (visitor_away, staff_away).
     const gone = [];

@@ -6,6 +6,7 @@ import { contentText, staffName, visitorName, toMs } from "/shared/format.js";
 import { asMessage } from "/shared/ws.js";
 import { Status } from "/console/inbox/rooms.js";
 import { announce } from "/console/inbox/ui.js";
+import { t } from "/shared/i18n.js";
 
 const TYPING_SHOW_MS = 8000;
 
@@ -116,7 +117,7 @@ export function bindServerEvents(inbox) {
   s.on("staff_goes_online", (d) => { if (d && d.staff) { presence.staffOnline(d.staff); inbox.renderPeople(); } });
   s.on("staff_availability_changed", (d) => {
     if (!d || !d.staff) return;
-    presence.setAvailability(d.staff, d.status);
+    presence.setAvailability(d.staff, d.status, d);
     inbox.availability.render();
     render();
   });
@@ -198,7 +199,7 @@ export function bindServerEvents(inbox) {
   s.on("staff_claim_chat", (d) => {
     if (!d) return;
     const r = store.room(d.visitor);
-    if (r && d.staff) store.claimedBy(r, d.staff);
+    if (r && d.staff) { store.claimedBy(r, d.staff); presence.addChats(d.staff.id, 1); }
     else if (r) store.leftQueue(r);
     const next = d.next_offline_unclaimed_visitor;
     if (next) {
@@ -335,6 +336,88 @@ export function bindServerEvents(inbox) {
     store.addNote(r, `${staffName(d.staff)} was removed from the chat`);
     render();
   });
+  // ---- routing and transfers (issue 13) -------------------------------------------------------
+
+  /** A chat that became mine without my asking: in My chats, opened unless I am writing elsewhere. */
+  function arrived(r, contents) {
+    store.becomeMine(r);
+    if ((contents || []).some((m) => m && m.type_id === 0)) r.notes = [];
+    store.addMessages(r, contents);
+    if (!r.list.items.length) inbox.loadHistory(r);
+    const cur = inbox.current();
+    const busy = cur && cur !== r && store.isMine(cur) && inbox.composer.input.value.trim();
+    if (!busy) inbox.select(r.id);
+  }
+
+  s.on("chat_assigned", (d) => {
+    const r = store.room(d && d.visitor);
+    if (!r) return;
+    r.routed = { kind: "assigned" };
+    arrived(r, d.contents);
+    const name = visitorName(r.info);
+    inbox.toast(t("assigned.toast", { name }));
+    inbox.notify("chat", t("assigned.notify", { name }), "", r.id);
+    render();
+  });
+  s.on("chat_unassigned", (d) => {
+    const r = store.room(d && d.visitor);
+    if (!r) return;
+    const wasMine = store.isMine(r);
+    store.unassigned(r);
+    r.routed = null;
+    if (wasMine) {
+      const name = visitorName(r.info);
+      const key = d.reason === "timeout" ? "unassigned.toast" : d.reason === "declined" ? "declined.toast" : "unassigned.toast_other";
+      inbox.toast(t(key, { name }));
+    }
+    render();
+  });
+  s.on("chat_transferred_to_you", (d) => {
+    const r = store.room(d && d.visitor);
+    if (!r) return;
+    const from = d.from && d.from.id ? d.from : null;
+    if (from) {
+      presence.remember(from);
+      // They no longer serve it (the room object may still name them).
+      r.serving.delete(from.id);
+      presence.addChats(from.id, -1);
+    }
+    r.routed = { kind: "transfer", from, note: typeof d.note === "string" && d.note.trim() ? d.note : null };
+    arrived(r, d.contents);
+    const name = visitorName(r.info);
+    const text = t("transfer.to_you", { from: from ? staffName(from) : t("sys.someone"), name });
+    inbox.toast(text);
+    inbox.notify("chat", text, r.routed.note || "", r.id);
+    announce(text);
+    render();
+  });
+  s.on("chat_transferred", (d) => {
+    const r = store.room(d && d.visitor);
+    if (!r || !d.to || !d.to.id) return;
+    const fromId = d.from && d.from.id;
+    const wasMine = store.isMine(r);
+    store.transferred(r, fromId, d.to);
+    presence.remember(d.to);
+    if (d.from) presence.remember(d.from);
+    presence.addChats(d.to.id, 1);
+    if (fromId) presence.addChats(fromId, -1);
+    const name = visitorName(r.info);
+    const from = d.from ? staffName(d.from) : t("sys.someone");
+    const note = t("sys.transfer", { from, to: staffName(d.to) });
+    if (!r.notes.some((n) => n.text === note)) store.addNote(r, note);
+    if (wasMine && !store.isMine(r)) {
+      inbox.toast(t("transfer.gone", { from, name, to: staffName(d.to) }));
+      if (inbox.selected === r.id) inbox.select(null);
+    }
+    render();
+  });
+  s.on("visitor_updated", (d) => {
+    const v = d && d.visitor;
+    if (!v) return;
+    store.room(v);
+    render();
+  });
+
   s.on("chat_has_changed_priority_for_supervisor", (d) => {
     const r = store.room(d && d.visitor);
     if (!r) return;

@@ -15,6 +15,7 @@ import { Composer } from "/console/inbox/composer.js";
 import { DetailsView } from "/console/inbox/details.js";
 import { PeopleView } from "/console/inbox/people.js";
 import { AvailabilityControl } from "/console/inbox/availability.js";
+import { TransferDialog } from "/console/inbox/transfer.js";
 import { ReplyOutbox, Resync } from "/console/inbox/outbox.js";
 import { $ } from "/console/inbox/ui.js";
 
@@ -39,6 +40,7 @@ export class Inbox {
     this.details = new DetailsView(this);
     this.people = new PeopleView(this);
     this.availability = new AvailabilityControl(this);
+    this.transfer = new TransferDialog(this);
     this.outbox = new ReplyOutbox(this);
     this.resyncs = new Resync(this);
     bindServerEvents(this);
@@ -74,6 +76,20 @@ export class Inbox {
     return this.store.servingStaff(id) || this.presence.staff.get(id) || this.presence.known.get(id) || null;
   }
 
+  /**
+   * A staff member's load `{active, max}`: the server's `active_chats` / `max_chats` (staff_init,
+   * staff_availability_changed, moved by the claims seen since); mine is what I serve now.
+   */
+  loadOf(st) {
+    if (!st) return null;
+    const known = this.presence.staff.get(st.id) || st;
+    const max = typeof known.max_chats === "number" ? known.max_chats : null;
+    let active = typeof known.active_chats === "number" ? known.active_chats : null;
+    if (st.id === this.me.id) active = this.lists().mine.length;
+    if (active == null) active = this.store.all().filter((r) => !this.store.isEnded(r) && r.serving.has(st.id)).length;
+    return { active, max };
+  }
+
   select(id) {
     const prev = this.current();
     this.selected = id;
@@ -106,5 +122,5 @@ export class Inbox {
   renderLists() { this.listsView.render(); }
   renderThread() { this.thread.render(); }
   renderTyping() { this.thread.renderTyping(); this.renderLists(); }
-  renderPeople() { this.people.render(); }
+  renderPeople() { this.people.render(); if (this.transfer.room) this.transfer.renderList(); }
 }

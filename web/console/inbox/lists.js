@@ -5,6 +5,7 @@
 import { el, setChildren, formatAgo, formatWaiting, contentText, staffName, visitorName } from "/shared/format.js";
 import { Status } from "/console/inbox/rooms.js";
 import { $, avatar, PRIORITY } from "/console/inbox/ui.js";
+import { t } from "/shared/i18n.js";
 
 /** The label of a chat pinned in My chats that is no longer mine. */
 const PINNED_LABEL = {
@@ -58,6 +59,8 @@ export class ListsView {
     let sub = null;
     if (kind === "live" || (kind === "flagged" && servingNames.length)) sub = el("span", { class: "item-staff" }, `with ${servingNames.join(", ") || "—"}`);
     if (kind === "queue") sub = el("span", { class: "item-wait" }, formatWaiting(r.queuedAt || r.lastAt));
+    // A left message: the contact the visitor gave (visitor_update, pre-chat form) to reply by email.
+    if (kind === "offline" && r.info.email) sub = el("span", { class: "item-contact" }, t("contact.left_email", { email: r.info.email }));
     if (pinned) sub = el("span", { class: "item-ended" }, PINNED_LABEL[r.status] || "No longer yours");
     const btn = el("button", {
       type: "button",

@@ -5,6 +5,7 @@ import { el, setChildren, staffName, visitorName, roleName } from "/shared/forma
 import { Status } from "/console/inbox/rooms.js";
 import { Availability } from "/console/inbox/presence.js";
 import { $, avatar, staffStateTag } from "/console/inbox/ui.js";
+import { t } from "/shared/i18n.js";
 
 export class PeopleView {
   constructor(inbox) {
@@ -15,17 +16,15 @@ export class PeopleView {
     const { store, presence, me } = this.inbox;
     const staff = presence.sortedStaff(staffName);
     $("count-staff").textContent = String(staff.length);
-    const chatsOf = (id) => store.all().filter((r) => !store.isEnded(r) && r.serving.has(id)).length;
     setChildren($("online-staff"), staff.map((s) => {
       const status = presence.statusOf(s.id);
-      const n = chatsOf(s.id);
-      const load = typeof s.max_chats === "number" ? `${n}/${s.max_chats} chats` : `${n} chat${n === 1 ? "" : "s"}`;
       const gone = presence.isStaffAway(s.id);
       return el("li", { class: "person", "data-staff": s.id, "data-availability": status, "data-connection": gone ? "lost" : null },
         avatar(staffName(s), s.id, true, true, gone || status === Availability.AWAY),
         el("span", { class: "person-main" },
           el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
-          el("span", { class: "person-sub" }, staffStateTag(presence, s.id), ` · ${roleName(s.role_id)} · `, el("span", { class: "nowrap" }, load))));
+          el("span", { class: "person-sub" }, staffStateTag(presence, s.id), ` · ${roleName(s.role_id)}`)),
+        loadTag(this.inbox.loadOf(s)));
     }));
     const visitors = [...presence.visitors.values()];
     $("count-visitors").textContent = String(visitors.length);
@@ -42,4 +41,15 @@ export class PeopleView {
       return el("li", { class: "person" }, r ? el("button", { type: "button", class: "person-btn", onclick: () => this.inbox.select(v.id) }, inner) : inner);
     }));
   }
+}
+
+/** A colleague's load as "2/3" (active chats of their maximum); screen readers hear "2 of 3 chats". */
+export function loadTag(load) {
+  if (!load) return null;
+  const full = load.max != null && load.active >= load.max;
+  if (load.max == null) return el("span", { class: "load", "data-load": String(load.active) }, String(load.active));
+  return el("span", { class: `load${full ? " load-full" : ""}`, "data-load": `${load.active}/${load.max}`,
+    title: t("team.load_label", { active: load.active, max: load.max }) },
+  el("span", { "aria-hidden": "true" }, t("team.load", { active: load.active, max: load.max })),
+  el("span", { class: "sr-only" }, t("team.load_label", { active: load.active, max: load.max })));
 }

@@ -28,18 +28,20 @@ export class Presence {
   /** `staff_init`: the whole truth about who is online. */
   reset(onlineStaff, onlineVisitors) {
     this.staff.clear();
+    this.awayStaff.clear();
     for (const st of onlineStaff || []) {
       if (!st || !st.id) continue;
       this.staffOnline({ ...st, status: availabilityOf(st.status) });
+      // `connected: false`: within the reconnect grace (issue 13), shown as "lost connection".
+      if (st.connected === false && st.id !== this.me.id) this.awayStaff.add(st.id);
     }
     const mine = this.staff.get(this.me.id);
     this.myStatus = availabilityOf(mine && mine.status);
     this.staff.set(this.me.id, { ...this.me, ...(mine || {}), status: this.myStatus });
     this.visitors.clear();
     for (const v of onlineVisitors || []) this.visitors.set(v.visitor_id || v.id, v);
-    // staff_init does not say who is away: what we were told before the reconnect may be stale.
+    // staff_init does not say which visitors are away: what we were told before may be stale.
     this.awayVisitors.clear();
-    this.awayStaff.clear();
   }
 
   /** A colleague came online (`staff_goes_online`): available until told otherwise. */
@@ -57,13 +59,22 @@ export class Presence {
   setStaffAway(id, away) { if (away) this.awayStaff.add(id); else this.awayStaff.delete(id); }
   isStaffAway(id) { return this.awayStaff.has(id); }
 
-  /** `staff_availability_changed {staff, status}`. */
-  setAvailability(staff, status) {
+  /** `staff_availability_changed {staff, status, active_chats, max_chats}`. */
+  setAvailability(staff, status, load = {}) {
     if (!staff || !staff.id) return;
     const s = availabilityOf(status);
     const prev = this.staff.get(staff.id) || {};
-    this.staff.set(staff.id, { ...prev, ...staff, status: s });
+    const entry = { ...prev, ...staff, status: s };
+    if (typeof load.active_chats === "number") entry.active_chats = load.active_chats;
+    if (typeof load.max_chats === "number") entry.max_chats = load.max_chats;
+    this.staff.set(staff.id, entry);
     if (staff.id === this.me.id) this.myStatus = s;
+  }
+
+  /** A colleague's load as the server last told it, moved by claims seen since. */
+  addChats(id, n) {
+    const st = this.staff.get(id);
+    if (st && typeof st.active_chats === "number") st.active_chats = Math.max(0, st.active_chats + n);
   }
 
   statusOf(id) {

@@ -11,6 +11,9 @@
 //   mine → ended | served     I left (ended when nobody else serves it)
 //   any but none → ended      the visitor left, the last staff left, a send was refused `chat_closed`
 //   ended → none              a new chat of the same visitor begins (then queued)
+//   any → mine                routing assigned it to me (chat_assigned), a colleague transferred it to me
+//   mine → none               the assignment timed out (chat_unassigned; it is queued again right after)
+//   mine → served             I transferred it, or a supervisor transferred it away from me
 //
 // `kept` is not a status: it pins a chat that was mine in "My chats" (ended, taken over, removed)
 // until the staff member closes it; `reason` is the sentence shown for ended / taken_over /
@@ -216,6 +219,23 @@ export class RoomStore {
   tookOver(r) {
     r.serving.clear();
     this.becomeMine(r);
+  }
+
+  /** Routing took back a chat assigned to me (chat_unassigned): it waits again. */
+  unassigned(r) {
+    r.serving.delete(this.me.id);
+    if (r.status !== Status.MINE) return;
+    r.status = r.serving.size ? Status.SERVED : Status.NONE;
+    r.kept = false;
+  }
+
+  /** The chat went from one staff member to another (transfer_chat). */
+  transferred(r, fromId, to) {
+    if (to.id === this.me.id) { this.becomeMine(r); return; }
+    if (fromId) r.serving.delete(fromId);
+    r.serving.set(to.id, to);
+    if (r.status === Status.MINE && !this.servedByMe(r)) { r.status = Status.SERVED; r.kept = false; }
+    else if (r.status === Status.NONE || this.isUnclaimed(r)) r.status = Status.SERVED;
   }
 
   /** Not mine and no longer listed by the server after a reconnect: nobody serves it now. */

@@ -4,6 +4,7 @@
 
 import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, richText, toMs } from "/shared/format.js";
 import { $, noteRow, dayLabel } from "/console/inbox/ui.js";
+import { t } from "/shared/i18n.js";
 
 /** What the meta line says of a reply not yet in its place (outbox.js). */
 const DELIVERY = {
@@ -64,6 +65,8 @@ export class ThreadView {
     const me = this.inbox.me;
     const c = contentText(m.content).toLowerCase();
     const who = m.sender ? (m.sender === me.id ? "You" : staffName(this.inbox.staffById(m.sender))) : "Someone";
+    const routed = routingText(m.content);
+    if (routed != null) return routed;
     if (c === "join room") return `${who} joined the chat`;
     if (c === "take over room") return `${who} took over the chat`;
     if (c === "leave room") return `${who} left the chat`;
@@ -77,5 +80,38 @@ export class ThreadView {
     if (r && r.typing) {
       line.append(el("span", { class: "dots", "aria-hidden": "true" }, el("i"), el("i"), el("i")), `${r.typing.name} is typing…`);
     }
+  }
+}
+
+/**
+ * The routing system messages of issue 13 in words, or null for any other content:
+ * `assigned`, `assign_timeout`, `assign_gave_up`, `transfer` (names from the message itself, so
+ * an old chat reads right after the people in it have gone offline).
+ */
+export function routingText(content, nameOf = () => null) {
+  if (!content || typeof content !== "object") return null;
+  const str = (v) => (typeof v === "string" && v ? v : null);
+  const name = (id, given) => nameOf(id) || str(given) || t("sys.someone");
+  switch (content.content) {
+    case "assigned": {
+      const routing = str(content.routing);
+      const words = routing && t(`routing.${routing}`);
+      return routing && typeof content.attempt === "number"
+        ? t("sys.assigned_by", { name: name(content.staff, content.name), routing: words, attempt: content.attempt })
+        : t("sys.assigned", { name: name(content.staff, content.name) });
+    }
+    case "assign_timeout":
+      return t("sys.assign_timeout", { name: name(content.staff, content.name), secs: content.after_secs ?? "?" });
+    case "assign_declined":
+      return t("sys.assign_declined", { name: name(content.staff, content.name) });
+    case "assign_gave_up":
+      return t("sys.assign_gave_up", { attempts: content.attempts ?? "?" });
+    case "transfer": {
+      const vars = { from: name(content.from, content.from_name), to: name(content.to, content.to_name) };
+      const note = str(content.note);
+      return note ? t("sys.transfer_note", { ...vars, note }) : t("sys.transfer", vars);
+    }
+    default:
+      return null;
   }
 }
