@@ -11,6 +11,20 @@ use std::collections::{HashMap, VecDeque};
 const RECENT_WAITS: usize = 20;
 const RECENT_FOR_MS: i64 = 2 * 3600 * 1000;
 
+/// An estimate as precise as it can honestly be, and only as precise as a visitor reads it
+/// ("less than a minute", "about 3 minutes"): whole quarter minutes up to 2 minutes, whole
+/// minutes up to 10, then five-minute steps, always rounded up. A new measured wait then moves
+/// the estimates of hundreds of waiting visitors only when it changes what they would read,
+/// instead of re-sending every `queue_position` after each claim.
+pub fn coarse(secs: i64) -> i64 {
+    let step = match secs {
+        ..=120 => 15,
+        121..=600 => 60,
+        _ => 300,
+    };
+    (secs.max(1) + step - 1) / step * step
+}
+
 /// What the estimate knows of the staff side right now.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Capacity {
@@ -121,7 +135,7 @@ impl Queues {
         let w = recent[recent.len() / 2];
         let slots = cap.free_slots.max(cap.available_agents);
         let rounds = position.div_ceil(slots);
-        Some(((w * rounds as f64).ceil() as i64).max(1))
+        Some(coarse((w * rounds as f64).ceil() as i64))
     }
 
     /// Whether this position and estimate are news to this visitor (and remembers them as
@@ -164,8 +178,14 @@ mod tests {
         q.record_wait(30.0, 1_000);
         assert_eq!(q.estimate(1, cap(0, 0), 2_000), None, "nobody available");
         assert_eq!(q.estimate(1, cap(1, 3), 2_000), Some(30));
+        q.record_wait(1.0, 1_500);
         assert_eq!(
-            q.estimate(1, cap(1, 3), 1_000 + RECENT_FOR_MS + 1),
+            q.estimate(1, cap(1, 3), 2_000),
+            Some(30),
+            "median of 30 and 1"
+        );
+        assert_eq!(
+            q.estimate(1, cap(1, 3), 1_500 + RECENT_FOR_MS + 1),
             None,
             "old waits say nothing about now"
         );
@@ -177,10 +197,27 @@ mod tests {
         for secs in [10.0, 20.0, 600.0] {
             q.record_wait(secs, 0);
         }
-        // Median 20 s; two free slots: positions 1-2 one round, 3-4 two, 5 three.
+        // Median 20 s; two free slots: positions 1-2 one round, 3-4 two, 5 three (in quarter
+        // minutes).
         let e: Vec<_> = (1..=5).map(|p| q.estimate(p, cap(1, 2), 0)).collect();
-        assert_eq!(e, [Some(20), Some(20), Some(40), Some(40), Some(60)]);
+        assert_eq!(e, [Some(30), Some(30), Some(45), Some(45), Some(60)]);
         // Full agents: at least one slot per available agent.
-        assert_eq!(q.estimate(3, cap(3, 0), 0), Some(20));
+        assert_eq!(q.estimate(3, cap(3, 0), 0), Some(30));
+        assert_eq!(
+            q.estimate(30, cap(1, 1), 0),
+            Some(600),
+            "20 s x 30 = 10 min"
+        );
+        assert_eq!(
+            q.estimate(31, cap(1, 1), 0),
+            Some(900),
+            "620 s: five-minute steps"
+        );
+    }
+
+    #[test]
+    fn coarse_rounds_up_to_what_a_visitor_reads() {
+        let c: Vec<i64> = [0, 1, 15, 16, 119, 121, 599, 601].map(coarse).to_vec();
+        assert_eq!(c, [15, 15, 15, 30, 120, 180, 600, 900]);
     }
 }
