@@ -97,9 +97,13 @@ pub struct Live {
 impl Live {
     /// Restores the open chats from the store and starts the owner task.
     pub async fn start(store: Store, cfg: LiveConfig) -> Result<Live, crate::error::StoreError> {
-        let restored = store.read(chats::load_open_chats).await?;
         let settings = store.read(crate::store::accounts::load_settings).await?;
         let settings = crate::settings::Settings::from_rows(&settings);
+        // Offers waiting for an answer matter only while routing is automatic.
+        let offers = settings.routing != crate::settings::RoutingMode::Manual;
+        let restored = store
+            .read(move |c| chats::load_open_chats(c, offers))
+            .await?;
         let (tx, rx) = mpsc::channel(4096);
         let live = Live {
             tx,

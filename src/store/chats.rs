@@ -218,7 +218,13 @@ pub fn messages_after(
 }
 
 /// Every chat that is not ended, with what the live state needs to take it back.
-pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreError> {
+/// An offer still waiting for its answer has at most a few messages after it (the visitor's,
+/// within `assign_timeout_secs`): restoring looks no further back than this.
+const OFFER_WINDOW: i64 = 100;
+
+/// With `offers`, claimed chats also carry the automatic offers recorded among their last
+/// `OFFER_WINDOW` messages (only worth reading when routing is automatic).
+pub fn load_open_chats(conn: &Connection, offers: bool) -> Result<Vec<RestoredChat>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT c.id, c.status, c.severity_level, c.flagged_at, c.created_at, \
                 COALESCE(q.queued_at, c.updated_at, c.created_at), \
@@ -258,13 +264,14 @@ pub fn load_open_chats(conn: &Connection) -> Result<Vec<RestoredChat>, StoreErro
                 WHERE a.chat_id = m.chat_id AND a.type_id = 1 \
                 AND a.sender = json_extract(m.content, '$.staff') AND a.sequence_num > m.sequence_num) \
          FROM messages m WHERE m.chat_id = ?1 AND m.type_id = 0 \
+         AND m.sequence_num > (SELECT COALESCE(MAX(sequence_num), 0) FROM messages WHERE chat_id = ?1) - ?2 \
          AND json_valid(m.content) AND json_extract(m.content, '$.content') = 'assigned' \
          AND json_type(m.content, '$.staff') = 'text' ORDER BY m.sequence_num",
     )?;
     for chat in &mut chats {
-        if chat.status == ChatStatus::Claimed {
+        if offers && chat.status == ChatStatus::Claimed {
             chat.offers = offer_stmt
-                .query_map([&chat.chat_id], |r| {
+                .query_map(params![chat.chat_id, OFFER_WINDOW], |r| {
                     Ok(Offer {
                         staff_id: r.get(0)?,
                         at: r.get(1)?,
