@@ -112,52 +112,25 @@ fn visitor_message(
         }
         _ => None,
     };
-    match (status, nobody) {
-        (None, Some(opens_at)) => {
-            s.tell(
-                &mut plan,
-                Audience::AllStaff(None),
-                Out::AppendUnclaimedChats,
-                vec![
-                    ("visitor", s.room(vid)),
-                    ("contents", Part::Messages(vec![m])),
-                ],
-            );
+    if let Some(opens_at) = nobody {
+        // Every console hears of it (a new chat, or one more line of a waiting one), and it
+        // waits offline, with the visitor told why.
+        match status {
+            None => tell_new_chat(s, &mut plan, vid, m),
+            _ => tell_waiting_msg(s, &mut plan, vid, m),
+        }
+        if status != Some(ChatStatus::Offline) {
             s.wait_offline(&mut plan, vid, now);
-            tell_nobody(s, &mut plan, vid, opens_at);
         }
-        (Some(ChatStatus::Unclaimed), Some(opens_at)) => {
-            s.tell(
-                &mut plan,
-                Audience::AllStaff(None),
-                Out::VisitorUnclaimedMsg,
-                vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
-            );
-            s.wait_offline(&mut plan, vid, now);
-            tell_nobody(s, &mut plan, vid, opens_at);
-        }
-        (Some(ChatStatus::Offline), Some(opens_at)) => {
-            s.tell(
-                &mut plan,
-                Audience::AllStaff(None),
-                Out::VisitorUnclaimedMsg,
-                vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
-            );
-            tell_nobody(s, &mut plan, vid, opens_at);
-        }
-        (None, None) => {
-            s.tell(
-                &mut plan,
-                Audience::AllStaff(None),
-                Out::AppendUnclaimedChats,
-                vec![
-                    ("visitor", s.room(vid)),
-                    ("contents", Part::Messages(vec![m])),
-                ],
-            );
+        tell_nobody(s, &mut plan, vid, opens_at);
+        return plan;
+    }
+    match status {
+        None => {
+            tell_new_chat(s, &mut plan, vid, m);
             s.tell_position(&mut plan, vid, now);
         }
-        (Some(ChatStatus::Offline), None) => {
+        Some(ChatStatus::Offline) => {
             s.tell(
                 &mut plan,
                 Audience::AllStaff(None),
@@ -166,15 +139,8 @@ fn visitor_message(
             );
             s.requeue(&mut plan, vid, now);
         }
-        (Some(ChatStatus::Unclaimed), None) => {
-            s.tell(
-                &mut plan,
-                Audience::AllStaff(None),
-                Out::VisitorUnclaimedMsg,
-                vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
-            );
-        }
-        (Some(ChatStatus::Claimed), _) => {
+        Some(ChatStatus::Unclaimed) => tell_waiting_msg(s, &mut plan, vid, m),
+        Some(ChatStatus::Claimed) => {
             let room = s.room(vid);
             s.tell(
                 &mut plan,
@@ -189,9 +155,32 @@ fn visitor_message(
                 vec![("visitor", room), ("content", Part::Message(m))],
             );
         }
-        (Some(ChatStatus::Ended), _) => {}
+        Some(ChatStatus::Ended) => {}
     }
     plan
+}
+
+/// Every console: a new chat waits, with its first message.
+fn tell_new_chat(s: &LiveState, plan: &mut Plan, vid: &VisitorId, m: usize) {
+    s.tell(
+        plan,
+        Audience::AllStaff(None),
+        Out::AppendUnclaimedChats,
+        vec![
+            ("visitor", s.room(vid)),
+            ("contents", Part::Messages(vec![m])),
+        ],
+    );
+}
+
+/// Every console: one more message in a chat nobody serves yet.
+fn tell_waiting_msg(s: &LiveState, plan: &mut Plan, vid: &VisitorId, m: usize) {
+    s.tell(
+        plan,
+        Audience::AllStaff(None),
+        Out::VisitorUnclaimedMsg,
+        vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
+    );
 }
 
 /// `no_staff_available {opens_at}` to the visitor who wrote.

@@ -186,6 +186,15 @@ impl LiveState {
         }
         self.system_message(plan, vid, Some(&staff.id), "leave room", now);
         self.unjoin(plan, &staff.id, vid, now);
+        self.tell_left(plan, staff, vid);
+        if self.rooms.get(vid).is_some_and(|c| c.serving().is_empty()) {
+            self.close_chat(plan, vid, now);
+        }
+    }
+
+    /// A staff member no longer serves the room: its visitor and remaining staff get
+    /// `staff_leave`, supervisors `staff_leave_chat_for_supervisor`.
+    pub(crate) fn tell_left(&self, plan: &mut Plan, staff: &Staff, vid: &VisitorId) {
         let sj = raw(staff);
         self.tell(
             plan,
@@ -199,9 +208,6 @@ impl LiveState {
             Out::StaffLeaveChatForSupervisor,
             vec![("staff", sj), ("visitor", self.room(vid))],
         );
-        if self.rooms.get(vid).is_some_and(|c| c.serving().is_empty()) {
-            self.close_chat(plan, vid, now);
-        }
     }
 
     /// The visitor ends the chat (`visitor_leave_room`, or gone while claimed).

@@ -314,19 +314,7 @@ impl LiveState {
             );
         }
         self.unjoin(plan, sid, vid, now);
-        let sj = raw(&staff);
-        self.tell(
-            plan,
-            Audience::Room(vid, None),
-            Out::StaffLeave,
-            vec![("staff", sj.clone())],
-        );
-        self.tell(
-            plan,
-            Audience::Supervisors(Some(sid)),
-            Out::StaffLeaveChatForSupervisor,
-            vec![("staff", sj), ("visitor", self.room(vid))],
-        );
+        self.tell_left(plan, &staff, vid);
         if self.rooms.get(vid).is_some_and(|c| c.serving().is_empty()) {
             self.requeue(plan, vid, now);
         }
