@@ -116,6 +116,11 @@ impl Live {
         let mut state = LiveState::new(cfg);
         state.settings = settings;
         let n = restored.len();
+        if store.read(chats::any_chat).await? {
+            // A restart, not a first start: give the consoles time to come back before
+            // anyone is told nobody is available.
+            state.restarted(now_ms());
+        }
         let plan = state.restore(restored, now_ms());
         if n > 0 {
             tracing::info!(open_chats = n, "restored open chats from the database");

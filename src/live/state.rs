@@ -84,6 +84,11 @@ pub struct LiveState {
     pub(crate) settings: crate::settings::Settings,
     /// Whether the business hours were open at the last tick (`None`: no hours set).
     pub(crate) hours_open: Option<bool>,
+    /// Right after a restart nobody's console is back yet, so "nobody available" is not
+    /// decided before this instant (ms; 0: decided): a visitor who writes in those seconds
+    /// waits in the queue as before the restart. At its end, waiting chats with nobody there
+    /// go offline and their visitors are told (`tick`).
+    pub(crate) undecided_until: i64,
 }
 
 impl LiveState {
@@ -96,7 +101,14 @@ impl LiveState {
             router: Default::default(),
             settings: Default::default(),
             hours_open: None,
+            undecided_until: 0,
         }
+    }
+
+    /// After a restart of a server that has served chats before: who is available is not
+    /// decided for the restart grace (`RESTART_GRACE_MIN`), while consoles come back.
+    pub fn restarted(&mut self, now: i64) {
+        self.undecided_until = now + RESTART_GRACE_MIN.as_millis() as i64;
     }
 
     /// A client event from `conn`: the sender is looked up, the event's `who` (from the table

@@ -218,6 +218,11 @@ pub fn messages_after(
 }
 
 /// Every chat that is not ended, with what the live state needs to take it back.
+/// Whether this database has ever held a chat (a restart, not a first start).
+pub fn any_chat(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM chats)", [], |r| r.get(0))?)
+}
+
 /// An offer still waiting for its answer has at most a few messages after it (the visitor's,
 /// within `assign_timeout_secs`): restoring looks no further back than this.
 const OFFER_WINDOW: i64 = 100;

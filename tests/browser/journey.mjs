@@ -461,16 +461,7 @@ try {
   });
 
   await check("console decides refusals on the ack's code, never on its sentence (claim and send)", async () => {
-    // Two visitors of their own, and an admin console whose /ws acks this check can replace.
-    const visitors = [];
-    for (const text of ["Codes check A: claim me", "Codes check B: reply to me"]) {
-      const p = await newPage("codes visitor", { width: 800, height: 700 });
-      await p.goto(`${BASE}/chat/`);
-      await p.locator("#input").fill(text);
-      await p.locator("#input").press("Enter");
-      await p.locator(".msg-me .bubble", { hasText: text }).waitFor();
-      visitors.push(p);
-    }
+    // An admin console whose /ws acks this check can replace.
     const fakes = []; // {event, message, code?}: the next such request is refused with this ack
     const admin = await newPage("codes admin", { width: 1366, height: 820 });
     await admin.routeWebSocket(/\/ws\?/, (ws) => {
@@ -491,6 +482,17 @@ try {
     await Promise.race([admin.locator("#conn.conn-ok").waitFor(), here.waitFor({ state: "visible" })]);
     if (await here.isVisible()) { await here.click(); await admin.locator("#conn.conn-ok").waitFor(); }
 
+    // Two visitors of their own, who write once the admin is signed in (someone available:
+    // with nobody available their chats would wait under "Left a message", not in the queue).
+    const visitors = [];
+    for (const text of ["Codes check A: claim me", "Codes check B: reply to me"]) {
+      const p = await newPage("codes visitor", { width: 800, height: 700 });
+      await p.goto(`${BASE}/chat/`);
+      await p.locator("#input").fill(text);
+      await p.locator("#input").press("Enter");
+      await p.locator(".msg-me .bubble", { hasText: text }).waitFor();
+      visitors.push(p);
+    }
     // Claim: the old "claimed" sentence without a code changes nothing; `already_claimed` under any sentence drops it from the queue.
     const itemA = admin.locator("#list-queue .item", { hasText: "Codes check A" });
     await itemA.click();

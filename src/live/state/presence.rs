@@ -32,6 +32,10 @@ impl LiveState {
                 return (false, schedule.opens_at(now));
             }
         }
+        if now < self.undecided_until {
+            // Just restarted: the consoles are on their way back.
+            return (true, None);
+        }
         // Within their reconnect grace staff still count (a console reloading is not "nobody
         // here"); routing itself waits for them to be connected.
         let someone = self

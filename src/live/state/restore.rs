@@ -66,6 +66,11 @@ impl LiveState {
                 self.if_nobody_available(&mut plan, now);
             }
         }
+        if self.undecided_until != 0 && now >= self.undecided_until {
+            // The restart grace is over: whoever is not back is not available.
+            self.undecided_until = 0;
+            self.if_nobody_available(&mut plan, now);
+        }
         if !self.queues.take_dirty() {
             return plan;
         }

@@ -987,3 +987,25 @@ fn an_unanswered_offer_still_runs_out_after_a_restart_and_leaving_it_declines() 
     assert!(l.rooms.get("v").is_some(), "the chat is not over");
     assert_eq!(l.queues.unclaimed(), ["v".into()] as [VisitorId; 1]);
 }
+
+#[test]
+fn right_after_a_restart_nobody_available_waits_for_the_consoles() {
+    let mut l = live(0);
+    l.restarted(1_000);
+    let p = l.connect(VIS, &visitor("v"), false, 2_000);
+    assert_eq!(
+        p.find("visitor_init").unwrap().payload.json("available"),
+        Some(json!(true))
+    );
+    let p = l.request(VIS, visitor_msg(), 3_000);
+    assert_eq!(
+        p.events_for(VIS),
+        ["queue_position"],
+        "it waits in the queue"
+    );
+    assert!(l.tick(30_000).events_for(VIS).is_empty());
+    // The grace is over and no console came back.
+    let p = l.tick(61_000);
+    assert_eq!(p.events_for(VIS), ["no_staff_available"]);
+    assert_eq!(l.queues.offline(), ["v".into()] as [VisitorId; 1]);
+}
