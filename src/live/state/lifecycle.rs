@@ -268,12 +268,9 @@ impl LiveState {
     /// What the queue estimate needs to know of the staff side now.
     pub(crate) fn capacity(&self) -> Capacity {
         let mut cap = Capacity::default();
-        for e in self.roster.all_staff() {
-            if e.conn.is_some() && e.status == crate::model::Availability::Available {
-                cap.available_agents += 1;
-                let busy = self.rooms.served_by(&e.staff.id).len();
-                cap.free_slots += (e.staff.max_chats as usize).saturating_sub(busy);
-            }
+        for (staff, busy) in self.on_duty() {
+            cap.available_agents += 1;
+            cap.free_slots += (staff.max_chats as usize).saturating_sub(busy);
         }
         cap
     }
@@ -283,6 +280,9 @@ impl LiveState {
     pub(crate) fn tell_position(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
         // Routing first: a chat an agent takes at once is never told a place in the queue.
         self.route(plan, now);
+        if self.queues.position(vid).is_none() {
+            return;
+        }
         let cap = self.capacity();
         self.tell_position_with(plan, vid, cap, now);
     }

@@ -152,21 +152,24 @@ impl LiveState {
     /// The staff who may get a chat now, sorted by id.
     pub fn candidates(&self) -> Vec<Candidate> {
         let mut out: Vec<Candidate> = self
-            .roster
-            .all_staff()
-            .filter(|e| e.conn.is_some() && e.status == Availability::Available)
-            .map(|e| Candidate {
-                id: e.staff.id.clone(),
-                active: self.rooms.served_by(&e.staff.id).len(),
-            })
-            .filter(|c| {
-                self.roster
-                    .staff(&c.id)
-                    .is_some_and(|s| (c.active as u64) < s.max_chats as u64)
+            .on_duty()
+            .filter(|(s, active)| (*active as u64) < s.max_chats as u64)
+            .map(|(s, active)| Candidate {
+                id: s.id.clone(),
+                active,
             })
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
+    }
+
+    /// Connected staff who are available, with how many chats each serves: who routing may
+    /// give a chat to (`candidates`) and what the queue estimate counts on (`capacity`).
+    pub(crate) fn on_duty(&self) -> impl Iterator<Item = (&Staff, usize)> {
+        self.roster
+            .all_staff()
+            .filter(|e| e.conn.is_some() && e.status == Availability::Available)
+            .map(|e| (&e.staff, self.rooms.served_by(&e.staff.id).len()))
     }
 
     /// Gives waiting chats, oldest first, to whoever may take them, until no chat or nobody
