@@ -148,3 +148,57 @@ CREATE UNIQUE INDEX messages_client_msg_id
 ALTER TABLE staff ADD COLUMN max_chats INTEGER NOT NULL DEFAULT 3 CHECK (max_chats BETWEEN 0 AND 50);
 ALTER TABLE staff ADD COLUMN availability TEXT NOT NULL DEFAULT 'available'
     CHECK (availability IN ('available', 'away'));
+
+-- migration: 5
+-- The conversation (issue 14). Message kinds 2 (attachment) and 3 (internal note, staff only):
+-- SQLite cannot widen a CHECK, so the table is rebuilt as migration 2 did.
+CREATE TABLE messages_v5 (
+    id            TEXT NOT NULL,
+    chat_id       TEXT NOT NULL REFERENCES chats(id),
+    sequence_num  INTEGER NOT NULL,
+    type_id       INTEGER NOT NULL CHECK (type_id IN (0, 1, 2, 3)),
+    sender        TEXT,
+    content       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    client_msg_id TEXT,
+    UNIQUE (chat_id, sequence_num)
+);
+INSERT INTO messages_v5 (id, chat_id, sequence_num, type_id, sender, content, created_at, client_msg_id)
+    SELECT id, chat_id, sequence_num, type_id, sender, content, created_at, client_msg_id
+    FROM messages ORDER BY rowid;
+DROP TABLE messages;
+ALTER TABLE messages_v5 RENAME TO messages;
+CREATE UNIQUE INDEX messages_client_msg_id
+    ON messages (chat_id, IFNULL(sender, ''), client_msg_id)
+    WHERE client_msg_id IS NOT NULL;
+
+-- Read receipts: the highest sequence_num read by the visitor and by staff (0: none).
+ALTER TABLE chats ADD COLUMN visitor_read_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chats ADD COLUMN staff_read_seq INTEGER NOT NULL DEFAULT 0;
+-- The visitor's rating at the end, once.
+ALTER TABLE chats ADD COLUMN rating TEXT CHECK (rating IN ('good', 'bad'));
+ALTER TABLE chats ADD COLUMN rating_comment TEXT;
+ALTER TABLE chats ADD COLUMN rated_at INTEGER;
+
+-- Files sent in a chat, stored under <data>/attachments/<stored_name> (random). uploader_staff
+-- NULL: the visitor sent it. Deleted with their chat.
+CREATE TABLE attachments (
+    id              TEXT PRIMARY KEY,
+    chat_id         TEXT NOT NULL REFERENCES chats(id),
+    uploader_staff  TEXT,
+    name            TEXT NOT NULL,
+    mime            TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    stored_name     TEXT NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX attachments_chat ON attachments(chat_id);
+
+-- Canned replies: `/shortcut` in the composer expands to text. Managed by admins.
+CREATE TABLE canned_replies (
+    id          TEXT PRIMARY KEY,
+    shortcut    TEXT NOT NULL UNIQUE,
+    text        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER
+) WITHOUT ROWID;
