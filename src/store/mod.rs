@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod backup;
+pub mod canned;
 pub mod chats;
 pub mod migrate;
 pub mod ops;
