@@ -59,7 +59,7 @@ impl Kind {
             Kind::Gif => "image/gif",
             Kind::Webp => "image/webp",
             Kind::Pdf => "application/pdf",
-            Kind::Text => "text/plain; charset=utf-8",
+            Kind::Text => "text/plain",
             Kind::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             Kind::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Kind::Pptx => {
