@@ -345,6 +345,21 @@ async fn raw_upload(
     tcp
 }
 
+/// What the server answers on a raw connection, read until `until` shows (or 10 s).
+async fn read_answer(tcp: &mut tokio::net::TcpStream, until: &str) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&answer).contains(until) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 #[tokio::test]
 async fn an_upload_cut_off_or_over_the_cap_leaves_no_file_and_is_not_read_to_the_end() {
     const MAX: usize = 256 * 1024;
@@ -381,18 +396,7 @@ async fn an_upload_cut_off_or_over_the_cap_leaves_no_file_and_is_not_read_to_the
     tcp.write_all(&over[..cut]).await.unwrap();
     tcp.write_all(b"\r\n").await.unwrap();
     tcp.flush().await.unwrap();
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !String::from_utf8_lossy(&answer).contains("too_large") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
-            Ok(Ok(0)) | Err(_) => break,
-            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
-            Ok(Err(_)) => break,
-        }
-    }
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = read_answer(&mut tcp, "too_large").await;
     assert!(
         answer.starts_with("HTTP/1.1 413"),
         "no early 413: {answer:?}"
@@ -426,14 +430,34 @@ async fn a_closed_chat_takes_no_file_and_an_admin_deletes_it_with_its_files() {
         let (status, body) = upload(&s, who, &chat_id, name, &bytes).await;
         assert_eq!(status, 201, "{body}");
     }
+    agent.c.next("visitor_send").await;
     assert_eq!(files(&s).len(), 2);
     let chat_path = format!("/api/v1/chats/{chat_id}");
     let (status, body) = delete(&s, &admin, &chat_path).await;
     assert_error(status, &body, 409);
     assert_eq!(files(&s).len(), 2, "an open chat keeps everything");
 
+    // An upload under way when the chat ends: the live state refuses to announce it, so its
+    // row and its file go again and the uploader is told the chat is closed.
+    let body = form("late.pdf", &[PDF, &[b' '; 64 * 1024][..]].concat());
+    let mut tcp = raw_upload(
+        &s,
+        &v.token,
+        &chat_id,
+        &format!("Content-Length: {}\r\n", body.len()),
+    )
+    .await;
+    tcp.write_all(&body[..body.len() / 2]).await.unwrap();
+    tcp.flush().await.unwrap();
+    wait_files(&s, 3, "the late upload is being written").await;
     assert_eq!(v.c.emit("visitor_leave_room", Value::Null).await, ok());
     agent.c.next("visitor_leave_queue").await;
+    tcp.write_all(&body[body.len() / 2..]).await.unwrap();
+    let answer = read_answer(&mut tcp, "chat_closed").await;
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer}");
+    assert_eq!(files(&s).len(), 2, "the refused file went: {:?}", files(&s));
+    assert_eq!(rows(&s, &chat_id), 2, "and its row");
+    agent.c.none("visitor_send").await;
     for (who, status_want) in [(&v.token, 409), (&agent.token, 409)] {
         let (status, body) = upload(&s, who, &chat_id, "late.png", &png()).await;
         assert_error(status, &body, status_want);
