@@ -86,7 +86,7 @@ type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>
 
 /// The request body as a stream of `Bytes`, not read until polled.
 fn body_stream() -> impl Filter<Extract = (BodyStream,), Error = warp::Rejection> + Clone {
-    warp::body::stream().map(|s| boxed_body(s))
+    warp::body::stream().map(boxed_body)
 }
 
 fn boxed_body<S, B>(s: S) -> BodyStream
