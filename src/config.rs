@@ -103,7 +103,6 @@ pub struct Config {
     pub max_content_bytes: usize,
     pub max_events_per_sec: u32,
     pub max_staffs_in_chat: usize,
-    #[allow(dead_code)] // attachments (product.md §8.6) are not built yet
     pub max_attachment_bytes: usize,
     /// Open TCP connections in all; `None`: the file-descriptor limit minus a reserve
     /// (server.rs). Past it a connection is answered 503 and closed, never left to EMFILE.
