@@ -70,17 +70,16 @@ async fn list(app: &App, token: Option<String>) -> Result<Value, ApiError> {
         Principal::Staff(_) => {}
         Principal::Visitor(_) => return Err(ApiError::forbidden("Only staff can do this.")),
     }
-    let all = app
-        .store
-        .read(|c| Ok(canned::load_canned(c)?))
-        .await?;
+    let all = app.store.read(|c| Ok(canned::load_canned(c)?)).await?;
     Ok(json!({ "results": all }))
 }
 
 async fn admin_only(app: &App, token: Option<String>) -> Result<(), ApiError> {
     match require_principal(app, token).await? {
         Principal::Staff(s) if s.role_id == Role::Admin => Ok(()),
-        _ => Err(ApiError::forbidden("Only admins can manage canned replies.")),
+        _ => Err(ApiError::forbidden(
+            "Only admins can manage canned replies.",
+        )),
     }
 }
 
@@ -102,10 +101,7 @@ pub fn check_shortcut(raw: &str) -> Result<String, ApiError> {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     {
-        return Err(invalid(
-            "shortcut",
-            "only letters a-z, digits, '_' and '-'",
-        ));
+        return Err(invalid("shortcut", "only letters a-z, digits, '_' and '-'"));
     }
     Ok(s)
 }
@@ -114,7 +110,10 @@ pub fn check_shortcut(raw: &str) -> Result<String, ApiError> {
 /// refused (the text becomes a chat message).
 pub fn check_text(text: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() || text.chars().count() > MAX_TEXT_CHARS {
-        return Err(invalid("text", &format!("1 to {MAX_TEXT_CHARS} characters")));
+        return Err(invalid(
+            "text",
+            &format!("1 to {MAX_TEXT_CHARS} characters"),
+        ));
     }
     if text
         .chars()
@@ -139,6 +138,10 @@ struct CannedChange {
     text: Option<String>,
 }
 
+/// One change at a time from write to telling the consoles: two admins saving at once cannot
+/// have the older list told last.
+static CHANGING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs one change in the writer together with the read of the list it leaves, then tells
 /// every console.
 async fn change<T, F>(app: &App, work: F) -> Result<T, ApiError>
@@ -146,6 +149,7 @@ where
     T: Send + 'static,
     F: FnOnce(&rusqlite::Connection) -> Result<T, crate::error::StoreError> + Send + 'static,
 {
+    let _one = CHANGING.lock().await;
     let (out, list): (T, Vec<Canned>) = app
         .store
         .write(move |c| {
@@ -153,8 +157,7 @@ where
             Ok((out, canned::load_canned(c)?))
         })
         .await?;
-    // TODO hook: app.live.canned_changed(list).await;
-    drop(list);
+    app.live.canned_changed(list).await;
     Ok(out)
 }
 

@@ -140,7 +140,10 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         let b2 = update_canned(&c, &b.id, None, Some("Two days.")).unwrap();
-        assert_eq!((b2.shortcut.as_str(), b2.text.as_str()), ("shipping", "Two days."));
+        assert_eq!(
+            (b2.shortcut.as_str(), b2.text.as_str()),
+            ("shipping", "Two days.")
+        );
         assert!(b2.updated_at.is_some());
         assert!(matches!(
             update_canned(&c, "nope", None, Some("x")),
