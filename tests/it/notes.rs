@@ -65,6 +65,7 @@ async fn a_note_reaches_staff_only_and_no_visitor_path_shows_it() {
             v.c.names()
         );
         // ...nor after a reload, on either transport...
+        let mut reloaded = None;
         for vt in [t, other(t)] {
             let v2 = Client::connect_force(&s, vt, &v.token).await.named("Vic2");
             let init = v2.next("visitor_init").await;
@@ -90,7 +91,14 @@ async fn a_note_reaches_staff_only_and_no_visitor_path_shows_it() {
             );
             assert!(history.iter().all(|m| m["type_id"] != 3), "{history:?}");
             v2.none("staff_note_send").await;
+            reloaded = Some(Party {
+                id: v.id.clone(),
+                token: v.token.clone(),
+                c: v2,
+            });
         }
+        // The page as it is now (on the other transport): each reload closed the one before.
+        let (v, vt) = (reloaded.expect("reloaded"), other(t));
         // ...nor over REST with the visitor's token; staff read it there.
         let path = format!("/api/v1/chats/{chat_id}/messages");
         let (status, rest) = get(&s, &path, Some(&v.token)).await;
@@ -130,7 +138,7 @@ async fn a_note_reaches_staff_only_and_no_visitor_path_shows_it() {
         // Refusals.
         refused(
             &v,
-            t,
+            vt,
             "staff_note",
             note.clone(),
             "not_allowed",
@@ -316,5 +324,29 @@ async fn a_supervisor_watches_a_chat_unseen_until_unwatch_or_its_end() {
         sup.c.none("visitor_send").await;
         // And it can be watched afresh.
         assert_eq!(sup.c.emit("watch_chat", watch.clone()).await, ok(), "{t:?}");
+        sup.c.next("chat_watched").await;
+
+        // The watcher going away ends it: back again, the console hears nothing of the room.
+        let sup_token = sup.token.clone();
+        sup.c.disconnect().await;
+        tokio::time::sleep(SETTLE).await;
+        let s2 = Client::connect(&s, other(t), &sup_token).await.named("s2");
+        s2.next("staff_init").await;
+        assert_eq!(v.c.emit("visitor_msg", text("gone?")).await, ok());
+        a.c.next_where("visitor_send", |m| {
+            m["content"]["content"]["content"] == "gone?"
+        })
+        .await;
+        s2.none("visitor_send").await;
+        // A supervisor who serves the chat does not watch it too.
+        assert_eq!(
+            s2.emit("take_over_chat", watch.clone()).await,
+            ok(),
+            "{t:?}"
+        );
+        let (no, why) = s2.emit("watch_chat", watch.clone()).await;
+        assert!(!no && why.is_some(), "{t:?}: serving already: {why:?}");
+        s2.none("chat_watched").await;
+        assert!(!everything(&v.c).contains("chat_watched"), "{t:?}");
     }
 }
