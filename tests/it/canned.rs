@@ -291,5 +291,39 @@ async fn every_console_hears_each_canned_change_and_a_new_console_gets_the_list(
         a.c.none("canned_replies_changed").await;
         v.c.none("canned_replies_changed").await;
         assert!(!everything(&v.c).contains("Three days."), "{t:?}");
+
+        // Eight admins' saves at once: each is told, and the last list a console hears is
+        // the stored one (an older list told last would leave the console wrong).
+        let before = a.c.count("canned_replies_changed");
+        let saves = (0..8).map(|i| {
+            let (s, admin) = (&s, &admin);
+            async move {
+                let body = json!({"shortcut": format!("burst{i}"), "text": format!("text {i}")});
+                post(s, PATH, body, Some(admin)).await.0
+            }
+        });
+        let codes = futures_util::future::join_all(saves).await;
+        assert_eq!(codes, [201; 8], "{t:?}");
+        let deadline = std::time::Instant::now() + WAIT;
+        while a.c.count("canned_replies_changed") < before + 8 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{t:?}: {:?}",
+                a.c.names()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let told = a.c.all("canned_replies_changed").pop().expect("told");
+        let stored: Vec<Value> = list(&s, &admin)
+            .await
+            .into_iter()
+            .map(|c| json!({"id": c["id"], "shortcut": c["shortcut"], "text": c["text"]}))
+            .collect();
+        assert_eq!(stored.len(), 9, "{stored:?}");
+        assert_eq!(
+            pairs(&told["canned_replies"]),
+            pairs(&json!(stored)),
+            "{t:?}: the last list told is the stored one"
+        );
     }
 }
