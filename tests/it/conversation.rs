@@ -298,7 +298,7 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
         let set = set_settings(
             &s,
             &admin,
-            json!({"inactivity_warning_secs": 1, "inactivity_close_secs": 2}),
+            json!({"inactivity_warning_secs": 2, "inactivity_close_secs": 3}),
         )
         .await;
         assert_eq!(
@@ -306,7 +306,7 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
                 &set["inactivity_warning_secs"],
                 &set["inactivity_close_secs"]
             ),
-            (&json!(1), &json!(2)),
+            (&json!(2), &json!(3)),
             "{set}"
         );
         let a = staff(&s, t, "a@shop.test", "agent").await;
@@ -314,9 +314,12 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
         let v = visitor(&s, t, "Vic").await;
         let chat_id = claimed(&a, &v, "hello").await;
 
-        // Messages every 0.6 s keep it alive past the close time.
-        for i in 0..4 {
-            tokio::time::sleep(Duration::from_millis(600)).await;
+        // Messages every 0.5 s from either side keep it alive past the close time (the idle
+        // time counts from the last chat message, the visitor's first one included).
+        for i in 0..7 {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
             if i % 2 == 0 {
                 assert_eq!(
                     v.c.emit("visitor_msg", text("still here")).await,
@@ -339,7 +342,7 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
             assert_eq!(p.c.count("chat_closed_inactive"), 0, "{t:?}");
         }
 
-        // Then idle: warned after 1 s, closed after 2 s.
+        // Then idle: warned after 2 s, closed after 3 s.
         let warned = v.c.next("chat_timeout_warning").await;
         let warned_after = last.elapsed();
         assert_eq!(warned["visitor"], v.id.as_str(), "{warned}");
@@ -350,7 +353,7 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
             "{t:?}: {warned}"
         );
         assert!(
-            warned_after >= Duration::from_millis(900),
+            warned_after >= Duration::from_millis(1900),
             "{t:?}: warned after {warned_after:?}"
         );
         let got = a.c.next("chat_timeout_warning").await;
@@ -359,7 +362,7 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
         let closed_after = last.elapsed();
         assert_eq!(closed, json!({"visitor": v.id}), "{t:?}");
         assert!(
-            closed_after >= Duration::from_millis(1900),
+            closed_after >= Duration::from_millis(2900),
             "{t:?}: closed after {closed_after:?}"
         );
         a.c.next("chat_closed_inactive").await;
