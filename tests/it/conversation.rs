@@ -316,10 +316,13 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
 
         // Messages every 0.5 s from either side keep it alive past the close time (the idle
         // time counts from the last chat message, the visitor's first one included).
+        // `last`: when the last one was sent; the server counts from when it got it, later.
+        let mut last = Instant::now();
         for i in 0..7 {
             if i > 0 {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            last = Instant::now();
             if i % 2 == 0 {
                 assert_eq!(
                     v.c.emit("visitor_msg", text("still here")).await,
@@ -331,7 +334,6 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
                 assert_eq!(a.c.emit("staff_msg", m).await, ok(), "{t:?}");
             }
         }
-        let last = Instant::now();
         for p in [&v, &a] {
             assert_eq!(
                 p.c.count("chat_timeout_warning"),
