@@ -281,6 +281,29 @@ async fn a_supervisor_watches_a_chat_unseen_until_unwatch_or_its_end() {
             ok()
         );
         sup.c.next("message_seen").await;
+        // A watcher may mark the chat read (staff side): the serving agent hears it, the
+        // visitor must not learn of the watcher from it (issue 14: "a watcher is invisible to
+        // the visitor").
+        let last =
+            a.c.next_where("visitor_send", |m| {
+                m["content"]["content"]["content"] == "anyone?"
+            })
+            .await["content"]["sequence_num"]
+                .clone();
+        assert_eq!(
+            sup.c
+                .emit(
+                    "message_read",
+                    json!({"visitor": v.id, "sequence_num": last})
+                )
+                .await,
+            ok(),
+            "{t:?}"
+        );
+        let seen =
+            a.c.next_where("message_seen", |m| m["reader"].is_object())
+                .await;
+        assert_eq!(seen["reader"]["id"], sup.id.as_str(), "{seen}");
         // The visitor was told nothing about it: only the agent's messages arrived.
         v.c.next_where("staff_send", |m| {
             m["content"]["content"]["content"] == "yes"
