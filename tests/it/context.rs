@@ -302,3 +302,30 @@ async fn visitor_pages_reach_every_console_and_a_new_console_starts_with_them() 
         v.c.none("visitor_page_viewed").await;
     }
 }
+
+/// `staff_init.visitor_pages` holds visitors connected or in grace: one who has gone is not
+/// in a new console's list.
+#[tokio::test]
+async fn a_visitor_who_has_gone_is_not_in_a_new_consoles_pages() {
+    for t in [Transport::SocketIo, Transport::Ws] {
+        let s = Server::start_with(grace(0));
+        let a = staff(&s, t, "a@shop.test", "agent").await;
+        let v = visitor(&s, t, "Vic").await;
+        let w = visitor(&s, other(t), "Wes").await;
+        assert_eq!(v.c.emit("visitor_page", page(1)).await, ok());
+        assert_eq!(w.c.emit("visitor_page", page(2)).await, ok());
+        a.c.next_where("visitor_page_viewed", |g| g["visitor"] == w.id.as_str())
+            .await;
+        let (vid, wid) = (v.id.clone(), w.id.clone());
+        v.c.disconnect().await;
+        a.c.next_where("visitor_goes_offline", |g| {
+            g["visitor"]["id"] == vid.as_str()
+        })
+        .await;
+        let b = staff(&s, other(t), "b@shop.test", "agent").await;
+        let init = b.c.all("staff_init").pop().expect("staff_init");
+        let pages = init["visitor_pages"].as_object().expect("visitor_pages");
+        assert!(!pages.contains_key(&vid), "{t:?}: {init}");
+        assert!(pages.contains_key(&wid), "{t:?}: {init}");
+    }
+}

@@ -426,3 +426,31 @@ async fn an_idle_chat_is_warned_then_closed_a_message_postpones_it_and_zero_disa
         .await;
     }
 }
+
+/// "Ended during this server run": a chat that ended before a restart is not rated after it.
+#[tokio::test]
+async fn a_chat_ended_before_a_restart_cannot_be_rated_after_it() {
+    let t = Transport::Ws;
+    let mut s = Server::start_with(grace(0));
+    let (vid, token) = {
+        let a = staff(&s, t, "a@shop.test", "agent").await;
+        let v = visitor(&s, t, "Vic").await;
+        claimed(&a, &v, "hello").await;
+        assert_eq!(v.c.emit("visitor_leave_room", Value::Null).await, ok());
+        (v.id.clone(), v.token.clone())
+    };
+    s.stop();
+    s.restart();
+    let c = Client::connect(&s, t, &token).await.named("Vic");
+    c.next("visitor_init").await;
+    let v = Party { id: vid, token, c };
+    refused(
+        &v,
+        t,
+        "rate_chat",
+        json!({"rating": "good"}),
+        "not_allowed",
+        Some(NOTHING_TO_RATE),
+    )
+    .await;
+}
