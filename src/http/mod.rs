@@ -4,6 +4,7 @@
 pub mod accounts;
 mod assets;
 pub mod attachments;
+pub mod canned;
 pub mod chats;
 mod ops;
 pub mod settings;
@@ -48,6 +49,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(settings::routes(app.clone()))
         .unify()
         .or(attachments::routes(app.clone()))
+        .unify()
+        .or(canned::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

@@ -1,6 +1,7 @@
 //! Integration tests: one test binary (one link) that starts the real `frontdesk` binary on a free
 //! loopback port with a temporary data directory and drives it through real clients.
 
+mod conv;
 mod harness;
 mod peer;
 mod proxy;
@@ -8,15 +9,20 @@ mod rt;
 
 mod attachments;
 mod authz_matrix;
+mod canned;
 mod cli_ops;
+mod context;
+mod conversation;
 mod crash_kill;
 mod hardening;
 mod http_api;
 mod live_core;
 mod load_check;
+mod notes;
 mod offline;
 mod presence;
 mod protocol;
+mod receipts;
 mod resilience;
 mod resume;
 mod routing;

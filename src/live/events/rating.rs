@@ -19,6 +19,8 @@ pub enum Rating {
 
 pub const NOTHING_TO_RATE: Refusal =
     Refusal::fixed(Code::NotAllowed, "There is no ended chat to rate.");
+pub const ALREADY_RATED: Refusal =
+    Refusal::fixed(Code::NotAllowed, "This chat has already been rated.");
 
 pub fn parse_rate(a: &Args) -> Result<Family, Refusal> {
     let f = a.fields("rating")?;
@@ -54,9 +56,11 @@ impl Rating {
             Err(refused) => return Plan::err(refused),
         };
         let Rating::Rate { rating, comment } = self;
-        // Taken: a chat is rated once.
-        let Some(chat_id) = s.rooms.take_rateable(&vid) else {
-            return Plan::err(NOTHING_TO_RATE);
+        // A chat is rated once.
+        let chat_id = match s.rooms.rate(&vid) {
+            Ok(chat_id) => chat_id,
+            Err(true) => return Plan::err(ALREADY_RATED),
+            Err(false) => return Plan::err(NOTHING_TO_RATE),
         };
         let mut plan = Plan::ok();
         plan.op(DbOp::RateChat {

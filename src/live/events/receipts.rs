@@ -2,7 +2,8 @@
 //! from staff serving or watching the chat. Each side has one pointer (the highest number it
 //! read), stored on the chat; the other side hears `message_seen {visitor, reader,
 //! sequence_num}` (`reader`: the staff member, or null for the visitor). Consoles count unread
-//! messages from the room's `read` (which a reload gets back).
+//! messages from the room's `read` (which a reload gets back). A watcher's read moves the
+//! staff pointer but is told to the other staff only: the visitor never learns of a watcher.
 
 use super::{Args, By, Family, Sender};
 use crate::live::plan::*;
@@ -64,8 +65,9 @@ impl Receipts {
                 None => say::NO_OPEN_CHAT,
             });
         };
+        let watching = staff.is_some_and(|st| !chat.is_served_by(&st.id));
         if let Some(st) = staff {
-            if !chat.is_served_by(&st.id) && !chat.is_watched_by(&st.id) {
+            if watching && !chat.is_watched_by(&st.id) {
                 return Plan::err(NOT_IN_ROOM);
             }
         }
@@ -86,7 +88,9 @@ impl Receipts {
             by_visitor: staff.is_none(),
             seq: sequence_num,
         });
+        // A watcher stays unseen: their read is told to the other staff only.
         let to = match staff {
+            Some(st) if watching => Audience::Serving(&vid, Some(&st.id)),
             Some(st) => Audience::Room(&vid, Some(&st.id)),
             None => Audience::Serving(&vid, None),
         };

@@ -94,9 +94,9 @@ pub struct Rooms {
     by_chat: HashMap<ChatId, VisitorId>,
     /// The rooms each staff member serves, in the order joined.
     by_staff: HashMap<StaffId, Vec<VisitorId>>,
-    /// Each visitor's chat that ended during this run and is not rated yet (`rate_chat`);
-    /// dropped when they open another chat or go away.
-    ended: HashMap<VisitorId, ChatId>,
+    /// Each visitor's chat that ended during this run and whether it was rated (`rate_chat`,
+    /// once); dropped when they open another chat or go away.
+    ended: HashMap<VisitorId, (ChatId, bool)>,
 }
 
 impl Rooms {
@@ -171,16 +171,25 @@ impl Rooms {
     pub fn close(&mut self, vid: &VisitorId) -> Option<Chat> {
         let chat = self.chats.remove(vid)?;
         self.by_chat.remove(&chat.chat_id);
-        self.ended.insert(vid.clone(), chat.chat_id.clone());
+        self.ended
+            .insert(vid.clone(), (chat.chat_id.clone(), false));
         for sid in &chat.serving {
             self.unindex(sid, vid);
         }
         Some(chat)
     }
 
-    /// The visitor's ended chat they may still rate, taken (it can be rated once).
-    pub fn take_rateable(&mut self, vid: &str) -> Option<ChatId> {
-        self.ended.remove(vid)
+    /// The visitor's chat that just ended, marked rated: `Err(true)` if it already was,
+    /// `Err(false)` if there is none (a chat is rated once).
+    pub fn rate(&mut self, vid: &str) -> Result<ChatId, bool> {
+        match self.ended.get_mut(vid) {
+            Some((_, true)) => Err(true),
+            Some((chat_id, rated)) => {
+                *rated = true;
+                Ok(chat_id.clone())
+            }
+            None => Err(false),
+        }
     }
 
     /// The visitor went away: nothing of theirs is kept.

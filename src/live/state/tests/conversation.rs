@@ -235,7 +235,12 @@ fn a_chat_is_rated_once_after_it_ended_by_its_own_visitor() {
         p.ops.as_slice(),
         [DbOp::RateChat { rating: "good", .. }]
     ));
-    assert_eq!(refused(&l.request(VIS, rate, 6)), "not_allowed", "once");
+    let again = l.request(VIS, rate, 6);
+    assert_eq!(refused(&again), "not_allowed", "once");
+    assert_eq!(
+        again.reply,
+        Some(Err(crate::live::events::rating::ALREADY_RATED))
+    );
     // Another visitor has nothing of theirs to rate.
     l.connect(ConnId(12), &visitor("w"), false, 7);
     let other = req("rate_chat", json!({"rating": "bad"}));
