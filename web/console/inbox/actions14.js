@@ -25,9 +25,9 @@ export class ReadReceipts {
       store.seen(r, null, seq);
       this.inbox.renderLists();
       this.inbox.onChange();
-    }, () => {
-      // Refused (no longer in the room) or lost: a later look may ask again.
-      if (this.asked.get(r.id) === seq) this.asked.delete(r.id);
+    }, (e) => {
+      // Lost (timeout, offline): a later look asks again. Refused: not again for this message.
+      if (e.kind !== "refused" && this.asked.get(r.id) === seq) this.asked.delete(r.id);
     });
   }
 }
