@@ -105,22 +105,22 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     const res = await fetch(`${BASE}/api/v1/visitors`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name }) });
     assert(res.status === 201, `POST /api/v1/visitors: ${res.status}`);
     const { access_token: token, visitor } = await res.json();
+    const t = await fetch(`${BASE}/api/v1/ws-ticket`, { method: "POST", headers: { Authorization: token } });
+    assert(t.ok, `POST /api/v1/ws-ticket: ${t.status}`);
+    const { ticket } = await t.json();
     const page = await newPage(`ws-visitor ${name}`);
-    await page.goto(`${BASE}/healthz`);
-    await page.evaluate(async ({ token }) => {
-      const r = await fetch("/api/v1/ws-ticket", { method: "POST", headers: { Authorization: token } });
-      const { ticket } = await r.json();
+    await page.evaluate(async ({ url }) => {
       window.__frames = [];
       window.__id = 1;
       await new Promise((resolve, reject) => {
-        const ws = new WebSocket(`ws://${location.host}/ws?ticket=${encodeURIComponent(ticket)}`);
+        const ws = new WebSocket(url);
         window.__ws = ws;
         ws.onmessage = (e) => { try { window.__frames.push(JSON.parse(e.data)); } catch { window.__frames.push({ raw: e.data }); } };
         ws.onopen = () => resolve();
         ws.onerror = () => reject(new Error("the visitor's WebSocket failed"));
         setTimeout(() => reject(new Error("the visitor's WebSocket did not open")), 10000);
       });
-    }, { token });
+    }, { url: `${BASE.replace(/^http/, "ws")}/ws?ticket=${encodeURIComponent(ticket)}` });
     const frames = () => page.evaluate(() => window.__frames);
     const send = (event, data) => page.evaluate(({ event, data }) => new Promise((resolve) => {
       const id = window.__id++;
@@ -164,6 +164,14 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
       await login(a, AGENT_A);
       await login(b, AGENT_B);
       await admin.goto(`${BASE}/console/#/team`);
+      try {
+        await cannedOnAdminPage(admin);
+      } finally {
+        await admin.goto(`${BASE}/console/#/inbox`);
+        await admin.locator("#inbox-view").waitFor();
+      }
+    });
+    async function cannedOnAdminPage(admin) {
       await admin.locator("#canned-form").waitFor();
       // A bad shortcut: the server's sentence next to the field, nothing saved.
       await admin.fill("#cr-shortcut", "no spaces allowed");
@@ -174,8 +182,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
       await admin.click("#cr-save");
       await admin.locator(`#canned-list [data-shortcut="${CANNED.shortcut}"]`, { hasText: CANNED.text }).waitFor();
       assert((await admin.locator("#cr-shortcut-error").textContent()) === "", "the error stayed after the save");
-      await admin.goto(`${BASE}/console/#/inbox`);
-    });
+    }
 
     await check("the visitor panel shows the current page, and it changes when the visitor moves on", async () => {
       v = await visitorClient("Vera Visitor");

@@ -13,6 +13,7 @@ const en = {
   "attach.too_large": "The file is too large.",
   "attach.open": "Open {name} in full size",
   "attach.download": "Download {name}",
+  "attach.download_short": "Download",
   "attach.loading": "Loading image…",
   "attach.unavailable": "The file could not be loaded.",
   "attach.close": "Close",

@@ -64,12 +64,12 @@ export function attachmentView(a) {
     return btn;
   }
   return el("div", { class: "attachment-card", "data-attachment": a.id || "" },
-    el("span", { class: "attachment-icon", "aria-hidden": "true" }, "📄"),
+    el("span", { class: "attachment-icon", "aria-hidden": "true" }, (a.mime || "").split("/").pop().slice(0, 4).toUpperCase() || "FILE"),
     el("span", { class: "attachment-info" },
       el("span", { class: "attachment-name" }, name),
       el("span", { class: "attachment-size" }, [formatSize(a.size), a.mime ? ` · ${a.mime}` : ""].join(""))),
     el("button", { type: "button", class: "btn btn-secondary btn-sm", "aria-label": ct("attach.download", { name }),
-      onclick: (e) => download(a, name, e.currentTarget) }, "⬇"));
+      onclick: (e) => download(a, name, e.currentTarget) }, ct("attach.download_short")));
 }
 
 async function download(a, name, btn) {

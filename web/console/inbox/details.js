@@ -49,6 +49,7 @@ export class DetailsView {
     $("tags-card").hidden = !r.chatId;
     $("tag-input").hidden = !editable;
     $("tag-input-label").hidden = !editable;
+    $("tag-hint").hidden = !editable;
     setChildren($("tag-list"), tags.length ? tags.map((tag) => el("li", { class: "chip" },
       el("span", null, tag),
       editable ? el("button", { type: "button", class: "chip-x", "aria-label": ct("tags.remove", { tag }),

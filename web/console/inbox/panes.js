@@ -19,6 +19,7 @@ export class Panes {
       if (btn) btn.focus();
     });
     $("details-toggle").addEventListener("click", () => this.setDetails(this.view.dataset.details !== "open"));
+    $("details-close").addEventListener("click", () => { this.setDetails(false); $("details-toggle").focus(); });
     document.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && this.view.dataset.details === "open" && !document.querySelector("dialog[open]")) {
         this.setDetails(false);
@@ -38,6 +39,6 @@ export class Panes {
   setDetails(open) {
     this.view.dataset.details = open ? "open" : "closed";
     $("details-toggle").setAttribute("aria-expanded", String(open));
-    if (open) this.inbox.details.render();
+    if (open) { this.inbox.details.render(); $("details-close").focus(); }
   }
 }

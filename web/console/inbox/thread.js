@@ -64,7 +64,7 @@ export class ThreadView {
       lastSender = isNote ? undefined : m.sender;
       const a = attachmentOf(m);
       const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${isNote ? " msg-note" : ""}${a ? " msg-file" : ""}${m.status === "failed" ? " msg-failed" : ""}${m.local && m.status === "waiting" ? " msg-waiting" : ""}`, "data-seq": m.local ? null : String(m.sequence_num ?? ""), "data-type": String(m.type_id ?? 1) },
-        showWho ? el("span", { class: "msg-who" }, isNote ? el("span", { "aria-hidden": "true" }, "🔒 ") : null, who) : el("span", { class: "sr-only" }, who),
+        showWho ? el("span", { class: "msg-who" }, who) : el("span", { class: "sr-only" }, who),
         el("div", { class: "bubble" }, a ? attachmentView(a) : messageText(contentText(m.content))),
         el("span", { class: "msg-meta" },
           el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
