@@ -153,6 +153,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
 
   let admin; let a; let b; let v;
   let chatId = null;
+  let claimed = false; // agent A serves the visitor's chat (the later checks need it)
   let replySeq = null;
   try {
     admin = await newPage("console14 admin", { width: 1280, height: 800 });
@@ -184,6 +185,36 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
       assert((await admin.locator("#cr-shortcut-error").textContent()) === "", "the error stayed after the save");
     }
 
+    await check("conversation settings: the server's sentence for a refused value, then a valid save", async () => {
+      await admin.goto(`${BASE}/console/#/team`);
+      try {
+        await admin.locator('#conv-settings-form[data-loaded="true"]').waitFor();
+        await admin.fill("#cs-warning", "600");
+        await admin.fill("#cs-close", "300");
+        await admin.click("#cs-save");
+        const err = admin.locator("#cs-error");
+        await err.waitFor();
+        assert(/inactivity/.test(await err.textContent()), `the refusal says: ${await err.textContent()}`);
+        await admin.fill("#cs-close", "3600");
+        await admin.check("#cs-prechat");
+        await admin.selectOption("#cs-email", "required");
+        await admin.click("#cs-save");
+        await admin.locator("#cs-status", { hasText: "saved" }).waitFor();
+        const s = await admin.evaluate(async () => (await fetch("/api/v1/settings", { headers: { Authorization: localStorage.getItem("frontdesk.staff_token") } })).json());
+        assert(s.inactivity_warning_secs === 600 && s.inactivity_close_secs === 3600 && s.prechat.enabled && s.prechat.email === "required",
+          `stored: ${JSON.stringify({ w: s.inactivity_warning_secs, c: s.inactivity_close_secs, p: s.prechat })}`);
+        // Back to what the later checks expect (no pre-chat form, no inactivity close).
+        await admin.fill("#cs-warning", "0");
+        await admin.fill("#cs-close", "0");
+        await admin.uncheck("#cs-prechat");
+        await admin.click("#cs-save");
+        await admin.locator("#cs-status", { hasText: "saved" }).waitFor();
+        await admin.waitForFunction(async () => !(await (await fetch("/api/v1/settings", { headers: { Authorization: localStorage.getItem("frontdesk.staff_token") } })).json()).prechat.enabled);
+      } finally {
+        await admin.goto(`${BASE}/console/#/inbox`);
+      }
+    });
+
     await check("the visitor panel shows the current page, and it changes when the visitor moves on", async () => {
       v = await visitorClient("Vera Visitor");
       await v.ok("visitor_page", { url: "https://shop.example/ceramics", title: "Handmade ceramics", referrer: "https://search.example/?q=mugs",
@@ -196,9 +227,10 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
       await a.keyboard.press("Enter");
       await a.locator("#claim-bar").waitFor();
       const focused = await a.evaluate(() => document.activeElement && document.activeElement.id);
-      assert(focused === "claim-btn", `after choosing a waiting chat with the keyboard the focus is on #${focused}, not on Claim`);
       await a.click("#claim-btn");
       await a.locator("#composer").waitFor();
+      claimed = true;
+      assert(focused === "claim-btn", `after choosing a waiting chat with the keyboard the focus is on #${focused}, not on Claim`);
       await a.locator("#visitor-current-page", { hasText: "Handmade ceramics" }).waitFor();
       const facts = await a.locator("#visitor-facts").textContent();
       assert(facts.includes("Chrome 131 on Windows"), `no short browser name in the visitor panel: ${facts}`);
@@ -212,7 +244,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     });
 
     await check("/ship + Enter expands the canned reply in the composer", async () => {
-      assert(v, "needs the claimed chat of the step before");
+      assert(claimed, "needs the claimed chat of the step before");
       const input = a.locator("#composer-input");
       await input.click();
       await input.pressSequentially("/ship");
@@ -226,7 +258,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     });
 
     await check("an image from the console reaches the visitor, byte for byte", async () => {
-      assert(v, "needs the claimed chat");
+      assert(claimed, "needs the claimed chat");
       await a.setInputFiles("#composer-file", { name: "label.png", mimeType: "image/png", buffer: PNG });
       const d = await v.waitFor("staff_send", (x) => x.content && x.content.type_id === 2);
       const att = d.content.content && d.content.content.attachment;
@@ -260,7 +292,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     });
 
     await check("\"Seen\" appears under the reply once the visitor sends message_read", async () => {
-      assert(v, "needs the claimed chat");
+      assert(claimed, "needs the claimed chat");
       const input = a.locator("#composer-input");
       await input.fill("Let me check order 1042 for you.");
       await input.press("Enter");
@@ -276,7 +308,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     });
 
     await check("a note by agent A shows for agent B (and the watching admin) in the note style; the visitor gets nothing", async () => {
-      assert(v, "needs the claimed chat");
+      assert(claimed, "needs the claimed chat");
       // The admin watches the chat from Team chats, then adds agent B to it.
       await admin.locator(`#list-live [data-room="${v.id}"]`).click();
       await admin.locator("#conv-watch").click();
@@ -309,30 +341,51 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
       await a.click("#composer-note");
     });
 
+    await check("a tag added in the details shows in every console's list; the watcher stops watching", async () => {
+      assert(claimed, "needs the claimed chat");
+      await a.fill("#tag-input", "refund");
+      await a.press("#tag-input", "Enter");
+      await a.locator("#tag-list .chip", { hasText: "refund" }).waitFor();
+      for (const [who, page] of [["agent B", b], ["the admin", admin]]) {
+        await page.locator(`[data-room="${v.id}"] .item-tags`, { hasText: "refund" }).first().waitFor()
+          .catch(() => { throw new Error(`${who}'s list does not show the tag`); });
+      }
+      // × removes it, everywhere.
+      await a.locator("#tag-list .chip", { hasText: "refund" }).getByRole("button").click();
+      await b.locator(`[data-room="${v.id}"] .item-tags`).first().waitFor({ state: "detached" });
+      assert(!(await v.frames()).some((f) => f.event === "chat_tags_changed"), "the visitor was told about the tags");
+      await admin.click("#conv-unwatch");
+      await admin.locator("#conv-watch").waitFor();
+      assert(!(await admin.locator("#conv-banner").textContent()).includes("You are watching this chat. The visitor"), "still says watching");
+    });
+
     await check("the console at 390 px has no sideways scroll; screenshots at 390×844 and 1280×800", async () => {
-      assert(v, "needs the claimed chat");
+      assert(claimed, "needs the claimed chat");
       await shot(a, "console14-desktop-1280.png");
-      await b.setViewportSize({ width: 390, height: 844 });
-      await sleep(200);
-      const widths = [];
-      widths.push(["conversation", await b.evaluate(() => document.documentElement.scrollWidth)]);
-      await shot(b, "console14-phone-390-chat.png");
-      await b.locator("#details-toggle").click();
-      await b.locator("#details #visitor-card").waitFor();
-      widths.push(["details", await b.evaluate(() => document.documentElement.scrollWidth)]);
-      await shot(b, "console14-phone-390-details.png");
-      await b.keyboard.press("Escape");
-      await b.locator("#pane-back").click();
-      await b.locator(`#list-mine [data-room="${v.id}"]`).waitFor();
-      widths.push(["lists", await b.evaluate(() => document.documentElement.scrollWidth)]);
-      await shot(b, "console14-phone-390-lists.png");
-      const wide = widths.filter(([, w]) => w > 390);
-      assert(wide.length === 0, `wider than 390 px: ${wide.map(([k, w]) => `${k} ${w}`).join(", ")}`);
-      await b.setViewportSize({ width: 1280, height: 800 });
+      await a.setViewportSize({ width: 390, height: 844 });
+      try {
+        await sleep(200);
+        const widths = [];
+        widths.push(["conversation", await a.evaluate(() => document.documentElement.scrollWidth)]);
+        await shot(a, "console14-phone-390-chat.png");
+        await a.locator("#details-toggle").click();
+        await a.locator("#details #visitor-card").waitFor();
+        widths.push(["details", await a.evaluate(() => document.documentElement.scrollWidth)]);
+        await shot(a, "console14-phone-390-details.png");
+        await a.keyboard.press("Escape");
+        await a.locator("#pane-back").click();
+        await a.locator(`#list-mine [data-room="${v.id}"]`).waitFor();
+        widths.push(["lists", await a.evaluate(() => document.documentElement.scrollWidth)]);
+        await shot(a, "console14-phone-390-lists.png");
+        const wide = widths.filter(([, w]) => w > 390);
+        assert(wide.length === 0, `wider than 390 px: ${wide.map(([k, w]) => `${k} ${w}`).join(", ")}`);
+      } finally {
+        await a.setViewportSize({ width: 1280, height: 800 });
+      }
     });
 
     await check("chat_rated shows on the chat the visitor left", async () => {
-      assert(v, "needs the claimed chat");
+      assert(claimed, "needs the claimed chat");
       await v.ok("visitor_leave_room", null);
       await a.locator('#conv[data-status="ended"]').waitFor();
       await v.ok("rate_chat", { rating: "good", comment: "Quick and kind, thanks!" });
