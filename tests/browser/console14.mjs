@@ -311,6 +311,31 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
       assert((await row.textContent()).includes("Seen"), "the receipt does not say Seen");
     });
 
+    await check("a paste or a reply over the 16 KiB content limit is refused with a visible message, not cut", async () => {
+      assert(claimed, "needs the claimed chat");
+      const big = "Long log line, pasted by mistake. ".repeat(600); // ~20 KB
+      const input = a.locator("#composer-input");
+      await input.fill("");
+      const pasted = await input.evaluate((node, text) => {
+        const dt = new DataTransfer();
+        dt.setData("text/plain", text);
+        const ev = new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true });
+        node.dispatchEvent(ev);
+        return ev.defaultPrevented;
+      }, big);
+      assert(pasted, "the over-long paste was not refused");
+      await a.locator("#composer-error", { hasText: "too long" }).waitFor();
+      // Typed (or dropped) text over the limit: Enter keeps it and says why.
+      await input.fill(big);
+      assert((await input.inputValue()).length === big.length, "the reply box cut the text");
+      await input.press("Enter");
+      await a.locator("#composer-error", { hasText: "too long" }).waitFor();
+      assert((await input.inputValue()).length === big.length, "the text went away although it was not sent");
+      await sleep(300);
+      assert(!(await v.frames()).some((f) => f.event === "staff_send" && JSON.stringify(f.data).includes("pasted by mistake")), "the over-long reply was sent");
+      await input.fill("");
+    });
+
     await check("a note by agent A shows for agent B (and the watching admin) in the note style; the visitor gets nothing", async () => {
       assert(claimed, "needs the claimed chat");
       // The admin watches the chat from Team chats, then adds agent B to it.
