@@ -104,6 +104,9 @@ export function bindServerEvents(inbox) {
     if (!r) return;
     const before = r.list.maxSeq();
     if (store.addMessages(r, d.messages) === 0) { inbox.renderThread(); return; }
+    // A stored system message ("Pia joined the chat") replaces the note made from the live event.
+    const said = new Set((d.messages || []).filter((m) => m && m.type_id === 0).map((m) => inbox.thread.systemText(m)));
+    if (said.size) r.notes = r.notes.filter((n) => !said.has(n.text));
     // What the visitor wrote while I was away counts as unread, as if it had come live.
     const missed = (d.messages || []).filter((m) => m && m.type_id === 1 && m.sender == null && m.sequence_num > before);
     if (missed.length && store.isMine(r) && (inbox.selected !== r.id || document.hidden)) {
