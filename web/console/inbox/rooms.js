@@ -238,6 +238,7 @@ export class RoomStore {
   }
 
   becomeMine(r) {
+    r.watched = false; // serving it ends a watch (the server stops it too)
     r.status = Status.MINE;
     r.reason = null;
     r.kept = false;
