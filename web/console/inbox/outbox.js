@@ -120,6 +120,9 @@ export class Resync {
       }
     } finally {
       this.running.delete(chatId);
+      // Asked again during the last allowed round: one more run soon, so no acked reply is
+      // left as a local echo (each run is itself bounded).
+      if (state.again && r.chatId === chatId) setTimeout(() => this.run(r), 250);
     }
   }
 }
