@@ -9,6 +9,7 @@ import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
 import { applyTexts } from "/shared/i18n.js";
+import { applyConsoleTexts } from "/console/texts.js";
 
 const $ = (id) => document.getElementById(id);
 const SOUND_KEY = "frontdesk.console.sound";
@@ -91,6 +92,7 @@ $("logout").addEventListener("click", () => signOut());
 function boot(staff) {
   me = staff;
   applyTexts();
+  applyConsoleTexts();
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("me-name").textContent = staffName(me);
@@ -116,6 +118,7 @@ function boot(staff) {
   inbox = new Inbox({ socket, me, notify, toast });
   inbox.onChange = () => { updateTitle(); announceToTabs(); };
   if (me.role_id === 1) team = new Team({ me, toast });
+  if (team) inbox.onCannedChanged = (list) => team.canned.changed(list);
 
   tabs = new ConsoleTabs(me.id, {
     summary: (s) => { if (following) showElsewhere(s); },

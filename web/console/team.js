@@ -4,6 +4,8 @@
 import { el, setChildren, staffName, initials, hueFor, formatFull } from "/shared/format.js";
 import { api } from "/console/api.js";
 import { RoutingSettings } from "/console/settings.js";
+import { CannedAdmin } from "/console/canned_admin.js";
+import { ConversationSettings } from "/console/conv_settings.js";
 import { t } from "/shared/i18n.js";
 
 export class Team {
@@ -13,6 +15,8 @@ export class Team {
     this.staff = [];
     this.editing = null;
     this.routing = new RoutingSettings({ toast });
+    this.canned = new CannedAdmin({ toast });
+    this.convSettings = new ConversationSettings({ toast });
     const $ = (id) => document.getElementById(id);
     this.$ = $;
     $("team-new").addEventListener("click", () => this.openCreate());
@@ -25,6 +29,8 @@ export class Team {
   async show() {
     this.$("team-error").textContent = "";
     this.routing.show();
+    this.canned.show();
+    this.convSettings.show();
     try {
       const data = await api("/api/v1/staff");
       this.staff = (data && (data.results || data)) || [];

@@ -6,6 +6,8 @@ import { setChildren, staffName, visitorName, initials, hueFor, formatWaiting } 
 import { Status } from "/console/inbox/rooms.js";
 import { $ } from "/console/inbox/ui.js";
 import { t } from "/shared/i18n.js";
+import { ct } from "/console/texts.js";
+import { ratingWords } from "/console/inbox/events14.js";
 
 export class ConversationView {
   constructor(inbox) {
@@ -15,6 +17,8 @@ export class ConversationView {
     $("conv-takeover").addEventListener("click", act((r) => inbox.actions.takeOver(r)));
     $("conv-leave").addEventListener("click", act((r) => inbox.actions.leave(r)));
     $("conv-close").addEventListener("click", act((r) => inbox.actions.close(r)));
+    $("conv-watch").addEventListener("click", act((r) => inbox.watch.start(r)));
+    $("conv-unwatch").addEventListener("click", act((r) => inbox.watch.stop(r)));
     $("conv-priority").addEventListener("change", (e) => {
       const r = inbox.current();
       if (r) inbox.actions.setPriority(r, Number(e.target.value));
@@ -51,6 +55,10 @@ export class ConversationView {
     // Transfer: whoever serves the chat, and supervisors/admins for any chat being served.
     $("conv-transfer").hidden = !(mine || (isSupervisor && watching));
     $("conv-close").hidden = !(r.kept && !mine);
+    // Watch (issue 14): supervisors and admins, open chats they do not serve.
+    const open = !store.isEnded(r) && !!r.chatId && (unclaimed || r.status === Status.SERVED || r.status === Status.NONE);
+    $("conv-watch").hidden = !(isSupervisor && !mine && !r.watched && open);
+    $("conv-unwatch").hidden = !(r.watched && !store.isEnded(r));
 
     const banner = $("conv-banner");
     const lost = r.status === Status.ENDED || r.status === Status.TAKEN_OVER || r.status === Status.REMOVED;
@@ -65,6 +73,8 @@ export class ConversationView {
         ? [t("transfer.to_you_note", { from: rt.from ? staffName(rt.from) : t("sys.someone") }), rt.note ? t("transfer.note_quote", { note: rt.note }) : ""].filter(Boolean).join(" ")
         : t("assigned.note");
     }
+    else if (r.watched) text = ct("watch.banner");
+    else if (r.inactiveWarning && mine) text = r.inactiveWarning;
     else if (watching && isSupervisor) text = `You are watching this chat live. ${serving.map(staffName).join(", ")} ${serving.length > 1 ? "are" : "is"} serving.`;
     else if (watching) text = `${serving.map(staffName).join(", ")} is serving this chat.`;
     banner.textContent = text;
@@ -79,6 +89,12 @@ export class ConversationView {
     $("conv-away").textContent = gone.join(" ");
     $("conv-away").hidden = gone.length === 0;
 
+    // The visitor's rating (chat_rated), on the chat while it is on screen.
+    const rating = $("conv-rating");
+    rating.hidden = !r.rating;
+    rating.textContent = r.rating ? ct("rating.line", { name, rating: ratingWords(r.rating.rating) + (r.rating.comment ? ` — “${r.rating.comment}”` : "") }) : "";
+    rating.dataset.rating = r.rating ? r.rating.rating : "";
+
     $("claim-bar").hidden = !unclaimed;
     if (unclaimed) {
       $("claim-text").textContent = r.status === Status.OFFLINE
@@ -87,7 +103,8 @@ export class ConversationView {
     }
     const composer = $("composer");
     const wasHidden = composer.hidden;
-    composer.hidden = !mine;
-    if (wasHidden && mine && document.activeElement === document.body) $("composer-input").focus();
+    const writes = mine || (r.watched && !store.isEnded(r));
+    composer.hidden = !writes;
+    if (wasHidden && writes && document.activeElement === document.body) $("composer-input").focus();
   }
 }

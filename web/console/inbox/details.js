@@ -4,6 +4,9 @@
 import { el, setChildren, formatFull, staffName, visitorName, roleName } from "/shared/format.js";
 import { Availability, AVAILABILITY_TEXT } from "/console/inbox/presence.js";
 import { $, avatar, staffStateTag, PRIORITY } from "/console/inbox/ui.js";
+import { contextView, tickLocalTimes } from "/console/inbox/visitor_context.js";
+import { tagsOf, setTags } from "/console/inbox/actions14.js";
+import { ct } from "/console/texts.js";
 
 export class DetailsView {
   constructor(inbox) {
@@ -14,12 +17,51 @@ export class DetailsView {
       const v = $("add-staff-select").value;
       if (r && v) inbox.actions.addStaff(r, v);
     });
+    // The tag editor: Enter (or a comma) adds the typed tag, × on a chip removes it.
+    $("tag-input").addEventListener("keydown", (e) => {
+      if ((e.key === "Enter" || e.key === ",") && !e.isComposing) {
+        e.preventDefault();
+        const r = inbox.current();
+        const v = e.target.value.trim();
+        if (!r || !v) return;
+        this.saveTags(r, [...tagsOf(r), v], () => { e.target.value = ""; });
+      }
+    });
+    $("tag-input").addEventListener("input", () => { $("tag-error").textContent = ""; });
+    setInterval(() => tickLocalTimes(), 60000);
+  }
+
+  async saveTags(r, tags, done = () => {}) {
+    $("tag-error").textContent = "";
+    try {
+      await setTags(this.inbox, r, tags);
+      done();
+      $("tag-input").focus();
+    } catch (e) {
+      $("tag-error").textContent = e.message;
+    }
+  }
+
+  renderTags(r) {
+    const { store } = this.inbox;
+    const tags = tagsOf(r);
+    const editable = !store.isEnded(r) && !!r.chatId;
+    $("tags-card").hidden = !r.chatId;
+    $("tag-input").hidden = !editable;
+    $("tag-input-label").hidden = !editable;
+    $("tag-hint").hidden = !editable;
+    setChildren($("tag-list"), tags.length ? tags.map((tag) => el("li", { class: "chip" },
+      el("span", null, tag),
+      editable ? el("button", { type: "button", class: "chip-x", "aria-label": ct("tags.remove", { tag }),
+        onclick: () => this.saveTags(r, tags.filter((x) => x !== tag)) }, "×") : null))
+      : el("li", { class: "empty" }, ct("tags.none")));
   }
 
   render() {
     const { store, presence, me, isSupervisor } = this.inbox;
     const r = this.inbox.current();
     $("visitor-card").hidden = !r;
+    $("tags-card").hidden = !r;
     $("participants-card").hidden = !r || store.isEnded(r);
     if (!r) return;
     const facts = [
@@ -29,8 +71,12 @@ export class DetailsView {
       ["Visitor since", r.info.created_at ? formatFull(r.info.created_at) : "—"],
       ["Priority", PRIORITY[r.info.severity_level || 0] || "Not flagged"],
     ];
-    if (r.info.tags && r.info.tags.length) facts.push(["Tags", r.info.tags.map((t) => (typeof t === "string" ? t : t.name)).join(", ")]);
+    const ctx = contextView(this.inbox.visitorPages.get(r.id));
+    if (ctx) facts.push(...ctx.facts);
     setChildren($("visitor-facts"), facts.map(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+    $("visitor-pages-box").hidden = !ctx || !ctx.recent.length;
+    setChildren($("visitor-pages"), ctx ? ctx.recent : []);
+    this.renderTags(r);
 
     const serving = [...r.serving.values()];
     const canManage = isSupervisor && !store.isEnded(r) && (serving.length > 0 || store.isMine(r));

@@ -2,11 +2,12 @@
 // one render. Each handler reads the payload, asks the room store to move, and decides what to
 // tell the staff member (notifications, toasts, thread notes). No DOM here.
 
-import { contentText, staffName, visitorName, toMs } from "/shared/format.js";
+import { staffName, visitorName, toMs } from "/shared/format.js";
 import { asMessage } from "/shared/ws.js";
 import { Status } from "/console/inbox/rooms.js";
 import { announce } from "/console/inbox/ui.js";
 import { t } from "/shared/i18n.js";
+import { previewText } from "/console/inbox/thread.js";
 
 const TYPING_SHOW_MS = 8000;
 
@@ -103,11 +104,14 @@ export function bindServerEvents(inbox) {
     if (!r) return;
     const before = r.list.maxSeq();
     if (store.addMessages(r, d.messages) === 0) { inbox.renderThread(); return; }
+    // A stored system message ("Pia joined the chat") replaces the note made from the live event.
+    const said = new Set((d.messages || []).filter((m) => m && m.type_id === 0).map((m) => inbox.thread.systemText(m)));
+    if (said.size) r.notes = r.notes.filter((n) => !said.has(n.text));
     // What the visitor wrote while I was away counts as unread, as if it had come live.
     const missed = (d.messages || []).filter((m) => m && m.type_id === 1 && m.sender == null && m.sequence_num > before);
     if (missed.length && store.isMine(r) && (inbox.selected !== r.id || document.hidden)) {
       r.unread += missed.length;
-      inbox.notify("message", visitorName(r.info), contentText(missed[missed.length - 1].content), r.id);
+      inbox.notify("message", visitorName(r.info), previewText(missed[missed.length - 1]), r.id);
     }
     render();
   });
@@ -173,7 +177,7 @@ export function bindServerEvents(inbox) {
     r.lastAt = Math.max(r.lastAt, r.queuedAt);
     if (!wasQueued) {
       const last = r.list.last;
-      inbox.notify("chat", `New chat from ${visitorName(r.info)}`, last ? contentText(last.content) : "", r.id);
+      inbox.notify("chat", `New chat from ${visitorName(r.info)}`, last ? previewText(last) : "", r.id);
     }
     render();
   });
@@ -224,10 +228,10 @@ export function bindServerEvents(inbox) {
     const msg = asMessage(d.content, null);
     if (store.addMessages(r, [msg]) === 0) return;
     r.typing = null;
-    if (inbox.selected === r.id) announce(`${visitorName(r.info)} says: ${contentText(msg.content)}`);
+    if (inbox.selected === r.id) announce(`${visitorName(r.info)} says: ${previewText(msg)}`);
     if (store.isMine(r) && (inbox.selected !== r.id || document.hidden)) {
       r.unread += 1;
-      inbox.notify("message", visitorName(r.info), contentText(msg.content), r.id);
+      inbox.notify("message", visitorName(r.info), previewText(msg), r.id);
     }
     render();
   }
@@ -242,7 +246,7 @@ export function bindServerEvents(inbox) {
     if (d.staff) presence.remember(d.staff);
     if (store.addMessages(r, [msg]) === 0) return;
     if (r.typing && r.typing.staff) r.typing = null;
-    if (inbox.selected === r.id && d.staff && !isMe(d.staff)) announce(`${staffName(d.staff)} says: ${contentText(msg.content)}`);
+    if (inbox.selected === r.id && d.staff && !isMe(d.staff)) announce(`${staffName(d.staff)} says: ${previewText(msg)}`);
     if (store.isMine(r) && d.staff && !isMe(d.staff) && (inbox.selected !== r.id || document.hidden)) r.unread += 1;
     render();
   }

@@ -1,5 +1,6 @@
 // A chat's stored messages over REST (`GET /api/v1/chats/{id}/messages`), page by page, for a
-// chat opened after a reload, a chat joined midway, or an offline message.
+// chat opened after a reload, a chat joined midway, or an offline message; and the chat's record
+// (its rating, read pointers and tags, issue 14).
 
 import { api } from "/console/api.js";
 
@@ -26,6 +27,13 @@ export async function loadHistory(store, r, done) {
     // The stored system messages ("join room", "take over room", "leave room") stand in for
     // the notes made from live events, at their true place in the conversation.
     if (fromServer.some((m) => m && m.type_id === 0)) r.notes = [];
+    // The chat's record (issue 14): the visitor's rating, what each side read, its tags.
+    const rec = await api(`/api/v1/chats/${encodeURIComponent(r.chatId)}`).catch(() => null);
+    if (rec && rec.id === r.chatId) {
+      if (rec.rating && typeof rec.rating.value === "string") r.rating = { rating: rec.rating.value, comment: rec.rating.comment || "" };
+      if (rec.read) store.seen(r, rec.read.visitor, rec.read.staff);
+      if (Array.isArray(rec.tags) && !Array.isArray(r.info.tags)) r.info.tags = rec.tags;
+    }
   } catch (e) {
     r.historyLoaded = false;
     console.warn("frontdesk: history", e);

@@ -17,6 +17,9 @@ import { PeopleView } from "/console/inbox/people.js";
 import { AvailabilityControl } from "/console/inbox/availability.js";
 import { TransferDialog } from "/console/inbox/transfer.js";
 import { ReplyOutbox, Resync } from "/console/inbox/outbox.js";
+import { bindIssue14Events } from "/console/inbox/events14.js";
+import { ReadReceipts, Watching } from "/console/inbox/actions14.js";
+import { Panes } from "/console/inbox/panes.js";
 import { $ } from "/console/inbox/ui.js";
 
 const LIST_REFRESH_MS = 30000; // "waiting 3 min" and "2 h" age while nothing happens
@@ -30,6 +33,9 @@ export class Inbox {
     this.toast = toast;         // (text, kind) => void
     this.onChange = () => {};
     this.selected = null;
+    this.canned = [];                // canned replies [{id, shortcut, text}] (issue 14)
+    this.visitorPages = new Map();   // visitor id -> {pages, context} (visitor_page_viewed)
+    this.onCannedChanged = null;     // the admin page's list listens
     this.store = new RoomStore(me);
     this.presence = new Presence(me);
     this.actions = new Actions(this);
@@ -43,7 +49,11 @@ export class Inbox {
     this.transfer = new TransferDialog(this);
     this.outbox = new ReplyOutbox(this);
     this.resyncs = new Resync(this);
+    this.receipts = new ReadReceipts(this);
+    this.watch = new Watching(this);
+    this.panes = new Panes(this);
     bindServerEvents(this);
+    bindIssue14Events(this);
     setInterval(() => this.renderLists(), LIST_REFRESH_MS);
   }
 
@@ -95,8 +105,8 @@ export class Inbox {
     this.selected = id;
     const r = this.current();
     this.composer.switchTo(prev, r);
+    this.panes.selected(r);
     if (r) {
-      r.unread = 0;
       if (!r.list.items.length || (!this.store.isMine(r) && r.status !== Status.QUEUED)) this.loadHistory(r);
     }
     this.render();
@@ -116,10 +126,16 @@ export class Inbox {
     this.renderTyping();
     this.details.render();
     this.renderPeople();
+    this.composer.render();
+    this.receipts.check();
     this.onChange();
   }
 
-  renderLists() { this.listsView.render(); }
+  renderLists() {
+    // Unread = visitor messages after staff's read pointer (survives a reload: room.read).
+    for (const r of this.store.all()) r.unread = this.store.unreadOf(r);
+    this.listsView.render();
+  }
   renderThread() { this.thread.render(); }
   renderTyping() { this.thread.renderTyping(); this.renderLists(); }
   renderPeople() { this.people.render(); if (this.transfer.room) this.transfer.renderList(); }

@@ -2,10 +2,13 @@
 // chat with its preview, waiting time, unread badge and flag; Alt+ArrowUp/Down moves between
 // conversations.
 
-import { el, setChildren, formatAgo, formatWaiting, contentText, staffName, visitorName } from "/shared/format.js";
+import { el, setChildren, formatAgo, formatWaiting, staffName, visitorName } from "/shared/format.js";
 import { Status } from "/console/inbox/rooms.js";
 import { $, avatar, PRIORITY } from "/console/inbox/ui.js";
 import { t } from "/shared/i18n.js";
+import { previewText } from "/console/inbox/thread.js";
+import { tagsOf } from "/console/inbox/actions14.js";
+import { ct } from "/console/texts.js";
 
 /** The label of a chat pinned in My chats that is no longer mine. */
 const PINNED_LABEL = {
@@ -40,6 +43,14 @@ export class ListsView {
     if (this.inbox.isSupervisor) this.fill("live", l.live, "live");
   }
 
+  /** The open chat's main action: Claim for a waiting chat, the reply box for one I write in. */
+  focusMainAction() {
+    const claim = $("claim-btn");
+    if (!$("claim-bar").hidden && !claim.disabled) { claim.focus(); return; }
+    if (!$("composer").hidden) { $("composer-input").focus(); return; }
+    $("main-content").focus();
+  }
+
   fill(name, rooms, kind) {
     $(`count-${name}`).textContent = rooms.length ? String(rooms.length) : "";
     $(`empty-${name}`).hidden = rooms.length > 0;
@@ -52,10 +63,11 @@ export class ListsView {
     const name = visitorName(r.info);
     const online = this.inbox.presence.isVisitorOnline(r.id);
     const preview = r.typing ? `${r.typing.name === name ? "" : r.typing.name + " "}typing…`
-      : last ? `${last.sender === me.id ? "You: " : ""}${contentText(last.content)}` : "";
+      : last ? `${last.sender === me.id ? "You: " : ""}${previewText(last)}` : "";
     const level = r.info.severity_level || 0;
     const servingNames = [...r.serving.values()].filter((s) => s.id !== me.id).map(staffName);
     const pinned = kind === "mine" && !store.isMine(r);
+    const tags = tagsOf(r);
     let sub = null;
     if (kind === "live" || (kind === "flagged" && servingNames.length)) sub = el("span", { class: "item-staff" }, `with ${servingNames.join(", ") || "—"}`);
     if (kind === "queue") sub = el("span", { class: "item-wait" }, formatWaiting(r.queuedAt || r.lastAt));
@@ -68,7 +80,11 @@ export class ListsView {
       "aria-current": selected === r.id ? "true" : null,
       "data-room": r.id,
       "data-status": r.status,
-      onclick: () => this.inbox.select(r.id),
+      onclick: (e) => {
+        this.inbox.select(r.id);
+        // Chosen with the keyboard (Enter/Space: no pointer): focus goes to the chat's main action.
+        if (e.detail === 0) this.focusMainAction();
+      },
     },
     avatar(name, r.id, online, false, this.inbox.presence.isVisitorAway(r.id)),
     el("span", { class: "item-main" },
@@ -78,8 +94,10 @@ export class ListsView {
         el("span", { class: "item-time" }, r.lastAt ? formatAgo(r.lastAt) : "")),
       el("span", { class: "item-bottom" },
         el("span", { class: `item-preview${r.typing ? " is-typing" : ""}` }, preview),
-        r.unread ? el("span", { class: "badge", "aria-label": `${r.unread} unread` }, String(r.unread)) : null),
-      sub));
+        r.unread ? el("span", { class: "badge", "aria-label": ct("unread.label", { n: r.unread }) }, String(r.unread)) : null),
+      sub,
+      tags.length ? el("span", { class: "item-tags", "aria-label": ct("tags.list", { tags: tags.join(", ") }) },
+        tags.slice(0, 4).map((tag) => el("span", { class: "chip chip-sm", "aria-hidden": "true" }, tag))) : null));
     return el("li", null, btn);
   }
 }

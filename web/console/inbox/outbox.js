@@ -30,7 +30,7 @@ export class ReplyOutbox {
     this.inbox = inbox;
     this.live = false; // the session is confirmed (staff_init) and the socket is open
     this.box = new Outbox({
-      send: (event, data, opts) => this.send(data, opts),
+      send: (event, data, opts) => this.send(event, data, opts),
       isOpen: () => this.live && this.inbox.socket.isOpen,
       onChange: (entry) => this.changed(entry),
     });
@@ -38,12 +38,15 @@ export class ReplyOutbox {
 
   get store() { return this.inbox.store; }
 
-  /** A new reply (a local echo item of `r.list`): queued, and sent when its turn comes. */
-  add(r, item) {
+  /**
+   * A new reply (a local echo item of `r.list`): queued, and sent when its turn comes. `event`
+   * is `staff_msg`, or `staff_note` for an internal note (issue 14; same content and id rules).
+   */
+  add(r, item, event = "staff_msg") {
     item.clientMsgId = item.clientMsgId || newClientMsgId();
     item.status = "waiting";
-    // The id rides inside `data` too (accepted there for staff_msg).
-    item.entry = this.box.push("staff_msg", { visitor: r.id, content: item.content, client_msg_id: item.clientMsgId },
+    // The id rides inside `data` too (accepted there for staff_msg and staff_note).
+    item.entry = this.box.push(event, { visitor: r.id, content: item.content, client_msg_id: item.clientMsgId },
       { clientMsgId: item.clientMsgId, meta: { roomId: r.id, item } });
   }
 
@@ -58,13 +61,15 @@ export class ReplyOutbox {
     if (live) this.box.pump();
   }
 
-  async send(data, opts) {
+  async send(event, data, opts) {
     const r = this.store.get(data.visitor);
-    if (!r || !this.store.isMine(r)) {
+    // A note may also come from a watcher (not serving the chat) while the chat is open.
+    const note = event === "staff_note" && r && r.watched && !this.store.isEnded(r);
+    if (!r || (!this.store.isMine(r) && !note)) {
       throw new AckError(r && r.reason ? r.reason : "This chat is no longer yours.", "refused", "not_allowed");
     }
     try {
-      return await this.inbox.socket.send("staff_msg", data, opts);
+      return await this.inbox.socket.send(event === "staff_note" ? "staff_note" : "staff_msg", data, opts);
     } catch (e) {
       if (e.kind === "refused" && e.code === "chat_closed") this.store.ended(r, "This chat has ended.");
       throw e;
@@ -115,6 +120,9 @@ export class Resync {
       }
     } finally {
       this.running.delete(chatId);
+      // Asked again during the last allowed round: one more run soon, so no acked reply is
+      // left as a local echo (each run is itself bounded).
+      if (state.again && r.chatId === chatId) setTimeout(() => this.run(r), 250);
     }
   }
 }

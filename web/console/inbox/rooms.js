@@ -60,7 +60,9 @@ export class RoomStore {
     if (!r) {
       r = { id, info: {}, chatId: null, list: new MessageList(), serving: new Map(),
         status: Status.NONE, reason: null, kept: false, notes: [],
-        unread: 0, typing: null, typingTimer: null, lastAt: 0, queuedAt: 0, historyLoaded: false };
+        unread: 0, typing: null, typingTimer: null, lastAt: 0, queuedAt: 0, historyLoaded: false,
+        // issue 14: read pointers of both sides, a supervisor's watch, the visitor's rating
+        read: { visitor: 0, staff: 0 }, watched: false, rating: null, inactiveWarning: null };
       this.rooms.set(id, r);
     }
     if (typeof obj === "object") {
@@ -69,14 +71,38 @@ export class RoomStore {
         if (r.chatId) {
           // A new chat of the same visitor: what we knew about the old one is history.
           r.list.clear(); r.notes = []; r.historyLoaded = false;
+          r.read = { visitor: 0, staff: 0 }; r.watched = false; r.rating = null; r.inactiveWarning = null;
           if (r.status === Status.ENDED) this.settle(r, Status.NONE);
         }
         r.chatId = obj.chat_id;
         this.byChat.set(obj.chat_id, id);
       }
       if ("staff" in obj && obj.staff && obj.staff.id) this.serve(r, obj.staff);
+      if (obj.read && typeof obj.read === "object") this.seen(r, obj.read.visitor, obj.read.staff);
     }
     return r;
+  }
+
+  /** The read pointers move forward only (`room.read`, `message_seen`, my own acked reads). */
+  seen(r, visitor, staff) {
+    if (typeof visitor === "number" && visitor > r.read.visitor) r.read.visitor = visitor;
+    if (typeof staff === "number" && staff > r.read.staff) r.read.staff = staff;
+  }
+
+  /** Visitor messages (chat or file) after what staff have read: the list's unread badge. */
+  unreadOf(r) {
+    let n = 0;
+    for (const m of r.list.items) {
+      if (!m.local && m.sender == null && (m.type_id === 1 || m.type_id === 2) && typeof m.sequence_num === "number" && m.sequence_num > r.read.staff) n++;
+    }
+    return n;
+  }
+
+  /** The highest visitor message of the chat (what reading the chat marks as read). */
+  lastVisitorSeq(r) {
+    let s = 0;
+    for (const m of r.list.items) if (!m.local && m.sender == null && typeof m.sequence_num === "number" && m.type_id !== 3) s = Math.max(s, m.sequence_num);
+    return s;
   }
 
   /** Adds server messages of the room's current chat; returns how many were new. */
@@ -89,6 +115,9 @@ export class RoomStore {
       if (m.chat_id && r.chatId && m.chat_id !== r.chatId) continue; // an older chat
       if (r.list.add(m)) { added++; r.lastAt = Math.max(r.lastAt, toMs(m.created_at)); }
     }
+    // My uploads shown from the upload's answer give way to the stored message (issue 14).
+    const stored = new Set(r.list.items.filter((m) => !m.local && m.type_id === 2 && m.content && m.content.attachment).map((m) => m.content.attachment.id));
+    if (stored.size) r.list.items = r.list.items.filter((m) => !(m.local && m.type_id === 2 && stored.has(m.content.attachment.id)));
     this.keepRepliesLast(r);
     return added;
   }
@@ -209,6 +238,7 @@ export class RoomStore {
   }
 
   becomeMine(r) {
+    r.watched = false; // serving it ends a watch (the server stops it too)
     r.status = Status.MINE;
     r.reason = null;
     r.kept = false;
@@ -286,6 +316,7 @@ export class RoomStore {
     r.reason = reason;
     r.typing = null;
     r.serving.clear();
+    r.watched = false;
   }
 
   /** The staff member closes a chat pinned in My chats. */

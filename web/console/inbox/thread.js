@@ -2,9 +2,21 @@
 // the local echo's delivery state with Retry (a reply moves to its place by `sequence_num` once
 // the server has it), and the "… is typing" line.
 
-import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, richText, toMs } from "/shared/format.js";
+import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, toMs } from "/shared/format.js";
 import { $, noteRow, dayLabel } from "/console/inbox/ui.js";
 import { t } from "/shared/i18n.js";
+import { ct } from "/console/texts.js";
+import { messageText } from "/console/inbox/richtext.js";
+import { attachmentOf, attachmentView } from "/console/inbox/attachments.js";
+
+/** A message in one line for lists and announcements: files by name, notes marked. */
+export function previewText(m) {
+  if (!m) return "";
+  const a = attachmentOf(m);
+  if (a) return `📎 ${a.name || "file"}`;
+  if (m.type_id === 3) return `${ct("note.label")}: ${contentText(m.content)}`;
+  return contentText(m.content);
+}
 
 /** What the meta line says of a reply not yet in its place (outbox.js). */
 const DELIVERY = {
@@ -30,7 +42,10 @@ export class ThreadView {
     const key = (m) => (m.local ? m.afterSeq : (m.sequence_num ?? Infinity));
     let lastSender;
     let lastDay = "";
-    const lastOwn = [...r.list.items].reverse().find((m) => m.sender === me.id);
+    const lastOwn = [...r.list.items].reverse().find((m) => m.sender === me.id && m.type_id !== 3);
+    // "Seen": under the last staff message the visitor has read (room.read / message_seen).
+    const seen = [...r.list.items].reverse().find((m) => !m.local && m.sender != null && (m.type_id === 1 || m.type_id === 2)
+      && typeof m.sequence_num === "number" && m.sequence_num <= r.read.visitor);
     for (const m of r.list.items) {
       while (notes.length && notes[0].key < key(m)) rows.push(noteRow(notes.shift().text));
       const day = new Date(toMs(m.created_at)).toDateString();
@@ -42,15 +57,19 @@ export class ThreadView {
       }
       const fromVisitor = m.sender == null;
       const mine = m.sender === me.id;
-      const who = fromVisitor ? visitorName(r.info) : (mine ? "You" : staffName(this.inbox.staffById(m.sender)));
-      const showWho = m.sender !== lastSender;
-      lastSender = m.sender;
-      const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${m.status === "failed" ? " msg-failed" : ""}${m.local && m.status === "waiting" ? " msg-waiting" : ""}`, "data-seq": m.local ? null : String(m.sequence_num ?? "") },
+      const isNote = m.type_id === 3;
+      const name = fromVisitor ? visitorName(r.info) : (mine ? "You" : staffName(this.inbox.staffById(m.sender)));
+      const who = isNote ? ct("note.by", { name }) : name;
+      const showWho = isNote || m.sender !== lastSender;
+      lastSender = isNote ? undefined : m.sender;
+      const a = attachmentOf(m);
+      const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${isNote ? " msg-note" : ""}${a ? " msg-file" : ""}${m.status === "failed" ? " msg-failed" : ""}${m.local && m.status === "waiting" ? " msg-waiting" : ""}`, "data-seq": m.local ? null : String(m.sequence_num ?? ""), "data-type": String(m.type_id ?? 1) },
         showWho ? el("span", { class: "msg-who" }, who) : el("span", { class: "sr-only" }, who),
-        el("div", { class: "bubble" }, richText(contentText(m.content))),
+        el("div", { class: "bubble" }, a ? attachmentView(a) : messageText(contentText(m.content))),
         el("span", { class: "msg-meta" },
           el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-          m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${DELIVERY[m.status] || DELIVERY.failed}` : ""));
+          m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${DELIVERY[m.status] || DELIVERY.failed}` : "",
+          m === seen ? el("span", { class: "msg-seen" }, ` · ${ct("read.seen")}`) : null));
       if (m.status === "failed") {
         row.appendChild(el("button", { type: "button", class: "link-btn", onclick: () => this.inbox.composer.retry(r, m) }, `Retry (${m.error || "failed"})`));
       }
@@ -70,6 +89,7 @@ export class ThreadView {
     if (c === "join room") return `${who} joined the chat`;
     if (c === "take over room") return `${who} took over the chat`;
     if (c === "leave room") return `${who} left the chat`;
+    if (c === "closed inactive") return ct("sys.closed_inactive");
     return contentText(m.content);
   }
 
