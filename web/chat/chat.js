@@ -3,9 +3,11 @@
 
 import { LiveSocket, MessageList, asMessage, AckError, Outbox, ChatCursor, TabGroup, newClientMsgId }
   from "/shared/ws.js";
-import { el, setChildren, formatTime, formatFull, contentText, staffName, richText,
+import { el, setChildren, formatTime, formatFull, contentText, staffName, linkify,
   errorMessage, unlockAudio, chime, toMs } from "/shared/format.js";
-import { t, waitWords, opensAtWords, applyTexts } from "/shared/i18n.js";
+import { t, waitWords, opensAtWords, applyTexts, chooseLang, setOverrides, hasOverride } from "./texts.js";
+import { attachmentOf, attachmentView, setupAttachments } from "./attach.js";
+import { ratingForm, inactivityNotice } from "./ending.js";
 
 const STORE_KEY = "frontdesk.visitor";
 const NAMES_KEY = "frontdesk.visitor.staff_names";
@@ -22,7 +24,10 @@ const embedded = params.get("embed") === "1" && window.parent !== window;
 const hostOrigin = safeOrigin(params.get("host"));
 const hideWhenOffline = params.get("hideoffline") === "1";
 const AVAILABILITY_POLL_MS = 60000;                     // the launcher follows the team's availability
-const prechatMode = ["off", "optional", "required"].includes(params.get("prechat")) ? params.get("prechat") : "optional";
+// The host page's data-prechat: the fallback when the server's pre-chat setting is off.
+const hostPrechat = ["off", "optional", "required"].includes(params.get("prechat")) ? params.get("prechat") : "optional";
+const CONTENT_LIMIT = 16 * 1024;                        // bytes of a message's content JSON (product.md §7)
+chooseLang(params.get("lang"));
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -38,6 +43,8 @@ const ui = {
   contact: $("contact"), ctName: $("ct-name"), ctEmail: $("ct-email"), ctError: $("contact-error"),
   ctSave: $("contact-save"), ctSaved: $("contact-saved"), ctSavedText: $("contact-saved-text"),
   ctChange: $("contact-change"),
+  attach: $("attach"), fileInput: $("file-input"), attachHint: $("attach-hint"), dropzone: $("dropzone"),
+  notice: $("notice"), composerError: $("composer-error"), rating: $("rating"),
 };
 
 const state = {
@@ -67,6 +74,12 @@ const state = {
   typingShowTimer: null,
   bannerTimer: null,
   stick: true,                // keep the log scrolled to the newest message (false once the reader scrolls up)
+  read: { visitor: 0, staff: 0 }, // read pointers (issue 14): ours as sent, and what staff have read
+  readSent: 0,                // the highest sequence_num we told the server we read
+  prechat: null,              // the server's pre-chat setting {enabled, name, email}, once known
+  prechatRefused: "",         // the server refused a first message: the form must be filled
+  hostPage: null,             // {url, title, referrer} of the host page (the widget tells us)
+  pageSent: null,             // the host page view we sent as visitor_page
 };
 
 function safeOrigin(s) {
@@ -75,25 +88,21 @@ function safeOrigin(s) {
 
 // ---- configuration from the query (the widget's data- attributes) -----------------------------
 
-let configuredTitle = "Chat with us";
+let configuredTitle = t("title");
 
 function applyConfig() {
   const title = params.get("title");
-  if (title) { configuredTitle = title.slice(0, 80); document.title = configuredTitle; }
+  // The server's override of "title" wins over the page's data-title, as with every text.
+  configuredTitle = hasOverride("title") || !title ? t("title") : title.slice(0, 80);
+  document.title = configuredTitle;
   ui.title.textContent = configuredTitle;
   const greeting = params.get("greeting");
-  if (greeting) ui.greeting.textContent = greeting.slice(0, 500);
+  ui.greeting.textContent = greeting && !hasOverride("greeting") ? greeting.slice(0, 500) : t("greeting");
   const color = params.get("color");
   if (color && CSS.supports("color", color)) {
     const root = document.documentElement.style;
     root.setProperty("--accent", color);
     root.setProperty("--accent-text", readableOn(color));
-  }
-  if (prechatMode === "off") ui.prechat.hidden = true;
-  if (prechatMode === "required") {
-    $("prechat-optional").textContent = "(required)";
-    ui.pcName.required = true;
-    ui.pcEmail.required = true;
   }
   if (embedded) {
     document.body.classList.add("embedded");
@@ -150,15 +159,11 @@ function saveSession(s) {
 }
 
 async function createVisitor() {
-  const body = {};
-  const name = ui.pcName.value.trim();
-  const email = ui.pcEmail.value.trim();
-  if (name) body.name = name;
-  if (email) body.email = email;
+  const body = prechatShown() ? prechatValues() : {};
   const res = await fetch("/api/v1/visitors", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(await errorMessage(res, "We could not start the chat. Please try again."));
+  if (!res.ok) throw new Error(await errorMessage(res, t("start_failed")));
   const data = await res.json();
   saveSession({ token: data.access_token, expires_at: data.expires_at || null, visitor: data.visitor });
 }
@@ -189,7 +194,14 @@ const socket = new LiveSocket({
 const cursor = new ChatCursor(socket);
 
 // Sends from every tab, in order, each until acked (leader only).
-const outbox = new Outbox({ socket, onChange: (entry) => sendStatus(entry.clientMsgId, entry.status, entry.error, entry.data, entry.meta) });
+const outbox = new Outbox({
+  socket,
+  // A first message refused for the pre-chat form: the form comes back with the message in the composer.
+  send: (event, data, o) => socket.send(event, data, o).catch((e) => {
+    if (e && e.code === "prechat_required") prechatRefused(o && o.clientMsgId, e.message);
+    throw e;
+  }),
+  onChange: (entry) => sendStatus(entry.clientMsgId, entry.status, entry.error, entry.data, entry.meta) });
 const entries = new Map(); // client_msg_id -> outbox entry (leader)
 
 let role = "none";           // "leader" | "follower" (until the lock answers: "none")
@@ -207,7 +219,7 @@ const tabs = new TabGroup("visitor-chat", {
     for (const m of state.list.items) {
       if (m.local && (m.status === "queued" || m.status === "sending")) queueSend(m.clientMsgId, m.content, m.fresh);
     }
-    for (const [, r] of relayed) r.reject(new AckError("You are offline. Reconnecting…", "offline"));
+    for (const [, r] of relayed) r.reject(new AckError(t("offline_retry"), "offline"));
   },
   onFollower: () => {
     role = "follower";
@@ -278,7 +290,7 @@ function fromLeader(msg) {
 /** What any tab tells all the others about the visitor's own actions. */
 function sharedMessage(msg) {
   if (msg.type === "ended-by-visitor" && state.phase !== "ended") {
-    endChat("You ended the chat. Thanks for reaching out!", true);
+    endChat(t("ended_by_you"), true);
     render();
   } else if (msg.type === "new-conversation" && state.phase === "ended") {
     startOver();
@@ -293,7 +305,7 @@ function request(event, data) {
   if (role !== "follower") return socket.send(event, data);
   const reqId = newClientMsgId();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { relayed.delete(reqId); reject(new AckError("The server did not answer in time.", "timeout")); }, 12000);
+    const timer = setTimeout(() => { relayed.delete(reqId); reject(new AckError(t("no_answer"), "timeout")); }, 12000);
     relayed.set(reqId, { resolve, reject, timer });
     tabs.post({ type: "request", reqId, event, data });
   });
@@ -312,6 +324,7 @@ function snapshot() {
     opensAt: state.opensAt,
     leftMessage: state.leftMessage,
     chatId: state.chatId,
+    read: state.read,
     endedText: ui.endedText.textContent,
     conn: { state: state.connState, info: state.connInfo },
   };
@@ -336,6 +349,7 @@ function applySnapshot(s) {
   state.initSeen = true;
   cursor.seeMessages(state.list.items.filter((m) => !m.local));
   if (s.conn) setConn(s.conn.state, s.conn.info || {});
+  if (s.read) setRead(s.read);
   render();
 }
 
@@ -344,6 +358,7 @@ function setConn(s, info) {
   state.connState = s;
   state.connInfo = info || {};
   renderBanner();
+  if (s === "open") { sendPage(); markRead(); renderComposerExtras(); }
 }
 
 // ---- server events (the leader's socket, or passed on by it) -----------------------------------
@@ -364,6 +379,7 @@ on("visitor_init", (data) => {
   const raw = Array.isArray(data.contents) ? data.contents : (Array.isArray(data.content) ? data.content : []);
   const contents = raw.map((m) => asMessage(m)).filter(Boolean);
   if (typeof data.available === "boolean") setAvailability(data.available, data.opens_at);
+  setPrechat(data.prechat);
   const hadOpenChat = state.phase === "waiting" || state.phase === "active";
   state.staff.clear();
   if (data.staff) { state.staff.set(data.staff.id, data.staff); rememberStaff(data.staff); }
@@ -372,6 +388,7 @@ on("visitor_init", (data) => {
     const chatId = contents[0].chat_id;
     if (chatId && state.chatId && chatId !== state.chatId) resetConversation(true);
     mergeMessages(contents);
+    setRead(data.read);
     state.phase = state.staff.size ? "active" : "waiting";
     // An open chat nobody serves while nobody is available: it waits in the offline queue.
     state.leftMessage = state.phase === "waiting" && state.available === false;
@@ -380,12 +397,13 @@ on("visitor_init", (data) => {
     resetConversation(true);
     state.phase = "waiting";
   } else if (hadOpenChat && (state.chatId || state.list.items.some((m) => !m.local || m.status === "sent"))) {
-    endChat("This chat has ended.", false);
+    endChat(t("ended"), false);
   } else if (state.phase === "new" && !state.initSeen) {
     showEndedConversation();
   }
   state.initSeen = true;
   render();
+  sendPage();
 });
 
 on("messages_since", (d) => {
@@ -406,23 +424,23 @@ on("visitor_room_exists", () => {
     socket.connect({ force: true });
     return;
   }
-  showBanner("This chat is open in another window.", "Use it here", () => {
+  showBanner(t("other_window"), t("use_here"), () => {
     hideBanner();
     state.forcedAt = Date.now();
     socket.connect({ force: true });
   }, "warn");
 });
 
-on("staff_join_room", (d) => staffJoined(d && d.staff, "joined the chat"));
-on("staff_being_added_to_chat", (d) => staffJoined(d && d.staff, "joined the chat"));
+on("staff_join_room", (d) => staffJoined(d && d.staff));
+on("staff_being_added_to_chat", (d) => staffJoined(d && d.staff));
 
 on("staff_leave", (d) => {
   const s = d && d.staff;
   if (!s) return;
   state.staff.delete(s.id);
   state.away.delete(s.id);
-  addNote(`${staffName(s)} left the chat`);
-  if (state.staff.size === 0) endChat("The agent has closed this chat.", false);
+  addNote(t("left", { name: staffName(s) }));
+  if (state.staff.size === 0) endChat(t("ended_by_agent"), false);
   render();
 });
 
@@ -431,7 +449,7 @@ on("staff_being_removed_from_chat", (d) => {
   if (!s) return;
   state.staff.delete(s.id);
   state.away.delete(s.id);
-  addNote(`${staffName(s)} left the chat`);
+  addNote(t("left", { name: staffName(s) }));
   if (state.staff.size === 0 && state.phase === "active") state.phase = "waiting";
   render();
 });
@@ -443,7 +461,7 @@ on("staff_being_taken_over_chat", (d) => {
   state.away.clear();
   state.staff.set(s.id, s);
   rememberStaff(s);
-  addNote(`${staffName(s)} has taken over the chat`);
+  addNote(t("taken_over", { name: staffName(s) }));
   state.phase = "active";
   render();
 });
@@ -473,8 +491,9 @@ on("staff_send", (d) => {
   hideTyping();
   // A gap (we missed something, or our own sends have no number yet): ask for what is missing.
   const gap = msg.chat_id && typeof msg.sequence_num === "number" && msg.sequence_num > cursor.last(msg.chat_id) + 1;
+  if (msg.type_id === 1 || msg.type_id === 2) notice.clear();
   if (mergeMessages([msg]).length) {
-    announce(`${staffName(d.staff)} says: ${contentText(msg.content)}`);
+    announce(t("says", { name: staffName(d.staff), text: spokenText(msg) }));
     if (!state.panelOpen || document.hidden) {
       state.unread += 1;
       postToHost({ type: "frontdesk:unread", count: state.unread });
@@ -488,7 +507,7 @@ on("staff_send", (d) => {
 
 on("user_typing_receive", (d) => {
   if (!d || !d.staff) return;
-  ui.typingText.textContent = `${staffName(d.staff)} is typing…`;
+  ui.typingText.textContent = t("typing", { name: staffName(d.staff) });
   ui.typing.hidden = false;
   clearTimeout(state.typingShowTimer);
   state.typingShowTimer = setTimeout(hideTyping, TYPING_SHOW_MS);
@@ -514,7 +533,7 @@ on("queue_position", (d) => {
 // Nobody is available (product.md §8.5): the message is kept for the team, who reply by email.
 on("no_staff_available", (d) => {
   setAvailability(false, d && d.opens_at);
-  if (!state.leftMessage) announce(t("offline.title"));
+  if (!state.leftMessage) announce(t("offline_title"));
   state.leftMessage = true;
   state.queue = null;
   render();
@@ -530,7 +549,7 @@ on("chat_transferred", (d) => {
   state.phase = "active";
   state.leftMessage = false;
   state.queue = null;
-  addNote(t("chat.transferred", { to: staffName(to) }));
+  addNote(t("transferred", { to: staffName(to) }));
   render();
 });
 
@@ -550,6 +569,8 @@ function mergeMessages(messages) {
       const i = state.notes.findIndex((n) => n.text === text);
       if (i >= 0) state.notes.splice(i, 1);
     }
+    const att = m.sender == null && attachmentOf(m.content);
+    if (att) state.list.items = state.list.items.filter((x) => !(x.local && x.attachmentId === att.id));
     if (state.list.add(m)) added.push(m);
   }
   cursor.seeMessages(messages);
@@ -578,12 +599,12 @@ function hideTyping() {
   ui.typing.hidden = true;
 }
 
-function staffJoined(s, verb) {
+function staffJoined(s) {
   if (!s) return;
   const known = state.staff.has(s.id);
   state.staff.set(s.id, s);
   rememberStaff(s);
-  if (!known) addNote(`${staffName(s)} ${verb}`);
+  if (!known) addNote(t("joined", { name: staffName(s) }));
   state.phase = "active";
   state.leftMessage = false;
   state.queue = null;
@@ -624,7 +645,9 @@ function endChat(text, byMe) {
   state.queue = null;
   ui.endedText.textContent = text;
   hideTyping();
-  if (byMe) addNote("You ended the chat");
+  notice.clear();
+  if (state.chatId || state.list.items.some((m) => !m.local)) rating.offer();
+  if (byMe) addNote(t("you_ended"));
 }
 
 /** Empties the conversation (a new chat); `keepPending` keeps our sends not yet acked. */
@@ -636,6 +659,10 @@ function resetConversation(keepPending) {
   if (state.chatId) cursor.forget(state.chatId);
   state.chatId = null;
   state.away.clear();
+  state.read = { visitor: 0, staff: 0 };
+  state.readSent = 0;
+  notice.clear();
+  rating.reset();
 }
 
 /**
@@ -655,7 +682,8 @@ async function showEndedConversation() {
     if (!msgs.length || state.phase !== "new" || state.list.items.length) return;
     msgs.forEach((m) => state.list.add(m));
     state.phase = "ended";
-    ui.endedText.textContent = "This chat has ended.";
+    ui.endedText.textContent = t("ended");
+    rating.offer();
     render();
   } catch { /* offline: nothing to show */ }
 }
@@ -666,8 +694,27 @@ async function submitMessage() {
   const text = ui.input.value.trim();
   if (!text) return;
   unlockAudio();
+  if (contentBytes(text) > CONTENT_LIMIT) { composerError(t("too_long")); return; }
+  const formShown = prechatShown();
+  if (formShown && !validatePrechat()) return;
+  if (state.session && formShown) {
+    // A visitor we know, asked for details (the server's pre-chat form): visitor_update first.
+    const body = prechatValues();
+    if (Object.keys(body).length) {
+      ui.send.disabled = true;
+      try {
+        await request("visitor_update", body);
+        saveSession({ ...state.session, visitor: { ...state.session.visitor, ...body, is_anonymous: false } });
+      } catch (e) {
+        ui.pcError.textContent = e.message;
+        ui.send.disabled = false;
+        return;
+      }
+      ui.send.disabled = false;
+    }
+  }
+  state.prechatRefused = "";
   if (!state.session) {
-    if (!validatePrechat()) return;
     ui.send.disabled = true;
     try {
       await createVisitor();
@@ -713,7 +760,7 @@ function sendStatus(clientMsgId, status, error, content, meta) {
   const fresh = !!(meta && meta.fresh);
   showOwn(clientMsgId, content, status, error, fresh);
   tabs.post({ type: "status", clientMsgId, status, error, content, fresh });
-  if (status === "sent") syncSoon();
+  if (status === "sent") { syncSoon(); notice.clear(); }
   render();
 }
 
@@ -763,19 +810,29 @@ function retrySend(item) {
 
 function validatePrechat() {
   ui.pcError.textContent = "";
-  if (prechatMode !== "required" || ui.prechat.hidden) {
-    if (ui.pcEmail.value && !ui.pcEmail.checkValidity()) {
-      ui.pcError.textContent = "Please check the email address.";
-      ui.pcEmail.focus();
-      return false;
-    }
-    return true;
-  }
-  if (!ui.pcName.value.trim()) { ui.pcError.textContent = "Please tell us your name."; ui.pcName.focus(); return false; }
-  if (!ui.pcEmail.value.trim() || !ui.pcEmail.checkValidity()) {
-    ui.pcError.textContent = "Please enter a valid email address."; ui.pcEmail.focus(); return false;
-  }
+  for (const n of [ui.pcName, ui.pcEmail]) n.removeAttribute("aria-invalid");
+  const f = prechatFields();
+  const fail = (input, key) => {
+    ui.pcError.textContent = t(key);
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    return false;
+  };
+  if (f.name === "required" && !ui.pcName.value.trim()) return fail(ui.pcName, "prechat_name_needed");
+  if (f.email === "required" && !ui.pcEmail.value.trim()) return fail(ui.pcEmail, "prechat_email_needed");
+  if (f.email !== "off" && ui.pcEmail.value.trim() && !ui.pcEmail.checkValidity()) return fail(ui.pcEmail, "prechat_email_invalid");
   return true;
+}
+
+/** What the form holds, for the fields it shows. */
+function prechatValues() {
+  const f = prechatFields();
+  const body = {};
+  const name = ui.pcName.value.trim();
+  const email = ui.pcEmail.value.trim();
+  if (f.name !== "off" && name) body.name = name;
+  if (f.email !== "off" && email) body.email = email;
+  return body;
 }
 
 // typing indicator (our side)
@@ -809,7 +866,7 @@ function autoGrow() {
 
 function render() {
   const started = state.phase !== "new";
-  ui.prechat.hidden = started || !!state.session || prechatMode === "off";
+  renderPrechat();
   ui.endBtn.hidden = !(state.phase === "waiting" || state.phase === "active");
   ui.ended.hidden = state.phase !== "ended";
   // An ended conversation stays readable; writing again starts a new one from the button.
@@ -822,7 +879,9 @@ function render() {
   renderOffline();
   renderWaiting();
   renderMessages();
+  renderComposerExtras();
   tellLauncher();
+  markRead();
 }
 
 // ---- nobody available (issue 13) ---------------------------------------------------------------
@@ -852,10 +911,10 @@ function renderOffline() {
   // pre-chat form asks the same.
   const visitor = state.session && state.session.visitor;
   const saved = visitor && visitor.email && !state.editingContact;
-  ui.offlineText.textContent = state.phase === "new" ? t("offline.leave") : t(saved ? "offline.written_saved" : "offline.written");
+  ui.offlineText.textContent = state.phase === "new" ? t("offline_leave") : t(saved ? "offline_written_saved" : "offline_written");
   ui.contact.hidden = !visitor || !!saved;
   ui.ctSaved.hidden = !saved;
-  if (saved) ui.ctSavedText.textContent = t("offline.saved", { email: visitor.email });
+  if (saved) ui.ctSavedText.textContent = t("offline_saved", { email: visitor.email });
   if (visitor && !saved && document.activeElement !== ui.ctEmail && document.activeElement !== ui.ctName) {
     if (!ui.ctName.value && visitor.name && !visitor.is_anonymous) ui.ctName.value = visitor.name;
     if (!ui.ctEmail.value && visitor.email) ui.ctEmail.value = visitor.email;
@@ -867,12 +926,12 @@ async function saveContact() {
   ui.ctEmail.removeAttribute("aria-invalid");
   const name = ui.ctName.value.trim();
   const email = ui.ctEmail.value.trim();
-  if (!email) return contactError(t("offline.email_needed"));
-  if (!ui.ctEmail.checkValidity()) return contactError(t("offline.email_invalid"));
+  if (!email) return contactError(t("offline_email_needed"));
+  if (!ui.ctEmail.checkValidity()) return contactError(t("offline_email_invalid"));
   const body = { email };
   if (name) body.name = name;
   ui.ctSave.disabled = true;
-  ui.ctSave.textContent = t("offline.saving");
+  ui.ctSave.textContent = t("offline_saving");
   try {
     await request("visitor_update", body);
     const s = state.session;
@@ -880,12 +939,12 @@ async function saveContact() {
     state.editingContact = false;
     tabs.post({ type: "contact", visitor: state.session && state.session.visitor });
     render();
-    announce(t("offline.saved", { email }));
+    announce(t("offline_saved", { email }));
   } catch (e) {
     ui.ctError.textContent = e.message;
   } finally {
     ui.ctSave.disabled = false;
-    ui.ctSave.textContent = t("offline.save");
+    ui.ctSave.textContent = t("offline_save");
   }
 }
 
@@ -901,10 +960,17 @@ async function checkAvailability() {
     const res = await fetch("/api/v1/availability");
     if (!res.ok) return;
     const a = await res.json();
-    if (a && typeof a.available === "boolean") {
-      setAvailability(a.available, a.opens_at);
-      render();
+    if (!a || typeof a !== "object") return;
+    if (a.texts && typeof a.texts === "object") {
+      setOverrides(a.texts);
+      applyTexts();
+      applyConfig();
+      tellLabels();
     }
+    setPrechat(a.prechat);
+    // With a session, visitor_init tells whether anyone is there (for the chat we have).
+    if (typeof a.available === "boolean" && (!state.session || hideWhenOffline || state.phase === "new")) setAvailability(a.available, a.opens_at);
+    render();
   } catch { /* offline: the widget stays as it is */ }
 }
 
@@ -921,8 +987,8 @@ function tellLauncher() {
 
 function awayText() {
   const names = [...state.away].map((id) => nameOf(id)).filter(Boolean);
-  if (names.length === 1) return `${names[0]} lost connection, back soon`;
-  return "The agent lost connection, back soon";
+  if (names.length === 1) return t("away_one", { name: names[0] });
+  return t("away");
 }
 
 function renderAway() {
@@ -942,8 +1008,8 @@ function renderHeader() {
     ui.avatar.classList.add("has-agent");
   } else {
     ui.title.textContent = configuredTitle;
-    ui.subtitle.textContent = offlineShown() ? t("offline.subtitle")
-      : state.phase === "waiting" ? "Waiting for an agent" : "We typically reply in a few minutes";
+    ui.subtitle.textContent = offlineShown() ? t("offline_subtitle")
+      : state.phase === "waiting" ? t("subtitle_waiting") : t("subtitle");
     ui.avatar.classList.remove("has-agent");
     if (!ui.avatar.querySelector("svg")) {
       ui.avatar.replaceChildren(chatIcon());
@@ -977,10 +1043,10 @@ function renderWaiting() {
     // The estimate in words beside the position; nothing when the server cannot estimate it.
     const wait = waitWords(q.estimated_wait_seconds);
     ui.waitingDetail.textContent = q.position === 1
-      ? t(wait ? "wait.next_eta" : "wait.next", { wait })
-      : t(wait ? "wait.number_eta" : "wait.number", { position: q.position, wait });
+      ? t(wait ? "wait_next_eta" : "wait_next", { wait })
+      : t(wait ? "wait_number_eta" : "wait_number", { position: q.position, wait });
   } else {
-    ui.waitingDetail.textContent = "We'll be with you shortly. You can keep writing.";
+    ui.waitingDetail.textContent = t("waiting_keep");
   }
 }
 
@@ -992,6 +1058,9 @@ function renderMessages() {
   let prevSender;
   let lastNote = null;
   const lastOwn = [...items].reverse().find((m) => m.sender == null && m.type_id !== 0);
+  // "Seen" goes under the last of our messages staff have read (message_seen, visitor_init.read).
+  const lastSeen = state.read.staff > 0 ? [...items].reverse().find((m) => !m.local && m.sender == null &&
+    (m.type_id === 1 || m.type_id === 2) && typeof m.sequence_num === "number" && m.sequence_num <= state.read.staff) : null;
   for (const m of items) {
     while (notes.length && notes[0].afterSeq < keyOf(m)) rows.push(noteRow(notes.shift().text));
     if (m.type_id === 0) {
@@ -1010,14 +1079,19 @@ function renderMessages() {
     const senderName = mine ? null : nameOf(m.sender);
     const meta = el("span", { class: "meta" },
       el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
-      mine && (m === lastOwn || (m.local && m.status !== "sent")) ? statusText(m) : null);
-    const bubble = el("div", { class: `bubble ${mine ? "bubble-me" : "bubble-staff"}` }, richText(text));
+      m === lastSeen ? el("span", { class: "status seen" }, ` · ${t("status_seen")}`)
+        : mine && (m === lastOwn || (m.local && m.status !== "sent")) ? statusText(m) : null);
+    const att = attachmentOf(m.content);
+    const body = m.uploading ? el("span", { class: "uploading" }, el("span", { class: "spinner spinner-sm", "aria-hidden": "true" }),
+      t("file_uploading", { name: m.uploading }))
+      : att ? attachmentNode(att) : linkify(text);
+    const bubble = el("div", { class: `bubble ${mine ? "bubble-me" : "bubble-staff"}${att || m.uploading ? " bubble-file" : ""}` }, body);
     const row = el("li", { class: `msg ${mine ? "msg-me" : "msg-staff"}${m.status === "failed" || m.status === "queued" ? " msg-failed" : ""}` },
-      showName ? el("span", { class: "sender" }, senderName || "Support") : null,
-      el("span", { class: "sr-only" }, mine ? "You said: " : "Agent said: "),
+      showName ? el("span", { class: "sender" }, senderName || t("support")) : null,
+      el("span", { class: "sr-only" }, mine ? t("you_said") : t("agent_said", { name: senderName || t("support") }), " "),
       bubble, meta);
     if (m.status === "failed") {
-      row.appendChild(el("button", { type: "button", class: "retry", onclick: () => { retrySend(m); renderMessages(); } }, "Not sent — retry"));
+      row.appendChild(el("button", { type: "button", class: "retry", onclick: () => { retrySend(m); renderMessages(); } }, t("retry")));
     }
     rows.push(row);
   }
@@ -1027,26 +1101,27 @@ function renderMessages() {
 }
 
 function statusText(m) {
-  if (!m.local) return el("span", { class: "status" }, " · Sent"); // the server's copy: stored
-  const t = { sending: "Sending…", sent: "Sent", queued: "Waiting for connection…", failed: "" }[m.status] || "";
-  return t ? el("span", { class: "status" }, ` · ${t}`) : null;
+  if (!m.local) return el("span", { class: "status" }, ` · ${t("status_sent")}`); // the server's copy: stored
+  const key = { sending: "status_sending", sent: "status_sent", queued: "status_queued" }[m.status];
+  return key ? el("span", { class: "status" }, ` · ${t(key)}`) : null;
 }
 
 function systemText(m) {
   const c = contentText(m.content).toLowerCase();
   const o = m.content && typeof m.content === "object" ? m.content : {};
-  const who = (m.sender && nameOf(m.sender)) || (typeof o.name === "string" && o.name) || "An agent";
+  const who = (m.sender && nameOf(m.sender)) || (typeof o.name === "string" && o.name) || t("an_agent");
   // Routing (issue 13), as the visitor lives it: someone joined, left, or took the chat over.
-  if (c === "assigned") return t("chat.joined", { name: who });
-  if (c === "assign_timeout" || c === "assign_declined") return t("chat.left", { name: who });
+  if (c === "assigned") return t("joined", { name: who });
+  if (c === "assign_timeout" || c === "assign_declined") return t("left", { name: who });
   if (c === "assign_gave_up") return "";
   if (c === "transfer") {
-    const to = (typeof o.to_name === "string" && o.to_name) || (o.to && nameOf(o.to)) || "an agent";
-    return t("chat.transferred", { to });
+    const to = (typeof o.to_name === "string" && o.to_name) || (o.to && nameOf(o.to)) || t("an_agent");
+    return t("transferred", { to });
   }
-  if (c === "join room") return `${who} joined the chat`;
-  if (c === "take over room") return `${who} has taken over the chat`;
-  if (c === "leave room") return `${who} left the chat`;
+  if (c === "join room") return t("joined", { name: who });
+  if (c === "take over room") return t("taken_over", { name: who });
+  if (c === "leave room") return t("left", { name: who });
+  if (c === "closed inactive") return t("ended_inactive");
   return contentText(m.content);
 }
 
@@ -1071,7 +1146,7 @@ function renderBanner() {
     // The visitor token expired or was revoked: start over as a new visitor.
     saveSession(null);
     state.phase = state.list.items.length ? "ended" : "new";
-    if (state.phase === "ended") ui.endedText.textContent = "Your session expired. Start a new conversation to continue.";
+    if (state.phase === "ended") ui.endedText.textContent = t("session_expired");
     hideBanner();
     render();
     return;
@@ -1085,13 +1160,13 @@ function renderBanner() {
       state.bannerTimer = setTimeout(renderBanner, quietFor + 20);
       return;
     }
-    showBanner(offline ? "You're offline. We'll reconnect when your connection is back." : "Reconnecting…", null, null, "info");
+    showBanner(offline ? t("offline_link") : t("reconnecting"), null, null, "info");
     return;
   }
   if (s === "connecting") {
     // Only worth a banner if it takes a while.
     state.bannerTimer = setTimeout(() => {
-      if (state.connState === "connecting") showBanner("Connecting…", null, null, "info");
+      if (state.connState === "connecting") showBanner(t("connecting"), null, null, "info");
     }, 1500);
   }
 }
@@ -1122,9 +1197,12 @@ window.addEventListener("message", (ev) => {
   if (hostOrigin && ev.origin !== hostOrigin) return;
   const d = ev.data;
   if (!d || typeof d.type !== "string") return;
-  if (d.type === "frontdesk:open") {
+  if (d.type === "frontdesk:page") {
+    hostPageSeen(d);
+  } else if (d.type === "frontdesk:open") {
     state.panelOpen = true;
     clearUnread();
+    markRead();
     setTimeout(() => ui.input.focus(), 50);
     scrollToEnd();
   } else if (d.type === "frontdesk:close") {
@@ -1139,9 +1217,258 @@ function clearUnread() {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && state.panelOpen) clearUnread();
+  if (!document.hidden && state.panelOpen) { clearUnread(); markRead(); }
   // The leader retries by itself when shown; a follower shown asks it to retry now.
   if (!document.hidden && role === "follower" && state.connState === "reconnecting") tabs.post({ type: "retry" });
+});
+
+// ---- issue 14: attachments, read receipts, inactivity, rating, page context, pre-chat ----------
+
+const notice = inactivityNotice(ui.notice);
+const rating = ratingForm(ui.rating, (value, comment) => request("rate_chat", comment ? { rating: value, comment } : { rating: value }), announce);
+
+on("chat_timeout_warning", (d) => {
+  if (!d || (state.phase !== "active" && state.phase !== "waiting")) return;
+  notice.warn(d.seconds_left);
+});
+
+on("chat_closed_inactive", () => {
+  if (state.phase === "ended") return;
+  stopTyping();
+  endChat(t("ended_inactive"), false);
+  announce(t("ended_inactive"));
+  render();
+});
+
+on("message_seen", (d) => {
+  if (!d || typeof d.sequence_num !== "number") return;
+  if (d.reader) setRead({ staff: d.sequence_num });
+  else setRead({ visitor: d.sequence_num }); // our own read, from another tab
+  renderMessages();
+});
+
+function setRead(r) {
+  if (!r || typeof r !== "object") return;
+  if (typeof r.staff === "number") state.read.staff = Math.max(state.read.staff, r.staff);
+  if (typeof r.visitor === "number") state.read.visitor = Math.max(state.read.visitor, r.visitor);
+}
+
+/** Tells the server we read up to the newest staff message, while the panel is open and shown. */
+function markRead() {
+  if (!state.panelOpen || document.hidden || !state.session || state.connState !== "open") return;
+  if (state.phase !== "active" && state.phase !== "waiting") return;
+  let seq = 0;
+  for (const m of state.list.items) {
+    if (!m.local && m.sender != null && (m.type_id === 1 || m.type_id === 2) && typeof m.sequence_num === "number") seq = Math.max(seq, m.sequence_num);
+  }
+  if (seq <= Math.max(state.readSent, state.read.visitor)) return;
+  state.readSent = seq;
+  request("message_read", { sequence_num: seq }).then(() => setRead({ visitor: seq }), () => {
+    if (state.readSent === seq) state.readSent = state.read.visitor;
+  });
+}
+
+// Attachments: thumbnails and cards are kept per attachment (an image loads once).
+const attachmentViews = new Map();
+function attachmentNode(a) {
+  const key = a.id || a.url;
+  let n = attachmentViews.get(key);
+  if (!n) { n = attachmentView(a, state.session && state.session.token); attachmentViews.set(key, n); }
+  return n;
+}
+
+function spokenText(msg) {
+  const a = attachmentOf(msg.content);
+  return a ? (typeof a.name === "string" ? a.name : "") : contentText(msg.content);
+}
+
+function canUpload() {
+  return !!(state.session && state.chatId && (state.phase === "waiting" || state.phase === "active") && role !== "none");
+}
+
+let uploadSeq = 0;
+setupAttachments({
+  button: ui.attach, input: ui.fileInput, dropzone: ui.dropzone, root: ui.app, textarea: ui.input,
+  token: () => state.session && state.session.token,
+  chatId: () => state.chatId,
+  canUpload: () => {
+    if (canUpload()) return true;
+    composerError(t("attach_later"));
+    return false;
+  },
+  onStart: (file) => {
+    composerError("");
+    const item = state.list.addLocal({ id: null, chat_id: state.chatId, type_id: 2, sender: null, content: {}, created_at: Date.now() }, 0);
+    item.uploadId = `up-${++uploadSeq}`;
+    item.uploading = file.name || "file";
+    item.status = "sending";
+    item.afterSeq = PENDING_KEY + (state.pendingCount++);
+    render();
+    scrollToEnd();
+    return item.uploadId;
+  },
+  onDone: (id, chatId, attachment) => {
+    const item = state.list.items.find((m) => m.uploadId === id);
+    if (item && !state.list.items.some((m) => !m.local && attachmentOf(m.content)?.id === attachment.id)) {
+      item.uploading = null;
+      item.content = { attachment };
+      item.attachmentId = attachment.id;
+      item.status = "sent";
+      item.afterSeq = noteKey();
+      state.list.sort();
+    } else if (item) {
+      state.list.items = state.list.items.filter((m) => m !== item);
+    }
+    notice.clear();
+    syncSoon();
+    render();
+  },
+  onFail: (id, file, message) => {
+    state.list.items = state.list.items.filter((m) => m.uploadId !== id);
+    composerError(t("file_failed", { name: file.name || "file", error: message }));
+    render();
+  },
+});
+
+/** The visible line above the composer (too long, upload refused); "" hides it. */
+let composerErrorTimer = null;
+function composerError(text) {
+  clearTimeout(composerErrorTimer);
+  ui.composerError.textContent = text;
+  ui.composerError.hidden = !text;
+  if (text) composerErrorTimer = setTimeout(() => composerError(""), 12000);
+}
+
+function renderComposerExtras() {
+  const ok = canUpload();
+  ui.attach.setAttribute("aria-disabled", String(!ok));
+  ui.attach.classList.toggle("is-disabled", !ok);
+  ui.attachHint.textContent = ok ? "" : t("attach_later");
+  ui.attach.title = ok ? t("attach") : t("attach_later");
+}
+
+/** Bytes of the content JSON a message with this text would send (the server's limit counts them). */
+function contentBytes(text) {
+  return new TextEncoder().encode(JSON.stringify({ content: text, timestamp: Date.now() })).length;
+}
+
+ui.input.addEventListener("paste", (e) => {
+  const text = e.clipboardData ? e.clipboardData.getData("text/plain") : "";
+  if (!text) return;
+  const v = ui.input.value;
+  const next = v.slice(0, ui.input.selectionStart) + text + v.slice(ui.input.selectionEnd);
+  if (contentBytes(next.trim()) > CONTENT_LIMIT) {
+    e.preventDefault();
+    composerError(t("paste_too_long"));
+  }
+});
+
+// Visitor context: the host page the widget is on (frontdesk:page), sent once per page view.
+function hostPageSeen(d) {
+  const url = typeof d.url === "string" ? d.url : "";
+  let u;
+  try { u = new URL(url); } catch { return; }
+  if (!/^https?:$/.test(u.protocol) || url.length > 2048) return;
+  if (embedded && hostOrigin && u.origin !== hostOrigin) return;
+  let ref = typeof d.referrer === "string" ? d.referrer : "";
+  if (ref && (!/^https?:\/\//i.test(ref) || ref.length > 2048)) ref = "";
+  state.hostPage = { url, title: typeof d.title === "string" ? d.title.slice(0, 300) : "", referrer: ref };
+  sendPage();
+}
+
+function sendPage() {
+  const p = state.hostPage;
+  if (!p || !state.session || state.connState !== "open" || state.pageSent === p) return;
+  state.pageSent = p;
+  let tz = "";
+  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch { /* old browser */ }
+  const data = { url: p.url, title: p.title, referrer: p.referrer };
+  if (navigator.language) data.language = navigator.language.slice(0, 35);
+  if (tz && tz.length <= 64) data.time_zone = tz;
+  if (navigator.userAgent) data.user_agent = navigator.userAgent.slice(0, 512);
+  request("visitor_page", data).catch(() => { if (state.pageSent === p) state.pageSent = null; });
+}
+
+// The pre-chat form: the server's setting (availability, visitor_init), else the page's data-prechat.
+const MODES = ["off", "optional", "required"];
+function setPrechat(p) {
+  if (!p || typeof p !== "object" || typeof p.enabled !== "boolean") return;
+  state.prechat = { enabled: p.enabled, name: MODES.includes(p.name) ? p.name : "optional", email: MODES.includes(p.email) ? p.email : "optional" };
+}
+
+function prechatFields() {
+  if (state.prechat && state.prechat.enabled) return { name: state.prechat.name, email: state.prechat.email };
+  return { name: hostPrechat, email: hostPrechat };
+}
+
+function missingRequired() {
+  const v = (state.session && state.session.visitor) || {};
+  const f = prechatFields();
+  const out = [];
+  if (f.name === "required" && (!v.name || v.is_anonymous)) out.push("name");
+  if (f.email === "required" && !v.email) out.push("email");
+  return out;
+}
+
+function prechatShown() {
+  const f = prechatFields();
+  if (f.name === "off" && f.email === "off") return false;
+  if (state.prechatRefused) return true;
+  if (state.phase !== "new") return false;
+  return !state.session || missingRequired().length > 0;
+}
+
+function renderPrechat() {
+  const show = prechatShown();
+  ui.prechat.hidden = !show;
+  if (!show) return;
+  const f = prechatFields();
+  const anyRequired = f.name === "required" || f.email === "required";
+  $("prechat-optional").hidden = anyRequired;
+  for (const [input, mode, req] of [[ui.pcName, f.name, $("pc-name-req")], [ui.pcEmail, f.email, $("pc-email-req")]]) {
+    input.hidden = mode === "off";
+    input.labels[0].hidden = mode === "off";
+    input.required = mode === "required";
+    input.setAttribute("aria-required", String(mode === "required"));
+    req.textContent = mode === "required" ? ` ${t("prechat_required")}` : "";
+  }
+  if (state.prechatRefused && !ui.pcError.textContent) ui.pcError.textContent = state.prechatRefused;
+}
+
+/** The server refused a first message for the form: the message goes back into the composer. */
+function prechatRefused(clientMsgId, message) {
+  state.prechatRefused = message || t("prechat_refused");
+  setTimeout(() => {
+    const item = state.list.items.find((m) => m.local && m.clientMsgId === clientMsgId);
+    if (item) {
+      state.list.items = state.list.items.filter((m) => m !== item);
+      if (!ui.input.value && item.content && typeof item.content.content === "string") ui.input.value = item.content.content;
+    }
+    if (!state.list.items.length) state.phase = "new";
+    ui.pcError.textContent = state.prechatRefused;
+    render();
+    (prechatFields().email === "required" ? ui.pcEmail : ui.pcName).focus();
+  }, 0);
+}
+
+/** The launcher's labels (the widget has them in four languages; the server may override them). */
+function tellLabels() {
+  if (!embedded) return;
+  const labels = {};
+  for (const k of ["launcher_open", "launcher_close", "launcher_unread"]) if (hasOverride(k)) labels[k] = t(k);
+  if (Object.keys(labels).length) postToHost({ type: "frontdesk:labels", labels });
+}
+
+// Keyboard: in the open panel Tab and Shift+Tab stay inside (the launcher is outside the frame).
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Tab" || !embedded || !state.panelOpen || ui.confirmEnd.open) return;
+  const all = [...document.querySelectorAll("button, a[href], input, textarea, select, [tabindex]")]
+    .filter((n) => n.tabIndex >= 0 && !n.disabled && n.getClientRects().length > 0);
+  if (!all.length) return;
+  const first = all[0];
+  const last = all[all.length - 1];
+  if (e.shiftKey && (document.activeElement === first || document.activeElement === document.body)) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
 });
 
 // ---- wiring ------------------------------------------------------------------------------------
@@ -1167,7 +1494,7 @@ ui.confirmEnd.addEventListener("close", async () => {
   try {
     await request("visitor_leave_room", null);
     stopTyping();
-    endChat("You ended the chat. Thanks for reaching out!", true);
+    endChat(t("ended_by_you"), true);
     tabs.post({ type: "ended-by-visitor" });
   } catch (e) {
     showBanner(e.message, null, null, "error");
@@ -1204,9 +1531,10 @@ ui.ctChange.addEventListener("click", () => {
 applyTexts();
 applyConfig();
 render();
-// Before a visitor exists, the page asks whether anyone is there (no visitor is created for it).
-if (!state.session || hideWhenOffline) checkAvailability();
+// The page asks whether anyone is there (no visitor is created for it), the server's pre-chat
+// form and its texts.
+checkAvailability();
 if (hideWhenOffline) setInterval(() => { if (state.phase === "new") checkAvailability(); }, AVAILABILITY_POLL_MS);
 tabs.start(); // the leader tab connects (onLeader); the others follow it
-if (embedded) postToHost({ type: "frontdesk:ready" });
+if (embedded) { postToHost({ type: "frontdesk:ready" }); tellLabels(); } else hostPageSeen({ url: location.href, title: document.title, referrer: document.referrer });
 if (!embedded) ui.input.focus();
