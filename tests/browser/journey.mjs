@@ -577,6 +577,7 @@ try {
   await (await import("./console_resilience.mjs")).consoleResilience({ check, assert, newPage, pageErrors, BASE, BIN, ADMIN, startServer, stopServer, shot });
 
   await (await import("./routing.mjs")).routingChecks({ check, assert, newPage, BIN, shot });
+  await (await import("./widget14.mjs")).widget14Checks({ check, assert, newPage, BIN, shot });
 
   await check("no page errors", async () => {
     assert(pageErrors.length === 0, pageErrors.join("\n"));
