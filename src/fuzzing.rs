@@ -110,6 +110,35 @@ fn check_request(req: &Request, max: usize) {
         Family::Contact(crate::live::events::contact::Contact::Update { name, email }) => {
             assert!(name.is_some() || email.is_some());
         }
+        Family::Receipts(crate::live::events::receipts::Receipts::Read {
+            visitor,
+            sequence_num,
+        }) => assert!(visitor.as_deref().is_none_or(id_ok) && *sequence_num >= 1),
+        Family::Notes(n) => {
+            use crate::live::events::notes::Notes;
+            match n {
+                Notes::Note {
+                    visitor, content, ..
+                } => {
+                    assert!(id_ok(visitor));
+                    check_content(content, max);
+                }
+                Notes::Watch { visitor } | Notes::Unwatch { visitor } => assert!(id_ok(visitor)),
+            }
+        }
+        Family::Tagging(crate::live::events::tagging::Tagging::Tag { visitor, tags }) => {
+            assert!(id_ok(visitor) && tags.len() <= 10);
+            assert!(tags
+                .iter()
+                .all(|t| !t.is_empty() && t.chars().count() <= 32));
+        }
+        Family::Rating(crate::live::events::rating::Rating::Rate { rating, comment }) => {
+            assert!(matches!(*rating, "good" | "bad"));
+            assert!(comment.as_deref().is_none_or(|c| c.chars().count() <= 1000));
+        }
+        Family::Visits(crate::live::events::visits::Visits::Page { url, .. }) => {
+            assert!(url.starts_with("http://") || url.starts_with("https://"));
+        }
     }
 }
 

@@ -234,6 +234,10 @@ pub struct Message {
 
 pub const MESSAGE_SYSTEM: i64 = 0;
 pub const MESSAGE_CHAT: i64 = 1;
+/// A file sent in the chat: content `{"attachment": {id, name, size, mime, url}}`.
+pub const MESSAGE_ATTACHMENT: i64 = 2;
+/// An internal note: staff only, never sent or shown to a visitor.
+pub const MESSAGE_NOTE: i64 = 3;
 
 #[cfg(test)]
 mod tests {

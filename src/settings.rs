@@ -1,7 +1,8 @@
 //! Settings an admin changes in the console and over REST (`GET`/`PATCH /api/v1/settings`,
 //! product.md §8.9), applied live without a restart. Stored in SQLite's `settings` table, one
-//! JSON value per key. This issue's keys: routing, assignment timeout and attempts, business
-//! hours. (The TOML file and flags keep what an operator sets: listen, data, limits.)
+//! JSON value per key: routing, assignment timeout and attempts, business hours (issue 13);
+//! inactivity times, the pre-chat form and the widget's texts (issue 14). (The TOML file and
+//! flags keep what an operator sets: listen, data, limits.)
 
 use crate::hours::{BusinessHours, Schedule};
 use serde::Serialize;
@@ -34,6 +35,39 @@ impl RoutingMode {
 
 pub const ASSIGN_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 5..=3600;
 pub const ASSIGN_MAX_ATTEMPTS: std::ops::RangeInclusive<u64> = 1..=20;
+/// Inactivity times: 0 is off.
+pub const INACTIVITY_SECS: std::ops::RangeInclusive<u64> = 0..=86_400;
+pub const MAX_WIDGET_TEXTS: usize = 200;
+pub const MAX_WIDGET_TEXT_CHARS: usize = 500;
+
+/// Whether the pre-chat form asks for a detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ask {
+    Off,
+    Optional,
+    Required,
+}
+
+/// The pre-chat form (product.md §8.8): shown by the widget before the first message, and
+/// enforced here: with a required detail missing, the first message of a chat is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prechat {
+    pub enabled: bool,
+    pub name: Ask,
+    pub email: Ask,
+}
+
+impl Default for Prechat {
+    fn default() -> Prechat {
+        Prechat {
+            enabled: false,
+            name: Ask::Optional,
+            email: Ask::Optional,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
@@ -48,6 +82,13 @@ pub struct Settings {
     /// `business_hours`, checked and ready to ask.
     #[serde(skip)]
     pub schedule: Option<Arc<Schedule>>,
+    /// A claimed chat in which nobody wrote for this long is warned (0: never).
+    pub inactivity_warning_secs: u64,
+    /// ... and closed after this long (0: never).
+    pub inactivity_close_secs: u64,
+    pub prechat: Prechat,
+    /// Overrides of the widget's texts, by key.
+    pub widget_texts: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -58,6 +99,10 @@ impl Default for Settings {
             assign_max_attempts: 3,
             business_hours: None,
             schedule: None,
+            inactivity_warning_secs: 0,
+            inactivity_close_secs: 0,
+            prechat: Prechat::default(),
+            widget_texts: Default::default(),
         }
     }
 }
@@ -105,8 +150,31 @@ impl Settings {
                         next.schedule = Some(Arc::new(schedule));
                     }
                 }
+                "inactivity_warning_secs" => {
+                    next.inactivity_warning_secs = int_in(key, value, INACTIVITY_SECS)?
+                }
+                "inactivity_close_secs" => {
+                    next.inactivity_close_secs = int_in(key, value, INACTIVITY_SECS)?
+                }
+                "prechat" => {
+                    next.prechat = serde_json::from_value(value.clone()).map_err(|_| {
+                        Invalid(
+                            "prechat: expected {\"enabled\": true, \"name\": \"optional\", \
+                             \"email\": \"required\"} (each of name and email \"off\", \
+                             \"optional\" or \"required\")."
+                                .into(),
+                        )
+                    })?
+                }
+                "widget_texts" => next.widget_texts = widget_texts(value)?,
                 other => return Err(Invalid(format!("{other}: there is no such setting."))),
             }
+        }
+        let (warn, close) = (next.inactivity_warning_secs, next.inactivity_close_secs);
+        if warn > 0 && close > 0 && warn >= close {
+            return Err(Invalid(
+                "inactivity_close_secs: must be longer than inactivity_warning_secs.".into(),
+            ));
         }
         Ok(next)
     }
@@ -122,7 +190,31 @@ impl Settings {
                 "business_hours",
                 json(serde_json::to_value(&self.business_hours).unwrap_or(Value::Null)),
             ),
+            (
+                "inactivity_warning_secs",
+                json(self.inactivity_warning_secs.into()),
+            ),
+            (
+                "inactivity_close_secs",
+                json(self.inactivity_close_secs.into()),
+            ),
+            ("prechat", json(serde_json::json!(self.prechat))),
+            ("widget_texts", json(serde_json::json!(self.widget_texts))),
         ]
+    }
+
+    /// The details the pre-chat form still wants from a visitor (empty: none, or the form is
+    /// off).
+    pub fn prechat_missing(&self, has_name: bool, has_email: bool) -> Vec<&'static str> {
+        let p = &self.prechat;
+        let mut missing = vec![];
+        if p.enabled && p.name == Ask::Required && !has_name {
+            missing.push("name");
+        }
+        if p.enabled && p.email == Ask::Required && !has_email {
+            missing.push("email");
+        }
+        missing
     }
 
     /// From the stored rows (other keys are ignored; a stored value that no longer passes the
@@ -133,10 +225,7 @@ impl Settings {
             let Ok(value) = serde_json::from_str::<Value>(raw) else {
                 continue;
             };
-            if !matches!(
-                key.as_str(),
-                "routing" | "assign_timeout_secs" | "assign_max_attempts" | "business_hours"
-            ) {
+            if !KEYS.contains(&key.as_str()) {
                 continue;
             }
             let mut one = Map::new();
@@ -148,6 +237,51 @@ impl Settings {
         }
         s
     }
+}
+
+/// Every setting's key.
+pub const KEYS: &[&str] = &[
+    "routing",
+    "assign_timeout_secs",
+    "assign_max_attempts",
+    "business_hours",
+    "inactivity_warning_secs",
+    "inactivity_close_secs",
+    "prechat",
+    "widget_texts",
+];
+
+fn widget_texts(value: &Value) -> Result<std::collections::BTreeMap<String, String>, Invalid> {
+    let bad = |why: String| Invalid(format!("widget_texts: {why}"));
+    let map = value
+        .as_object()
+        .ok_or_else(|| bad("expected an object of {\"key\": \"text\"}.".into()))?;
+    if map.len() > MAX_WIDGET_TEXTS {
+        return Err(bad(format!("at most {MAX_WIDGET_TEXTS} texts.")));
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in map {
+        let good_key = !k.is_empty()
+            && k.len() <= 64
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !good_key {
+            return Err(bad(format!(
+                "{:?} is not a text key (a-z, 0-9 and _, at most 64).",
+                k.chars().take(64).collect::<String>()
+            )));
+        }
+        let text = v
+            .as_str()
+            .filter(|t| t.chars().count() <= MAX_WIDGET_TEXT_CHARS)
+            .ok_or_else(|| {
+                bad(format!(
+                    "{k}: expected a text of at most {MAX_WIDGET_TEXT_CHARS} characters."
+                ))
+            })?;
+        out.insert(k.clone(), text.to_string());
+    }
+    Ok(out)
 }
 
 fn int_in(key: &str, value: &Value, range: std::ops::RangeInclusive<u64>) -> Result<u64, Invalid> {
@@ -189,6 +323,25 @@ mod tests {
         assert_eq!(back.assign_max_attempts, 2);
         assert_eq!(back.business_hours, s.business_hours);
         assert!(back.schedule.is_some());
+
+        let s = patch(
+            json!({"inactivity_warning_secs": 60, "inactivity_close_secs": 120,
+            "prechat": {"enabled": true, "name": "off", "email": "required"},
+            "widget_texts": {"title": "Hallo", "send": "Senden"}}),
+        )
+        .unwrap();
+        let rows: Vec<(String, String)> = s
+            .to_rows()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let back = Settings::from_rows(&rows);
+        assert_eq!(back.inactivity_warning_secs, 60);
+        assert_eq!(back.inactivity_close_secs, 120);
+        assert_eq!(back.prechat, s.prechat);
+        assert_eq!(back.widget_texts, s.widget_texts);
+        assert_eq!(back.prechat_missing(false, false), vec!["email"]);
+        assert!(back.prechat_missing(false, true).is_empty());
     }
 
     #[test]
@@ -204,6 +357,22 @@ mod tests {
                 "business_hours",
             ),
             (json!({"business_hours": 7}), "business_hours"),
+            (
+                json!({"inactivity_close_secs": 86_401}),
+                "inactivity_close_secs",
+            ),
+            (
+                json!({"inactivity_warning_secs": 60, "inactivity_close_secs": 60}),
+                "inactivity_close_secs",
+            ),
+            (json!({"prechat": {"enabled": true}}), "prechat"),
+            (
+                json!({"prechat": {"enabled": true, "name": "maybe", "email": "off"}}),
+                "prechat",
+            ),
+            (json!({"widget_texts": {"Bad Key": "x"}}), "widget_texts"),
+            (json!({"widget_texts": {"title": 3}}), "widget_texts"),
+            (json!({"widget_texts": []}), "widget_texts"),
             (
                 json!({"routing": "round_robin", "assign_max_attempts": 0}),
                 "assign_max_attempts",

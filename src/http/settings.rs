@@ -13,7 +13,6 @@ use crate::settings::{Invalid, Settings};
 use crate::store::accounts;
 use bytes::Bytes;
 use http::StatusCode;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -40,22 +39,9 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_app(app))
         .then(|app: App| async move {
-            let (available, opens_at) = app.live.availability().await;
-            respond(
-                StatusCode::OK,
-                Ok::<_, ApiError>(Availability {
-                    available,
-                    opens_at,
-                }),
-            )
+            respond(StatusCode::OK, Ok::<_, ApiError>(app.live.welcome().await))
         });
     get.or(patch).unify().or(availability).unify().boxed()
-}
-
-#[derive(Serialize)]
-struct Availability {
-    available: bool,
-    opens_at: Option<i64>,
 }
 
 async fn read(app: &App, token: Option<String>) -> Result<Settings, ApiError> {

@@ -57,8 +57,17 @@ enum Command {
     Settings(crate::settings::Settings),
     /// An admin changed a staff account (its capacity).
     StaffChanged(crate::model::Staff),
-    /// Whether a visitor who writes now reaches someone, and when the business opens.
-    Availability(oneshot::Sender<(bool, Option<i64>)>),
+    /// What a widget asks before creating a visitor (`GET /api/v1/availability`).
+    Welcome(oneshot::Sender<crate::live::state::Welcome>),
+    /// A party of a chat sent a file (already on disk): its `type_id` 2 message.
+    Attach {
+        by: crate::live::events::By,
+        chat_id: crate::model::ChatId,
+        content: Arc<serde_json::value::RawValue>,
+        reply: oneshot::Sender<Reply>,
+    },
+    /// The canned replies changed (an admin edited them).
+    Canned(Vec<crate::store::canned::Canned>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -115,6 +124,9 @@ impl Live {
         };
         let mut state = LiveState::new(cfg);
         state.settings = settings;
+        state.canned = store
+            .read(|c| Ok(crate::store::canned::load_canned(c)?))
+            .await?;
         let n = restored.len();
         if store.read(chats::any_chat).await? {
             // A restart, not a first start: give the consoles time to come back before
@@ -215,13 +227,42 @@ impl Live {
         let _ = self.tx.send(Command::StaffChanged(staff)).await;
     }
 
-    /// `(available, opens_at)`: whether a visitor who writes now reaches someone.
-    pub async fn availability(&self) -> (bool, Option<i64>) {
+    /// Whether a visitor who writes now reaches someone, when the business opens, the
+    /// pre-chat form and the widget's texts.
+    pub async fn welcome(&self) -> crate::live::state::Welcome {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Availability(tx)).await.is_err() {
-            return (false, None);
+        if self.tx.send(Command::Welcome(tx)).await.is_err() {
+            return Default::default();
         }
-        rx.await.unwrap_or((false, None))
+        rx.await.unwrap_or_default()
+    }
+
+    /// A party of a chat sends a file that is already on disk (and in `attachments`): the
+    /// chat's visitor while it is open, or staff serving it. Its `type_id` 2 message
+    /// (`content` = `{"attachment": …}`) is decided and delivered exactly as a chat message
+    /// of that party; `Ok` only after the commit.
+    pub async fn attach(
+        &self,
+        by: crate::live::events::By,
+        chat_id: crate::model::ChatId,
+        content: Arc<serde_json::value::RawValue>,
+    ) -> Reply {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Attach {
+            by,
+            chat_id,
+            content,
+            reply: tx,
+        };
+        if self.tx.send(cmd).await.is_err() {
+            return Err(say::SHUTTING_DOWN);
+        }
+        rx.await.unwrap_or(Err(say::SHUTTING_DOWN))
+    }
+
+    /// The canned replies changed: every console hears the new list.
+    pub async fn canned_changed(&self, list: Vec<crate::store::canned::Canned>) {
+        let _ = self.tx.send(Command::Canned(list)).await;
     }
 
     /// Closes every connection (after what is queued for it) and stops taking commands.
@@ -325,8 +366,24 @@ impl Runner {
                     let plan = self.state.staff_changed(&staff, now);
                     self.carry_out(plan, None).await;
                 }
-                Command::Availability(answer) => {
-                    let _ = answer.send(self.state.availability(now));
+                Command::Welcome(answer) => {
+                    let _ = answer.send(self.state.welcome(now));
+                }
+                Command::Attach {
+                    by,
+                    chat_id,
+                    content,
+                    reply,
+                } => {
+                    let plan = self.state.attach(&by, &chat_id, content, now);
+                    let answer: Replier = Box::new(move |r| {
+                        let _ = reply.send(r);
+                    });
+                    self.carry_out(plan, Some(answer)).await;
+                }
+                Command::Canned(list) => {
+                    let plan = self.state.set_canned(list);
+                    self.carry_out(plan, None).await;
                 }
                 Command::Tick => {
                     let plan = self.state.tick(now);

@@ -26,7 +26,7 @@ pub mod render;
 pub mod state;
 
 pub use actor::{Live, Replier};
-pub use events::Request;
+pub use events::{By, Request};
 pub use outbox::{Outbox, OutboxRx, Outgoing};
 pub use plan::ConnId;
 pub use refusal::{Code, Refusal};

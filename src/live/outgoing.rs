@@ -126,6 +126,29 @@ outgoing! {
     /// Supervisors and admins except the sender: a chat's priority changed.
     ChatHasChangedPriorityForSupervisor = "chat_has_changed_priority_for_supervisor",
 
+    // ----- the conversation (live/events/{receipts,notes,tagging,rating,visits}.rs,
+    //       live/state/conversation.rs) -----
+    /// The other side of the room (a staff read: the visitor and the other staff in or
+    /// watching it; a visitor's read: the staff in or watching it): read up to a number.
+    MessageSeen = "message_seen",
+    /// Staff in or watching the room and supervisors/admins, never the sender nor the
+    /// visitor: an internal note.
+    StaffNoteSend = "staff_note_send",
+    /// The supervisor or admin who started watching a chat: the room with its messages.
+    ChatWatched = "chat_watched",
+    /// All staff: a chat's tags changed.
+    ChatTagsChanged = "chat_tags_changed",
+    /// All staff: the visitor rated their chat.
+    ChatRated = "chat_rated",
+    /// All staff: a visitor viewed a page (with the last pages and their browser).
+    VisitorPageViewed = "visitor_page_viewed",
+    /// The room: nobody wrote for `inactivity_warning_secs`; it closes in `seconds_left`.
+    ChatTimeoutWarning = "chat_timeout_warning",
+    /// The room: closed after `inactivity_close_secs` without a message.
+    ChatClosedInactive = "chat_closed_inactive",
+    /// All staff: the canned replies changed (an admin edited them).
+    CannedRepliesChanged = "canned_replies_changed",
+
     // ----- typing (live/events/typing.rs) -----
     /// The other parties of the room.
     UserTypingReceive = "user_typing_receive",
@@ -143,9 +166,9 @@ pub enum Audience<'a> {
     Listed(&'a [ConnId]),
     /// The room's visitor.
     Visitor(&'a VisitorId),
-    /// The staff serving the room, except one.
+    /// The staff serving the room and those watching it, except one.
     Serving(&'a VisitorId, Option<&'a StaffId>),
-    /// The room: its visitor and its serving staff, except one staff member.
+    /// The room: its visitor and its serving (and watching) staff, except one staff member.
     Room(&'a VisitorId, Option<&'a StaffId>),
     /// The visitors of every room a staff member serves.
     VisitorsServedBy(&'a StaffId),

@@ -146,11 +146,21 @@ impl Plan {
 
     /// Loads a chat's messages with `sequence_num` above `after` into a slot.
     pub fn load_messages_after(&mut self, chat_id: &ChatId, after: i64) -> usize {
+        self.load(chat_id, after, true)
+    }
+
+    /// The same as a visitor may see them: without internal notes.
+    pub fn load_visitor_messages_after(&mut self, chat_id: &ChatId, after: i64) -> usize {
+        self.load(chat_id, after, false)
+    }
+
+    fn load(&mut self, chat_id: &ChatId, after: i64, notes: bool) -> usize {
         let slot = self.next_slot();
         self.ops.push(DbOp::LoadMessages {
             slot,
             chat_id: chat_id.clone(),
             after,
+            notes,
         });
         slot
     }

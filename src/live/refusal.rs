@@ -61,6 +61,8 @@ codes! {
     ChatFull = "chat_full",
     /// The visitor has no open chat.
     NoOpenChat = "no_open_chat",
+    /// The pre-chat form asks for a detail the visitor has not given (`visitor_update`).
+    PrechatRequired = "prechat_required",
     /// The database write failed; nothing changed.
     SaveFailed = "save_failed",
     /// The server is stopping.

@@ -19,6 +19,7 @@ use crate::model::{StaffId, VisitorId};
 use std::time::Duration;
 use views::raw;
 
+pub mod conversation;
 pub mod lifecycle;
 pub mod presence;
 pub mod queues;
@@ -27,7 +28,9 @@ pub mod rooms;
 pub mod roster;
 pub mod routing;
 pub mod views;
+pub mod visits;
 
+pub use conversation::Welcome;
 pub use queues::LIST_SIZE;
 pub use restore::Counts;
 
@@ -89,6 +92,10 @@ pub struct LiveState {
     /// waits in the queue as before the restart. At its end, waiting chats with nobody there
     /// go offline and their visitors are told (`tick`).
     pub(crate) undecided_until: i64,
+    /// What connected visitors are looking at (`visitor_page`).
+    pub(crate) visits: visits::Visits,
+    /// The canned replies every console has (`staff_init`, `canned_replies_changed`).
+    pub(crate) canned: Vec<crate::store::canned::Canned>,
 }
 
 impl LiveState {
@@ -102,6 +109,8 @@ impl LiveState {
             settings: Default::default(),
             hours_open: None,
             undecided_until: 0,
+            visits: Default::default(),
+            canned: vec![],
         }
     }
 
@@ -213,12 +222,14 @@ impl LiveState {
         plan.send(self.audience(to), event, payload);
     }
 
+    /// The staff serving a room and those watching it (`watch_chat`): they hear the same.
     fn serving_conns(&self, vid: &VisitorId, except: Option<&StaffId>) -> Vec<ConnId> {
         let Some(chat) = self.rooms.get(vid) else {
             return vec![];
         };
         chat.serving()
             .iter()
+            .chain(chat.watchers.iter())
             .filter(|s| Some(*s) != except)
             .filter_map(|s| self.roster.staff_conn(s))
             .collect()

@@ -145,6 +145,30 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
                     })),
                 )?;
             }
+            DbOp::SetRead {
+                chat_id,
+                by_visitor,
+                seq,
+            } => {
+                let sql = if *by_visitor {
+                    "UPDATE chats SET visitor_read_seq = MAX(visitor_read_seq, ?2) WHERE id = ?1"
+                } else {
+                    "UPDATE chats SET staff_read_seq = MAX(staff_read_seq, ?2) WHERE id = ?1"
+                };
+                conn.prepare_cached(sql)?.execute(params![chat_id, seq])?;
+            }
+            DbOp::SetTags { chat_id, tags, at } => set_tags(conn, chat_id, tags, *at)?,
+            DbOp::RateChat {
+                chat_id,
+                rating,
+                comment,
+                at,
+            } => {
+                conn.prepare_cached(
+                    "UPDATE chats SET rating = ?2, rating_comment = ?3, rated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![chat_id, rating, comment, at])?;
+            }
             DbOp::SetStaffAvailability { staff_id, status } => {
                 conn.prepare_cached("UPDATE staff SET availability = ?2 WHERE id = ?1")?
                     .execute(params![staff_id, status.as_str()])?;
@@ -165,8 +189,12 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
                 slot,
                 chat_id,
                 after,
+                notes,
             } => {
-                let all = messages_after(conn, chat_id, *after, i64::MAX)?;
+                let mut all = messages_after(conn, chat_id, *after, i64::MAX)?;
+                if !notes {
+                    all.retain(|m| m.type_id != crate::model::MESSAGE_NOTE);
+                }
                 set(
                     &mut out,
                     *slot,
@@ -202,6 +230,28 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     })
 }
 
+/// A chat's tags become exactly `tags` (names are kept in `tags`, shared by chats).
+fn set_tags(
+    conn: &Connection,
+    chat_id: &crate::model::ChatId,
+    tags: &[String],
+    at: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM chat_tags WHERE chat_id = ?1")?
+        .execute([chat_id])?;
+    for name in tags {
+        conn.prepare_cached(
+            "INSERT INTO tags (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+        )?
+        .execute(params![crate::model::new_id(), name, at])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO chat_tags (chat_id, tag_id) SELECT ?1, id FROM tags WHERE name = ?2",
+        )?
+        .execute(params![chat_id, name])?;
+    }
+    Ok(())
+}
+
 /// Messages of a chat with `sequence_num` above `after`, oldest first, at most `limit`.
 pub fn messages_after(
     conn: &Connection,
@@ -233,7 +283,9 @@ pub fn load_open_chats(conn: &Connection, offers: bool) -> Result<Vec<RestoredCh
     let mut stmt = conn.prepare(
         "SELECT c.id, c.status, c.severity_level, c.flagged_at, c.created_at, \
                 COALESCE(q.queued_at, c.updated_at, c.created_at), \
-                v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at \
+                v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at, \
+                c.visitor_read_seq, c.staff_read_seq, \
+                (SELECT COALESCE(MAX(sequence_num), 0) FROM messages m WHERE m.chat_id = c.id) \
          FROM chats c JOIN visitors v ON v.id = c.visitor_id \
          LEFT JOIN offline_queue q ON q.chat_id = c.id \
          WHERE c.status <> 'ended' ORDER BY COALESCE(q.queued_at, c.created_at)",
@@ -249,6 +301,9 @@ pub fn load_open_chats(conn: &Connection, offers: bool) -> Result<Vec<RestoredCh
             visitor: accounts::visitor_at(r, 6)?,
             tags: vec![],
             staff: vec![],
+            visitor_read_seq: r.get(13)?,
+            staff_read_seq: r.get(14)?,
+            last_seq: r.get(15)?,
             offers: vec![],
         })
     })?;
@@ -266,7 +321,7 @@ pub fn load_open_chats(conn: &Connection, offers: bool) -> Result<Vec<RestoredCh
     // whether that staff member wrote after each.
     let mut offer_stmt = conn.prepare(
         "SELECT json_extract(m.content, '$.staff'), m.created_at, EXISTS (SELECT 1 FROM messages a \
-                WHERE a.chat_id = m.chat_id AND a.type_id = 1 \
+                WHERE a.chat_id = m.chat_id AND a.type_id IN (1, 2) \
                 AND a.sender = json_extract(m.content, '$.staff') AND a.sequence_num > m.sequence_num) \
          FROM messages m WHERE m.chat_id = ?1 AND m.type_id = 0 \
          AND m.sequence_num > (SELECT COALESCE(MAX(sequence_num), 0) FROM messages WHERE chat_id = ?1) - ?2 \

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod backup;
+pub mod canned;
 pub mod chats;
 pub mod migrate;
 pub mod ops;

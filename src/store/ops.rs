@@ -93,11 +93,32 @@ pub enum DbOp {
         email: Option<String>,
         at: i64,
     },
-    /// The chat's messages with `sequence_num` above `after` (0: all), as of this point.
+    /// The chat's messages with `sequence_num` above `after` (0: all), as of this point;
+    /// without `notes` for a visitor (internal notes are staff only).
     LoadMessages {
         slot: usize,
         chat_id: ChatId,
         after: i64,
+        notes: bool,
+    },
+    /// A side read the chat up to `seq` (`message_read`).
+    SetRead {
+        chat_id: ChatId,
+        by_visitor: bool,
+        seq: i64,
+    },
+    /// The chat's tags are now exactly these (`tag_chat`).
+    SetTags {
+        chat_id: ChatId,
+        tags: Vec<String>,
+        at: i64,
+    },
+    /// The visitor rated the chat (`rate_chat`).
+    RateChat {
+        chat_id: ChatId,
+        rating: &'static str,
+        comment: Option<String>,
+        at: i64,
     },
 }
 
@@ -112,6 +133,10 @@ pub struct RestoredChat {
     pub queued_at: i64,
     pub tags: Vec<String>,
     pub staff: Vec<Staff>,
+    /// The highest `sequence_num` read by the visitor and by staff, and the highest stored.
+    pub visitor_read_seq: i64,
+    pub staff_read_seq: i64,
+    pub last_seq: i64,
     /// The automatic offers recorded in a claimed chat (its `assigned` system messages), in
     /// order: routing takes an unanswered one back up after a restart.
     pub offers: Vec<Offer>,

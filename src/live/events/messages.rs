@@ -6,7 +6,7 @@ use super::{Args, Family, Sender};
 use crate::live::plan::*;
 use crate::live::state::views::raw;
 use crate::live::state::LiveState;
-use crate::model::{new_id, VisitorId, MESSAGE_CHAT};
+use crate::model::{new_id, ChatId, VisitorId, MESSAGE_ATTACHMENT, MESSAGE_CHAT};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
@@ -52,7 +52,7 @@ impl Messages {
                 content,
                 client_msg_id,
             } => match by.visitor() {
-                Ok(vid) => visitor_message(s, vid, content, client_msg_id, now),
+                Ok(vid) => visitor_message(s, vid, MESSAGE_CHAT, content, client_msg_id, now),
                 Err(refused) => Plan::err(refused),
             },
             Messages::Staff {
@@ -60,7 +60,15 @@ impl Messages {
                 content,
                 client_msg_id,
             } => match by.staff() {
-                Ok(staff) => staff_message(s, staff, &visitor, content, client_msg_id, now),
+                Ok(staff) => staff_message(
+                    s,
+                    staff,
+                    &visitor,
+                    MESSAGE_CHAT,
+                    content,
+                    client_msg_id,
+                    now,
+                ),
                 Err(refused) => Plan::err(refused),
             },
             Messages::VisitorLeave => {
@@ -79,25 +87,57 @@ impl Messages {
     }
 }
 
+/// A file sent in a chat by one of its parties (`POST /api/v1/chats/{id}/attachments`, after
+/// the file is on disk): a `type_id` 2 message, decided and delivered exactly as a chat
+/// message of that party. Only the chat's visitor while it is open, or staff serving it.
+pub fn attach(
+    s: &mut LiveState,
+    by: &super::By,
+    chat_id: &ChatId,
+    content: Arc<RawValue>,
+    now: i64,
+) -> Plan {
+    let Some(vid) = s.rooms.by_chat_id(chat_id).map(|c| c.visitor.id.clone()) else {
+        return Plan::err(say::CLOSED);
+    };
+    match by {
+        super::By::Visitor(v) if *v == vid => {
+            visitor_message(s, &vid, MESSAGE_ATTACHMENT, content, None, now)
+        }
+        super::By::Visitor(_) => Plan::err(say::CLOSED),
+        super::By::Staff(staff) => {
+            staff_message(s, staff, &vid, MESSAGE_ATTACHMENT, content, None, now)
+        }
+    }
+}
+
 fn visitor_message(
     s: &mut LiveState,
     vid: &VisitorId,
+    type_id: i64,
     content: Arc<RawValue>,
     client_msg_id: Option<String>,
     now: i64,
 ) -> Plan {
     let mut plan = Plan::ok();
     let status = s.rooms.get(vid).map(|c| c.status);
-    if status.is_none() && !s.open_chat(&mut plan, vid, now) {
-        return Plan::err(say::NOT_CONNECTED);
+    if status.is_none() {
+        if let Some(refused) = s.prechat_missing(vid) {
+            return Plan::err(refused);
+        }
+        if !s.open_chat(&mut plan, vid, now) {
+            return Plan::err(say::NOT_CONNECTED);
+        }
     }
-    let Some(chat_id) = s.chat_id(vid) else {
+    let Some(chat) = s.rooms.get_mut(vid) else {
         return Plan::err(say::NOT_CONNECTED);
     };
+    chat.counted(true, now);
+    let chat_id = chat.chat_id.clone();
     let m = plan.insert_message(NewMessage {
         id: new_id(),
         chat_id,
-        type_id: MESSAGE_CHAT,
+        type_id,
         sender: None,
         content,
         created_at: now,
@@ -197,16 +237,18 @@ fn staff_message(
     s: &mut LiveState,
     staff: &crate::model::Staff,
     vid: &VisitorId,
+    type_id: i64,
     content: Arc<RawValue>,
     client_msg_id: Option<String>,
     now: i64,
 ) -> Plan {
-    let Some(chat) = s.rooms.get(vid) else {
+    let Some(chat) = s.rooms.get_mut(vid) else {
         return Plan::err(say::CLOSED);
     };
     if !chat.is_served_by(&staff.id) {
         return Plan::err(say::NOT_IN_ROOM);
     }
+    chat.counted(true, now);
     let chat_id = chat.chat_id.clone();
     // An agent routing gave this chat to has answered: it is theirs.
     s.answered(vid, &staff.id);
@@ -214,7 +256,7 @@ fn staff_message(
     let m = plan.insert_message(NewMessage {
         id: new_id(),
         chat_id,
-        type_id: MESSAGE_CHAT,
+        type_id,
         sender: Some(staff.id.clone()),
         content,
         created_at: now,

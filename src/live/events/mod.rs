@@ -10,11 +10,16 @@ pub mod args;
 pub mod claim;
 pub mod contact;
 pub mod messages;
+pub mod notes;
 pub mod presence;
+pub mod rating;
+pub mod receipts;
 pub mod resume;
 pub mod supervision;
+pub mod tagging;
 pub mod transfer;
 pub mod typing;
+pub mod visits;
 
 use super::plan::ConnId;
 use super::plan::Plan;
@@ -85,6 +90,13 @@ pub static EVENTS: &[EventSpec] = &[
     row("sync",                    Who::Either,   resume::parse_sync),
     row("transfer_chat",           Who::Staff,    transfer::parse_transfer),
     row("visitor_update",          Who::Visitor,  contact::parse_update),
+    row("message_read",            Who::Either,   receipts::parse_read),
+    row("staff_note",              Who::Staff,    notes::parse_note),
+    row("watch_chat",              Who::Staff,    notes::parse_watch),
+    row("unwatch_chat",            Who::Staff,    notes::parse_unwatch),
+    row("tag_chat",                Who::Staff,    tagging::parse_tag),
+    row("rate_chat",               Who::Visitor,  rating::parse_rate),
+    row("visitor_page",            Who::Visitor,  visits::parse_page),
 ];
 
 /// A parsed event, by the family that decides it.
@@ -98,6 +110,11 @@ pub enum Family {
     Resume(resume::Resume),
     Transfer(transfer::Transfer),
     Contact(contact::Contact),
+    Receipts(receipts::Receipts),
+    Notes(notes::Notes),
+    Tagging(tagging::Tagging),
+    Rating(rating::Rating),
+    Visits(visits::Visits),
 }
 
 /// A client event, parsed and checked, on its way to the live state.
@@ -156,6 +173,11 @@ impl Request {
             Family::Resume(e) => e.apply(state, by),
             Family::Transfer(e) => e.apply(state, by, now),
             Family::Contact(e) => e.apply(state, by, now),
+            Family::Receipts(e) => e.apply(state, by),
+            Family::Notes(e) => e.apply(state, by, now),
+            Family::Tagging(e) => e.apply(state, by, now),
+            Family::Rating(e) => e.apply(state, by, now),
+            Family::Visits(e) => e.apply(state, by, now),
         }
     }
 }

@@ -52,7 +52,11 @@ impl Resume {
             return Plan::err(NOT_YOURS);
         }
         let mut plan = Plan::ok();
-        let slot = plan.load_messages_after(&chat_id, after);
+        // A visitor never sees internal notes.
+        let slot = match by.by {
+            By::Visitor(_) => plan.load_visitor_messages_after(&chat_id, after),
+            By::Staff(_) => plan.load_messages_after(&chat_id, after),
+        };
         s.tell(
             &mut plan,
             Audience::Conn(by.conn),

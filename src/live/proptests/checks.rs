@@ -174,6 +174,16 @@ impl World {
                     assert!(!std::mem::replace(&mut slots[*slot], true), "slot reused");
                 }
                 DbOp::SetStaffAvailability { .. } | DbOp::UpdateVisitor { .. } => {}
+                DbOp::SetRead { chat_id, seq, .. } => {
+                    let c = self
+                        .chats
+                        .get(chat_id.as_str())
+                        .expect("read of unknown chat");
+                    assert!(*seq <= c.last_seq, "read beyond the last message");
+                }
+                DbOp::SetTags { chat_id, .. } | DbOp::RateChat { chat_id, .. } => {
+                    assert!(self.chats.contains_key(chat_id.as_str()), "unknown chat");
+                }
                 DbOp::LoadMessages { slot, chat_id, .. } => {
                     assert!(
                         self.chats.contains_key(chat_id.as_str()),
@@ -202,7 +212,10 @@ impl World {
                 | DbOp::StaffJoined { chat_id, .. }
                 | DbOp::StaffLeft { chat_id, .. }
                 | DbOp::SetPriority { chat_id, .. }
-                | DbOp::LoadMessages { chat_id, .. } => chat_id,
+                | DbOp::LoadMessages { chat_id, .. }
+                | DbOp::SetRead { chat_id, .. }
+                | DbOp::SetTags { chat_id, .. }
+                | DbOp::RateChat { chat_id, .. } => chat_id,
                 DbOp::InsertMessage { message, .. } => &message.chat_id,
                 DbOp::SetStaffAvailability { .. } | DbOp::UpdateVisitor { .. } => continue,
             };

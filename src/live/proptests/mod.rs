@@ -264,6 +264,9 @@ impl World {
                 flagged_at: c.flagged_at,
                 queued_at: c.queued_at,
                 tags: vec![],
+                visitor_read_seq: 0,
+                staff_read_seq: 0,
+                last_seq: c.last_seq,
                 staff: c
                     .serving
                     .iter()

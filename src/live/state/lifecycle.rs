@@ -60,7 +60,7 @@ impl LiveState {
     }
 
     pub(crate) fn system_message(
-        &self,
+        &mut self,
         plan: &mut Plan,
         vid: &str,
         sender: Option<&StaffId>,
@@ -72,14 +72,15 @@ impl LiveState {
 
     /// A system message with more than a text (`{"content": "assigned", "staff": …}`).
     pub(crate) fn system_message_with(
-        &self,
+        &mut self,
         plan: &mut Plan,
         vid: &str,
         sender: Option<&StaffId>,
         content: std::sync::Arc<serde_json::value::RawValue>,
         now: i64,
     ) {
-        if let Some(chat) = self.rooms.get(vid) {
+        if let Some(chat) = self.rooms.get_mut(vid) {
+            chat.counted(false, now);
             plan.insert_message(NewMessage {
                 id: new_id(),
                 chat_id: chat.chat_id.clone(),
@@ -232,6 +233,10 @@ impl LiveState {
     pub(crate) fn close_chat(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
         self.set_status(plan, vid, ChatStatus::Ended, now);
         self.rooms.close(vid);
+        if !self.roster.has_visitor(vid) {
+            // Nobody left to rate it.
+            self.rooms.forget_visitor(vid);
+        }
     }
 
     /// Back to the live queue with its history for every console (an offline chat whose

@@ -149,6 +149,9 @@ impl LiveState {
             ("flagged_chats", flagged),
             // Beyond the seed: the chats this staff serves (a reloaded console restores them)...
             ("serving_chats", Part::List(serving)),
+            // ...the canned replies and what connected visitors are looking at (§8.8)...
+            ("canned_replies", self.canned_part()),
+            ("visitor_pages", raw(self.visits.all())),
         ];
         // ...and, for supervisors and admins, every claimed chat with its serving staff.
         if self
@@ -203,7 +206,7 @@ impl LiveState {
         }
         self.queues.forget_told(vid);
         let contents = match self.chat_id(vid) {
-            Some(chat_id) => Part::Messages(vec![plan.load_messages(&chat_id)]),
+            Some(chat_id) => Part::Messages(vec![plan.load_visitor_messages_after(&chat_id, 0)]),
             None => Part::List(vec![]),
         };
         let (available, opens_at) = self.availability(now);
@@ -217,6 +220,12 @@ impl LiveState {
                 // Beyond the seed (product.md §8.5): whether anyone is there to answer.
                 ("available", raw(&available)),
                 ("opens_at", raw(&opens_at)),
+                // ...what each side has read, and the pre-chat form (§8.6, §8.8).
+                (
+                    "read",
+                    raw(&self.rooms.get(vid).map(|c| c.read).unwrap_or_default()),
+                ),
+                ("prechat", raw(&self.settings.prechat)),
             ],
         );
         if !resumed {
@@ -306,6 +315,7 @@ impl LiveState {
             self.leave_room(plan, &staff, &vid, now);
         }
         self.roster.remove_staff(sid);
+        self.rooms.unwatch_all(sid);
         self.router.forget(sid);
         self.queues.mark_dirty();
         self.if_nobody_available(plan, now);
@@ -330,5 +340,7 @@ impl LiveState {
             _ => {}
         }
         self.roster.remove_visitor(vid);
+        self.rooms.forget_visitor(vid);
+        self.visits.forget(vid);
     }
 }

@@ -31,6 +31,13 @@ impl LiveState {
             chat.severity_level = c.severity_level;
             chat.flagged_at = c.flagged_at;
             chat.tags = c.tags;
+            chat.read = super::rooms::Read {
+                visitor: c.visitor_read_seq,
+                staff: c.staff_read_seq,
+            };
+            chat.last_seq = c.last_seq;
+            // Idle time counts from the restart: nobody could write while it was down.
+            chat.last_activity = now;
             let serving = c.staff.iter().map(|s| s.id.clone()).collect();
             self.rooms.open(chat, serving);
             self.queues.moved(&vid, None, status);
@@ -71,6 +78,7 @@ impl LiveState {
             self.undecided_until = 0;
             self.if_nobody_available(&mut plan, now);
         }
+        self.check_idle(&mut plan, now);
         if !self.queues.take_dirty() {
             return plan;
         }

@@ -23,6 +23,25 @@ pub struct Chat {
     pub queued_at: i64,
     /// Its automatic routing so far (`state/routing.rs`).
     pub route: super::routing::Route,
+    /// The highest `sequence_num` read by the visitor and by staff (`message_read`).
+    pub read: Read,
+    /// At least the chat's highest `sequence_num` (each planned message counts; a resend that
+    /// is stored once counts too, so it may run ahead): a read beyond it is refused.
+    pub last_seq: i64,
+    /// When either side last wrote (ms): inactivity counts from here.
+    pub last_activity: i64,
+    /// The inactivity warning was sent for the current idle spell.
+    pub warned: bool,
+    /// Supervisors and admins watching it (`watch_chat`): they hear what its serving staff
+    /// hear without serving it.
+    pub watchers: Vec<StaffId>,
+}
+
+/// Read pointers of a chat (product.md §8.6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Read {
+    pub visitor: i64,
+    pub staff: i64,
 }
 
 impl Chat {
@@ -37,6 +56,11 @@ impl Chat {
             tags: vec![],
             queued_at,
             route: Default::default(),
+            read: Read::default(),
+            last_seq: 0,
+            last_activity: queued_at,
+            warned: false,
+            watchers: vec![],
         }
     }
 
@@ -47,6 +71,20 @@ impl Chat {
     pub fn is_served_by(&self, sid: &str) -> bool {
         self.serving.iter().any(|s| s == sid)
     }
+
+    pub fn is_watched_by(&self, sid: &str) -> bool {
+        self.watchers.iter().any(|s| s == sid)
+    }
+
+    /// One more message planned in it; `activity`: written by a party (not a system line),
+    /// which restarts the inactivity count.
+    pub fn counted(&mut self, activity: bool, now: i64) {
+        self.last_seq += 1;
+        if activity {
+            self.last_activity = now;
+            self.warned = false;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -56,12 +94,16 @@ pub struct Rooms {
     by_chat: HashMap<ChatId, VisitorId>,
     /// The rooms each staff member serves, in the order joined.
     by_staff: HashMap<StaffId, Vec<VisitorId>>,
+    /// Each visitor's chat that ended during this run and is not rated yet (`rate_chat`);
+    /// dropped when they open another chat or go away.
+    ended: HashMap<VisitorId, ChatId>,
 }
 
 impl Rooms {
     /// Opens a chat; `serving` (after a restart) are the staff already in it.
     pub fn open(&mut self, chat: Chat, serving: Vec<StaffId>) {
         let vid = chat.visitor.id.clone();
+        self.ended.remove(&vid);
         self.by_chat.insert(chat.chat_id.clone(), vid.clone());
         if let Some(old) = self.chats.insert(vid.clone(), chat) {
             // Never happens (a visitor has one open chat), but the index must not keep it.
@@ -127,10 +169,50 @@ impl Rooms {
     pub fn close(&mut self, vid: &VisitorId) -> Option<Chat> {
         let chat = self.chats.remove(vid)?;
         self.by_chat.remove(&chat.chat_id);
+        self.ended.insert(vid.clone(), chat.chat_id.clone());
         for sid in &chat.serving {
             self.unindex(sid, vid);
         }
         Some(chat)
+    }
+
+    /// The visitor's ended chat they may still rate, taken (it can be rated once).
+    pub fn take_rateable(&mut self, vid: &str) -> Option<ChatId> {
+        self.ended.remove(vid)
+    }
+
+    /// The visitor went away: nothing of theirs is kept.
+    pub fn forget_visitor(&mut self, vid: &str) {
+        self.ended.remove(vid);
+    }
+
+    /// A supervisor or admin starts watching an open chat; `false` if it is not open.
+    pub fn watch(&mut self, vid: &str, sid: &StaffId) -> bool {
+        match self.chats.get_mut(vid) {
+            Some(c) if !c.is_watched_by(sid) => {
+                c.watchers.push(sid.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops watching; `false` if they were not.
+    pub fn unwatch(&mut self, vid: &str, sid: &str) -> bool {
+        match self.chats.get_mut(vid) {
+            Some(c) if c.is_watched_by(sid) => {
+                c.watchers.retain(|w| w != sid);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A staff member went away: they watch nothing any more.
+    pub fn unwatch_all(&mut self, sid: &str) {
+        for c in self.chats.values_mut() {
+            c.watchers.retain(|w| w != sid);
+        }
     }
 
     /// The rooms a staff member serves, in the order joined.

@@ -347,6 +347,9 @@ fn a_restart_makes_waiting_chats_offline_and_gives_serving_staff_time() {
         flagged_at: None,
         queued_at: 0,
         tags: vec![],
+        visitor_read_seq: 0,
+        staff_read_seq: 0,
+        last_seq: 0,
         staff,
         offers: vec![],
     };

@@ -32,6 +32,8 @@ pub struct RoomView<'a> {
     severity_level: i64,
     tags: &'a [String],
     staff: Option<&'a Staff>,
+    /// What each side has read (product.md §8.6): the console's unread counts.
+    read: super::rooms::Read,
 }
 
 /// An online staff member in `staff_init`: the staff object with availability and load
@@ -93,6 +95,7 @@ impl LiveState {
             severity_level: chat.map_or(0, |c| c.severity_level),
             tags: chat.map_or(&[], |c| c.tags.as_slice()),
             staff: self.serving_staff(vid),
+            read: chat.map(|c| c.read).unwrap_or_default(),
         })
     }
 

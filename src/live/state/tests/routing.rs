@@ -386,6 +386,9 @@ fn an_unanswered_offer_still_runs_out_after_a_restart_and_leaving_it_declines() 
         flagged_at: None,
         queued_at: 0,
         tags: vec![],
+        visitor_read_seq: 0,
+        staff_read_seq: 0,
+        last_seq: 0,
         staff: vec![a.clone()],
         offers,
     };
