@@ -264,7 +264,7 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
         const i = fr.contentDocument && fr.contentDocument.querySelector(".msg-me img.thumb-img");
         return i && i.complete && i.naturalWidth === 64 && i.src.startsWith("blob:");
       }, null, { timeout: WAIT }).catch(() => { throw new Error("the visitor's thumbnail did not load from a blob URL"); });
-    });
+    }, { independent: true });
 
     await check("widget14: a staff image uploaded over REST into the claimed chat shows as a thumbnail in the widget", async () => {
       const form = new FormData();
@@ -280,7 +280,7 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       }));
       assert(ok, "the staff image did not load as a blob thumbnail");
       await shot(v, "widget14-thumbnails-desktop.png");
-    });
+    }, { independent: true });
 
     await check("widget14: the open widget tells staff it read their message (message_seen, reader null); \"Seen\" after staff's message_read", async () => {
       const from = await staff.count();
@@ -292,7 +292,7 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       assert(await f.locator(".status.seen").count() === 0, "\"Seen\" shows before staff read anything");
       const hist = await api(`/api/v1/chats/${room.chatId}/messages?limit=100`, { token: agentToken });
       const mine = (hist.data && hist.data.results || []).filter((m) => m.sender == null && (m.type_id === 1 || m.type_id === 2));
-      assert(mine.length >= 2, `visitor messages: ${JSON.stringify(hist)}`);
+      assert(mine.length >= 1, `visitor messages: ${JSON.stringify(hist)}`);
       const last = mine[mine.length - 1].sequence_num;
       const r = await staff.emit("message_read", { visitor: room.vid, sequence_num: last });
       assert(r.result === true, `message_read: ${JSON.stringify(r)}`);
@@ -366,7 +366,7 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       const page = await openWidget("visitor prechat", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
       const f = frame(page);
       await f.locator("#prechat").waitFor({ state: "visible" });
-      const email = f.getByLabel(/^Email/);
+      const email = f.locator("#prechat").getByLabel(/^Email/);
       await email.waitFor();
       assert(await f.locator("#pc-name").isHidden(), "the name field shows though the setting says off");
       const from = await staff.count();

@@ -13,7 +13,7 @@ import { socket, cursor, role, tabs, request, on } from "./link.js";
 import { mergeMessages, rememberChat, syncSoon, hideTyping, staffJoined, announce, addNote, noteKey, endChat, resetConversation, showEndedConversation, startOver } from "./conversation.js";
 import { submitMessage, onInputTyping, stopTyping } from "./sending.js";
 import { render, setAvailability, saveContact, checkAvailability, awayText, renderAway, renderMessages, scrollToEnd, renderBanner, showBanner, hideBanner, postToHost, clearUnread } from "./view.js";
-import { setRead, markRead, spokenText, canUpload, composerError, contentBytes, hostPageSeen, sendPage, setPrechat, tellLabels } from "./extras.js";
+import { syncOwn, setRead, markRead, spokenText, canUpload, composerError, contentBytes, hostPageSeen, sendPage, setPrechat, tellLabels } from "./extras.js";
 
 // The leader passes every event on to the other tabs.
 socket.on("*", (data, event) => tabs.post({ type: "event", event, data }));
@@ -165,7 +165,7 @@ on("user_stop_typing_receive", (d) => { if (!d || d.staff) hideTyping(); });
 on("queue_position", (d) => {
   if (!d) return;
   // The chat's id comes with the first queue position: from then on a reconnect can sync.
-  if (typeof d.chat_id === "string" && !state.chatId) rememberChat(d.chat_id);
+  if (typeof d.chat_id === "string" && !state.chatId) { rememberChat(d.chat_id); syncOwn(); }
   state.queue = d;
   // In the live queue: somebody is available (the chat is not a left message any more).
   state.leftMessage = false;
@@ -245,8 +245,7 @@ on("chat_closed_inactive", () => {
 
 on("message_seen", (d) => {
   if (!d || typeof d.sequence_num !== "number") return;
-  if (d.reader) setRead({ staff: d.sequence_num });
-  else setRead({ visitor: d.sequence_num }); // our own read, from another tab
+  if (d.reader) { setRead({ staff: d.sequence_num }); syncOwn(); } else setRead({ visitor: d.sequence_num }); // our own read, from another tab
   renderMessages();
 });
 

@@ -13,6 +13,15 @@ export function setRead(r) {
   if (typeof r.visitor === "number") state.read.visitor = Math.max(state.read.visitor, r.visitor);
 }
 
+/**
+ * Our messages acked before the chat's id was known stay as local copies without a
+ * sequence_num ("Seen" needs it): the chat's messages from the start replace them.
+ */
+export function syncOwn() {
+  if (!state.chatId || !state.list.items.some((m) => m.local && m.status === "sent" && m.clientMsgId)) return;
+  request("sync", { chat_id: state.chatId, after_sequence_num: 0 }).catch(() => {});
+}
+
 /** Tells the server we read up to the newest staff message, while the panel is open and shown. */
 export function markRead() {
   if (!state.panelOpen || document.hidden || !state.session || state.connState !== "open") return;
