@@ -2,7 +2,7 @@
 export default {
   title: "Chatten Sie mit uns",
   subtitle: "Wir antworten meist innerhalb weniger Minuten",
-  subtitle_waiting: "Warten auf eine Mitarbeiterin oder einen Mitarbeiter",
+  subtitle_waiting: "Warten auf den Support",
   greeting: "Hallo! Wie können wir Ihnen heute helfen?",
   end_chat: "Chat beenden",
   minimize: "Chat minimieren",
