@@ -338,6 +338,24 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       await api("/api/v1/settings", { method: "PATCH", token: adminToken, body: { inactivity_warning_secs: 0, inactivity_close_secs: 0 } });
     });
 
+    await check("widget14: the server's widget_texts override the widget's texts (greeting, launcher label)", async () => {
+      const set = await api("/api/v1/settings", { method: "PATCH", token: adminToken, body: { widget_texts: { greeting: "Welcome to Atlas! Ask us anything.", launcher_open: "Talk to Atlas" } } });
+      assert(set.status === 200, `PATCH settings: ${JSON.stringify(set)}`);
+      const page = await newPage("visitor texts", { width: 1280, height: 800 });
+      try {
+        await page.goto(HOST);
+        await page.waitForFunction(() => {
+          const b = document.querySelector("[data-frontdesk-widget]").shadowRoot.querySelector("button.l");
+          return b.getAttribute("aria-label").startsWith("Talk to Atlas: ");
+        }, null, { timeout: WAIT });
+        await launcher(page).click();
+        await frame(page).locator("#greeting", { hasText: "Welcome to Atlas! Ask us anything." }).waitFor();
+      } finally {
+        await api("/api/v1/settings", { method: "PATCH", token: adminToken, body: { widget_texts: {} } });
+        await page.context().close();
+      }
+    }, { independent: true });
+
     await check("widget14: German: data-lang=\"de\" and a de-DE browser at 390×844", async () => {
       const page = await openWidget("visitor de", { width: 390, height: 844 }, { locale: "de-DE", isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
         `${HOST}?lang=de`, "Chatten Sie mit uns");

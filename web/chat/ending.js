@@ -81,6 +81,7 @@ export function inactivityNotice(node) {
       until = Date.now() + seconds * 1000;
       node.hidden = false;
       node.className = "notice notice-warn";
+      node.setAttribute("aria-live", "polite");
       tick();
       clearInterval(timer);
       // The live region reads the first sentence; the countdown then updates without a new announcement.
