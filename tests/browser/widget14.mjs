@@ -379,6 +379,26 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       await page.context().close();
     }, { independent: true });
 
+    await check("widget14: a page loaded before the pre-chat form was switched on: the server's prechat_required refusal brings the form back with the message kept", async () => {
+      const page = await openWidget("visitor prechat late", { width: 1280, height: 800 });
+      const f = frame(page);
+      await f.locator("#prechat").waitFor({ state: "visible" }); // the page's own optional form (data-prechat fallback)
+      const set = await api("/api/v1/settings", { method: "PATCH", token: adminToken, body: { prechat: { enabled: true, name: "off", email: "required" } } });
+      assert(set.status === 200, `PATCH settings: ${JSON.stringify(set)}`);
+      const from = await staff.count();
+      await f.locator("#input").fill("Do you sell globes?");
+      await f.locator("#input").press("Enter");
+      await f.locator("#prechat-error", { hasText: "Please fill in the form first" }).waitFor();
+      assert((await f.locator("#input").inputValue()) === "Do you sell globes?", "the refused message is not back in the composer");
+      assert(await f.locator(".msg-me").count() === 0, "the refused message still shows as sent or failed");
+      await f.locator("#prechat").getByLabel(/^Email/).fill("gus@example.net");
+      await f.locator("#input").press("Enter");
+      const q = await staff.waitFor("append_unclaimed_chats", "d.visitor.email === 'gus@example.net'", from);
+      assert(q.contents.some((m) => m.content && m.content.content === "Do you sell globes?"), `contents: ${JSON.stringify(q.contents)}`);
+      await f.locator(".msg-me .bubble", { hasText: "Do you sell globes?" }).waitFor();
+      await page.context().close();
+    }, { independent: true });
+
     await check("widget14: the server's pre-chat form (email required) blocks the first message until the email is given", async () => {
       const set = await api("/api/v1/settings", { method: "PATCH", token: adminToken, body: { prechat: { enabled: true, name: "off", email: "required" } } });
       assert(set.status === 200, `PATCH settings: ${JSON.stringify(set)}`);
