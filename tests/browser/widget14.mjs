@@ -250,6 +250,12 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       const seen = await staff.waitFor("visitor_page_viewed", `d.visitor === ${JSON.stringify(room.vid)}`);
       assert(seen.page && seen.page.url === HOST && seen.page.title === "Atlas Maps — Shop", `page: ${JSON.stringify(seen.page)}`);
       assert(seen.context && seen.context.time_zone && seen.context.language && seen.context.user_agent, `context: ${JSON.stringify(seen.context)}`);
+      // an SPA navigation on the shop (history.pushState) is a new page view, with the last page as referrer
+      const from = await staff.count();
+      await v.evaluate(() => { history.pushState({}, "", "/maps/world"); document.title = "World map — Atlas"; });
+      const spa = await staff.waitFor("visitor_page_viewed", `d.visitor === ${JSON.stringify(room.vid)}`, from);
+      assert(spa.page.url === `${HOST}maps/world` && spa.page.referrer === HOST, `after pushState: ${JSON.stringify(spa.page)}`);
+      assert(spa.pages.length >= 2 && spa.pages[spa.pages.length - 1].url === `${HOST}maps/world`, `pages: ${JSON.stringify(spa.pages)}`);
     }, { independent: true });
 
     await check("widget14: the visitor sends an image with the file input → a thumbnail in the widget; staff get a type 2 message", async () => {
