@@ -82,6 +82,9 @@ async fn history(
     id: &str,
     q: &HashMap<String, String>,
 ) -> Result<Page, ApiError> {
+    let who = require_principal(app, token.clone()).await?;
+    // A visitor never reads internal notes.
+    let notes = matches!(who, Principal::Staff(_));
     let chat = visible_chat(app, token, id).await?;
     // `cursor` (from `next`) and `after` are the same thing: the last sequence_num seen.
     let after = match q.get("cursor") {
@@ -92,7 +95,7 @@ async fn history(
     let chat_id = chat.id.clone();
     let results = app
         .store
-        .read(move |c| chats::messages_after(c, &chat_id, after, limit))
+        .read(move |c| chats::messages_after(c, &chat_id, after, limit, notes))
         .await?;
     let next = (results.len() as i64 == limit)
         .then(|| results.last().map(|m| m.sequence_num.to_string()))

@@ -191,10 +191,7 @@ pub fn apply(conn: &Connection, ops: &[DbOp], slots: usize) -> Result<Vec<Slot>,
                 after,
                 notes,
             } => {
-                let mut all = messages_after(conn, chat_id, *after, i64::MAX)?;
-                if !notes {
-                    all.retain(|m| m.type_id != crate::model::MESSAGE_NOTE);
-                }
+                let all = messages_after(conn, chat_id, *after, i64::MAX, *notes)?;
                 set(
                     &mut out,
                     *slot,
@@ -252,18 +249,21 @@ fn set_tags(
     Ok(())
 }
 
-/// Messages of a chat with `sequence_num` above `after`, oldest first, at most `limit`.
+/// Messages of a chat with `sequence_num` above `after`, oldest first, at most `limit`;
+/// without `notes`, internal notes (`type_id` 3) are left out: what a visitor may read.
 pub fn messages_after(
     conn: &Connection,
     chat_id: &str,
     after: i64,
     limit: i64,
+    notes: bool,
 ) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, chat_id, sequence_num, type_id, sender, content, created_at FROM messages \
-         WHERE chat_id = ?1 AND sequence_num > ?2 ORDER BY sequence_num LIMIT ?3",
+         WHERE chat_id = ?1 AND sequence_num > ?2 AND (?4 OR type_id <> 3) \
+         ORDER BY sequence_num LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![chat_id, after, limit], message_from_row)?;
+    let rows = stmt.query_map(params![chat_id, after, limit, notes], message_from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -365,6 +365,24 @@ pub struct ChatRecord {
     pub visitor: Visitor,
     /// Staff serving now.
     pub staff: Vec<String>,
+    pub tags: Vec<String>,
+    /// The visitor's rating at the end, if given.
+    pub rating: Option<RatingRecord>,
+    /// What each side has read (`message_read`).
+    pub read: ReadRecord,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RatingRecord {
+    pub value: String,
+    pub comment: Option<String>,
+    pub at: Option<i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReadRecord {
+    pub visitor: i64,
+    pub staff: i64,
 }
 
 pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord>, StoreError> {
@@ -373,7 +391,8 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
             "SELECT c.id, c.visitor_id, c.status, c.severity_level, c.flagged_at, c.created_at, \
                     c.updated_at, c.ended_at, \
                     (SELECT count(*) FROM messages m WHERE m.chat_id = c.id), \
-                    v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at \
+                    v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at, \
+                    c.rating, c.rating_comment, c.rated_at, c.visitor_read_seq, c.staff_read_seq \
              FROM chats c JOIN visitors v ON v.id = c.visitor_id WHERE c.id = ?1",
         )?
         .query_row([chat_id], |r| {
@@ -389,12 +408,28 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
                 message_count: r.get(8)?,
                 visitor: accounts::visitor_at(r, 9)?,
                 staff: vec![],
+                tags: vec![],
+                rating: r.get::<_, Option<String>>(16)?.map(|value| RatingRecord {
+                    value,
+                    comment: r.get(17).ok().flatten(),
+                    at: r.get(18).ok().flatten(),
+                }),
+                read: ReadRecord {
+                    visitor: r.get(19)?,
+                    staff: r.get(20)?,
+                },
             })
         })
         .optional()?;
     let Some(mut rec) = row else { return Ok(None) };
     rec.staff = conn
         .prepare_cached("SELECT staff_id FROM chat_staff WHERE chat_id = ?1 AND left_at IS NULL ORDER BY joined_at")?
+        .query_map([chat_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    rec.tags = conn
+        .prepare_cached(
+            "SELECT t.name FROM chat_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.chat_id = ?1 ORDER BY t.name",
+        )?
         .query_map([chat_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(Some(rec))
@@ -517,7 +552,7 @@ mod tests {
         .collect();
         assert_eq!(seqs, [2, 3, 4]);
         let all = store
-            .read(|c| messages_after(c, "c", 0, 100))
+            .read(|c| messages_after(c, "c", 0, 100, true))
             .await
             .unwrap();
         assert_eq!(all.len(), 4);

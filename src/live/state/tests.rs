@@ -567,4 +567,5 @@ fn a_client_message_id_rides_along_to_the_store() {
     )));
 }
 
+mod conversation;
 mod routing;
