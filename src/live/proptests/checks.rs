@@ -369,8 +369,25 @@ impl World {
                     pid(p)
                 );
             }
-            "visitor_updated" => {
+            "visitor_updated" | "chat_watched" => {
                 assert!(only_staff(), "{ev} (staff only) sent to a visitor");
+            }
+            "staff_note_send" => {
+                // Never a visitor, never the note's author.
+                assert!(only_staff(), "a note reached a visitor");
+                assert!(ctx.actor.is_none_or(|a| !to.contains(&a)), "{ev} echoed");
+            }
+            "chat_tags_changed"
+            | "chat_rated"
+            | "visitor_page_viewed"
+            | "canned_replies_changed" => {
+                assert_eq!(to, staff_conns, "{ev} must reach every online staff");
+            }
+            "message_seen" | "chat_timeout_warning" | "chat_closed_inactive" => {
+                for c in &send.to {
+                    assert!(in_some_room(*c), "{ev} sent to {c:?}, outside the room");
+                }
+                assert!(ctx.actor.is_none_or(|a| !to.contains(&a)), "{ev} echoed");
             }
             "staff_availability_changed" => {
                 assert_eq!(to, staff_conns, "{ev} must reach every online staff");

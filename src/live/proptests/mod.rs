@@ -475,6 +475,35 @@ impl World {
                 ),
                 Some(vid(v)),
             ),
+            Op::Read { who, v, seq } => self.request(
+                who,
+                req(
+                    "message_read",
+                    json!({"visitor": vid(v), "sequence_num": seq.max(1)}),
+                ),
+                Some(vid(v)),
+            ),
+            Op::Note { s, v } => self.request(
+                s,
+                req(
+                    "staff_note",
+                    json!({"visitor": vid(v), "content": {"content": "n"}}),
+                ),
+                Some(vid(v)),
+            ),
+            Op::Tag { s, v } => self.request(
+                s,
+                req("tag_chat", json!({"visitor": vid(v), "tags": ["vip"]})),
+                Some(vid(v)),
+            ),
+            Op::Rate { v, good } => self.request(
+                STAFF.len() + v,
+                req(
+                    "rate_chat",
+                    json!({"rating": if good { "good" } else { "bad" }}),
+                ),
+                None,
+            ),
             Op::VisitorUpdate { v } => self.request(
                 STAFF.len() + v,
                 req("visitor_update", json!({"email": "v@example.com"})),

@@ -86,6 +86,24 @@ pub(super) enum Op {
     VisitorUpdate {
         v: usize,
     },
+    /// `message_read` of visitor `v`'s chat up to `seq`, by anyone (issue 14's events below).
+    Read {
+        who: usize,
+        v: usize,
+        seq: i64,
+    },
+    Note {
+        s: usize,
+        v: usize,
+    },
+    Tag {
+        s: usize,
+        v: usize,
+    },
+    Rate {
+        v: usize,
+        good: bool,
+    },
     /// Time passes; grace timers due by then fire, in time order.
     Advance {
         ms: u64,
@@ -117,8 +135,12 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         1 => (0..PEOPLE, v.clone(), 0..4i64).prop_map(|(who, v, after)| Op::Sync { who, v, after }),
         1 => (0..3usize).prop_map(|mode| Op::Routing { mode }),
         2 => (s.clone(), prop::bool::weighted(0.3)).prop_map(|(s, away)| Op::SetAvailability { s, away }),
-        2 => (s.clone(), 0..PEOPLE, v).prop_map(|(s, target, v)| Op::Transfer { s, target, v }),
+        2 => (s.clone(), 0..PEOPLE, v.clone()).prop_map(|(s, target, v)| Op::Transfer { s, target, v }),
         1 => (0..VISITORS.len()).prop_map(|v| Op::VisitorUpdate { v }),
+        2 => (0..PEOPLE, v.clone(), 0..6i64).prop_map(|(who, v, seq)| Op::Read { who, v, seq }),
+        1 => (s.clone(), v.clone()).prop_map(|(s, v)| Op::Note { s, v }),
+        1 => (s, v).prop_map(|(s, v)| Op::Tag { s, v }),
+        1 => (0..VISITORS.len(), any::<bool>()).prop_map(|(v, good)| Op::Rate { v, good }),
         2 => (0..12_000u64).prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::Restart),
     ]

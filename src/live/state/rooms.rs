@@ -1,7 +1,7 @@
 //! Rooms: the open chats (keyed by their visitor: a visitor has at most one open chat) and who
 //! serves them. `open`, `join`, `leave` and `close` are the only ways to change who serves
 //! what, and they keep both directions of it in step: the chat's serving list and each staff
-//! member's list of rooms.
+//! member's list of rooms. A staff member watching a chat (`watch`) never also serves it.
 
 use crate::live::plan::ChatStatus;
 use crate::model::{ChatId, StaffId, Visitor, VisitorId};
@@ -143,6 +143,8 @@ impl Rooms {
         if chat.is_served_by(sid) {
             return false;
         }
+        // Serving it, they no longer just watch it (and never hear an event twice).
+        chat.watchers.retain(|w| w != sid);
         chat.serving.push(sid.clone());
         self.by_staff
             .entry(sid.clone())

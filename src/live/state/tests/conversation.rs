@@ -166,6 +166,16 @@ fn a_watcher_hears_the_room_unseen_until_unwatching() {
     );
     assert!(p.events_for(SUP).contains(&"staff_send"));
 
+    // Taking it over, the watcher serves it and hears each event once.
+    let mut l2 = claimed();
+    l2.request(SUP, req("watch_chat", json!({"visitor": "v"})), 3);
+    assert_eq!(l2.request(SUP, take_over("v"), 4).reply, Some(Ok(())));
+    let p = l2.request(VIS, visitor_msg(), 5);
+    assert_eq!(
+        p.events_for(SUP),
+        ["visitor_send", "new_visitor_msg_for_supervisor"]
+    );
+
     let unwatch = req("unwatch_chat", json!({"visitor": "v"}));
     assert_eq!(l.request(SUP, unwatch.clone(), 6).reply, Some(Ok(())));
     assert_eq!(refused(&l.request(SUP, unwatch, 6)), "not_in_chat");
