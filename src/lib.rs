@@ -19,6 +19,7 @@ pub mod notify;
 pub mod realtime;
 pub mod server;
 pub mod settings;
+pub mod sniff;
 pub mod store;
 pub mod supervise;
 

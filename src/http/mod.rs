@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod assets;
+pub mod attachments;
 pub mod chats;
 mod ops;
 pub mod settings;
@@ -45,6 +46,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(tickets::routes(app.clone()))
         .unify()
         .or(settings::routes(app.clone()))
+        .unify()
+        .or(attachments::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

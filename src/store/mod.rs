@@ -6,6 +6,7 @@
 //! - `accounts`: staff, visitors, access tokens, settings.
 
 pub mod accounts;
+pub mod attachments;
 pub mod backup;
 pub mod canned;
 pub mod chats;

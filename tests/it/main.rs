@@ -6,6 +6,7 @@ mod peer;
 mod proxy;
 mod rt;
 
+mod attachments;
 mod authz_matrix;
 mod cli_ops;
 mod crash_kill;
