@@ -266,11 +266,12 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
       assert(sent.content.content.attachment && sent.content.content.attachment.name === "my-map.png", `staff got: ${JSON.stringify(sent.content)}`);
       const img = f.locator(".msg-me img.thumb-img");
       await img.waitFor();
-      await v.waitForFunction(() => {
-        const fr = [...document.querySelector("[data-frontdesk-widget]").shadowRoot.querySelectorAll("iframe")][0];
-        const i = fr.contentDocument && fr.contentDocument.querySelector(".msg-me img.thumb-img");
-        return i && i.complete && i.naturalWidth === 64 && i.src.startsWith("blob:");
-      }, null, { timeout: WAIT }).catch(() => { throw new Error("the visitor's thumbnail did not load from a blob URL"); });
+      // the frame is another origin than the shop: ask inside it
+      const loaded = await img.evaluate((i) => new Promise((r) => {
+        const done = () => r(i.naturalWidth === 64 && i.src.startsWith("blob:"));
+        if (i.complete && i.naturalWidth) done(); else { i.onload = done; i.onerror = () => r(false); setTimeout(done, 5000); }
+      }));
+      assert(loaded, "the visitor's thumbnail did not load from a blob URL");
     }, { independent: true });
 
     await check("widget14: a staff image uploaded over REST into the claimed chat shows as a thumbnail in the widget", async () => {
