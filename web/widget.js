@@ -1,7 +1,9 @@
 /* Frontdesk chat widget. Embed with:
  *   <script src="https://HOST/widget.js" async
  *     data-color="#2f6fed" data-position="right" data-title="Chat with us"
- *     data-greeting="Hi! How can we help?" data-prechat="optional" data-hide-when-offline></script>
+ *     data-greeting="Hi! How can we help?" data-prechat="optional" data-lang="de" data-hide-when-offline></script>
+ * data-lang: en, de, fr or es (else the browser's language). The chat page gets the host page's
+ * address, title and referrer by postMessage (on load and on SPA navigations) for the staff.
  * data-hide-when-offline: no launcher while nobody is available (the chat page asks
  * GET /api/v1/availability, which creates no visitor); a conversation under way keeps it.
  * Adds a launcher button and a chat panel (an iframe of HOST/chat/) inside a shadow root,
@@ -20,7 +22,13 @@
   var ds = script.dataset;
   var color = ds.color && /^(#[0-9a-f]{3,8}|[a-z]+|rgba?\([\d\s.,%]+\))$/i.test(ds.color) ? ds.color : "#2f6fed";
   var left = ds.position === "left";
-  var title = ds.title || "Chat with us";
+  var lang = String(ds.lang || navigator.language || "en").toLowerCase().split("-")[0];
+  var L = {
+    de: ["Chat öffnen", "Chat schließen", "ungelesen", "Chatten Sie mit uns"],
+    fr: ["Ouvrir le chat", "Fermer le chat", "non lus", "Discutez avec nous"],
+    es: ["Abrir el chat", "Cerrar el chat", "sin leer", "Chatea con nosotros"]
+  }[lang] || ["Open chat", "Close chat", "unread", "Chat with us"];
+  var title = ds.title || L[3];
 
   function init() {
     var host = d.createElement("div");
@@ -58,7 +66,7 @@
     var btn = d.createElement("button");
     btn.type = "button";
     btn.className = "l";
-    btn.setAttribute("aria-label", "Open chat: " + title);
+    btn.setAttribute("aria-label", L[0] + ": " + title);
     btn.setAttribute("aria-expanded", "false");
     btn.setAttribute("aria-controls", "fd-panel");
     btn.appendChild(icon("c", "M12 3C6.5 3 2 6.9 2 11.7c0 2.6 1.3 4.9 3.4 6.5L4.6 22l4.1-2.3c1 .3 2.1.4 3.3.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"));
@@ -80,6 +88,7 @@
     var q = new URLSearchParams({ embed: "1", host: location.origin, title: title, color: color });
     if (ds.greeting) q.set("greeting", ds.greeting);
     if (ds.prechat) q.set("prechat", ds.prechat);
+    if (ds.lang) q.set("lang", ds.lang);
     // data-hide-when-offline: the launcher waits until the chat page says someone is available.
     var hideOffline = ds.hideWhenOffline != null && ds.hideWhenOffline !== "false";
     if (hideOffline) { q.set("hideoffline", "1"); wrap.hidden = true; }
@@ -90,15 +99,31 @@
     root.appendChild(wrap);
     d.body.appendChild(host);
 
-    var open = false;
-    function post(type) {
-      try { frame.contentWindow.postMessage({ type: type }, origin); } catch (e) { /* not loaded yet */ }
+    var open = false, unread = 0, ref = d.referrer;
+    function post(type, extra) {
+      var m = extra || {};
+      m.type = type;
+      try { frame.contentWindow.postMessage(m, origin); } catch (e) { /* not loaded yet */ }
     }
+    // The page the visitor is on (visitor_page); an SPA navigation is a new page view.
+    var lastUrl = location.href;
+    function page() { post("frontdesk:page", { url: location.href, title: d.title, referrer: ref }); }
+    function moved() {
+      if (location.href === lastUrl) return;
+      ref = lastUrl; lastUrl = location.href;
+      setTimeout(page, 50);
+    }
+    ["pushState", "replaceState"].forEach(function (k) {
+      var f = history[k];
+      if (typeof f === "function") history[k] = function () { var r = f.apply(this, arguments); moved(); return r; };
+    });
+    window.addEventListener("popstate", moved);
+    window.addEventListener("hashchange", moved);
     function setOpen(v, focusBack) {
       open = v;
       wrap.className = v ? "o" : "";
       btn.setAttribute("aria-expanded", String(v));
-      btn.setAttribute("aria-label", (v ? "Close chat: " : "Open chat: ") + title);
+      label();
       post(v ? "frontdesk:open" : "frontdesk:close");
       if (v) { setBadge(0); frame.focus(); } else if (focusBack) btn.focus();
     }
@@ -106,7 +131,11 @@
       n = Math.max(0, Math.min(99, n | 0));
       badge.textContent = n ? String(n) : "";
       badge.hidden = !n;
-      btn.setAttribute("aria-label", (open ? "Close chat: " : "Open chat: ") + title + (n ? " (" + n + " unread)" : ""));
+      unread = n;
+      label();
+    }
+    function label() {
+      btn.setAttribute("aria-label", (open ? L[1] : L[0]) + ": " + title + (unread ? " (" + unread + " " + L[2] + ")" : ""));
     }
     btn.addEventListener("click", function () { setOpen(!open, false); });
     window.addEventListener("message", function (ev) {
@@ -116,7 +145,13 @@
       if (m.type === "frontdesk:unread") { if (!open) setBadge(m.count); }
       else if (m.type === "frontdesk:close") setOpen(false, true);
       else if (m.type === "frontdesk:open") setOpen(true);
-      else if (m.type === "frontdesk:ready") post(open ? "frontdesk:open" : "frontdesk:close");
+      else if (m.type === "frontdesk:ready") { post(open ? "frontdesk:open" : "frontdesk:close"); page(); }
+      else if (m.type === "frontdesk:labels" && m.labels) {
+        ["launcher_open", "launcher_close", "launcher_unread"].forEach(function (k, i) {
+          if (typeof m.labels[k] === "string") L[i] = m.labels[k].slice(0, 100);
+        });
+        label();
+      }
       else if (m.type === "frontdesk:launcher" && hideOffline) { wrap.hidden = !m.show && !open; }
     });
   }

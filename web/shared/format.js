@@ -184,3 +184,42 @@ export function chime(kind = "message") {
     });
   } catch { /* ignore */ }
 }
+
+/**
+ * Message text as nodes (issue 14): literal text with line breaks kept (CSS pre-wrap); http(s)
+ * URLs and `www.` hosts (opened as https) become links that open in a new tab with
+ * rel="noopener noreferrer". Built with DOM calls only: markup in the text stays text.
+ */
+export function linkify(text) {
+  const frag = document.createDocumentFragment();
+  const s = String(text ?? "");
+  const re = /\b(?:https?:\/\/|www\.)[^\s<>"']*[^\s<>"'.,;:!?)\]]/gi;
+  let last = 0;
+  let m;
+  while ((m = re.exec(s))) {
+    const raw = m[0];
+    const href = /^www\./i.test(raw) ? `https://${raw}` : raw;
+    let ok = false;
+    try { ok = ["http:", "https:"].includes(new URL(href).protocol); } catch { /* not a URL */ }
+    if (!ok) continue;
+    if (m.index > last) frag.appendChild(document.createTextNode(s.slice(last, m.index)));
+    const a = document.createElement("a");
+    a.href = href;
+    a.textContent = raw;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    frag.appendChild(a);
+    last = m.index + raw.length;
+  }
+  if (last < s.length) frag.appendChild(document.createTextNode(s.slice(last)));
+  return frag;
+}
+
+/** A file size for people: "820 B", "14 KB", "2.4 MB" (in the given locale). */
+export function formatBytes(n, locale) {
+  if (typeof n !== "number" || !isFinite(n) || n < 0) return "";
+  const num = (v, d) => new Intl.NumberFormat(locale, { maximumFractionDigits: d }).format(v);
+  if (n < 1024) return `${num(n, 0)} B`;
+  if (n < 1024 * 1024) return `${num(n / 1024, n < 10240 ? 1 : 0)} KB`;
+  return `${num(n / (1024 * 1024), 1)} MB`;
+}
