@@ -303,6 +303,16 @@ mod tests {
         Settings::default().patched(v.as_object().unwrap())
     }
 
+    /// The settings as stored, read back.
+    fn stored_and_read(s: &Settings) -> Settings {
+        let rows: Vec<(String, String)> = s
+            .to_rows()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Settings::from_rows(&rows)
+    }
+
     #[test]
     fn good_values_apply_and_round_trip_through_rows() {
         let s = patch(json!({"routing": "least_busy", "assign_timeout_secs": 5,
@@ -312,12 +322,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.routing, RoutingMode::LeastBusy);
         assert!(s.schedule.is_some());
-        let rows: Vec<(String, String)> = s
-            .to_rows()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        let back = Settings::from_rows(&rows);
+        let back = stored_and_read(&s);
         assert_eq!(back.routing, RoutingMode::LeastBusy);
         assert_eq!(back.assign_timeout_secs, 5);
         assert_eq!(back.assign_max_attempts, 2);
@@ -330,12 +335,7 @@ mod tests {
             "widget_texts": {"title": "Hallo", "send": "Senden"}}),
         )
         .unwrap();
-        let rows: Vec<(String, String)> = s
-            .to_rows()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        let back = Settings::from_rows(&rows);
+        let back = stored_and_read(&s);
         assert_eq!(back.inactivity_warning_secs, 60);
         assert_eq!(back.inactivity_close_secs, 120);
         assert_eq!(back.prechat, s.prechat);

@@ -15,44 +15,19 @@
 //   - the console at 390 px has no sideways scroll; screenshots at 390×844 and 1280×800.
 //
 //   node console14.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
-import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import zlib from "node:zlib";
 import { spawn, execFileSync } from "node:child_process";
+import { WAIT, sleep, freePort, stopServer, png, isMain, runAlone } from "./suite.mjs";
 
-const WAIT = 15000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const srv = net.createServer();
-  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
 
 const ADMIN = { email: "carla@example.com", password: "carla-pass-123", name: "Carla Chief", role: "admin" };
 const AGENT_A = { email: "otto@example.com", password: "otto-pass-123", name: "Otto Agent", role: "agent" };
 const AGENT_B = { email: "pia@example.com", password: "pia-pass-123", name: "Pia Agent", role: "agent" };
 
 // A small valid PNG (8×8, a red square on white), built here so that its bytes are known.
-const PNG = (() => {
-  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-  const crc = (buf) => { let c = 0xffffffff; for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const W = 8;
-  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(W, 0); ihdr.writeUInt32BE(W, 4); ihdr[8] = 8; ihdr[9] = 2;
-  const rows = [];
-  for (let y = 0; y < W; y++) {
-    rows.push(0);
-    for (let x = 0; x < W; x++) { const red = x > 1 && x < 6 && y > 1 && y < 6; rows.push(red ? 220 : 255, red ? 30 : 255, red ? 30 : 255); }
-  }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(Buffer.from(rows))), chunk("IEND", Buffer.alloc(0))]);
-})();
+const PNG = png(8, 8, (x, y) => (x > 1 && x < 6 && y > 1 && y < 6 ? [220, 30, 30] : [255, 255, 255]));
 const UA_WINDOWS_CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const NOTE = "Internal: VIP customer, refund approved by Carla";
 const CANNED = { shortcut: "shipping", text: "We ship worldwide within 3 working days." };
@@ -427,56 +402,11 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     });
   } finally {
     for (const p of [admin, a, b, v && v.page]) if (p) await p.context().close().catch(() => {});
-    if (server.exitCode == null) {
-      const done = new Promise((r) => server.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([done, sleep(5000)]);
-      if (server.exitCode == null) server.kill("SIGKILL");
-    }
+    await stopServer(server);
     if (anyFailed) console.log(`     (console14 server log: ${log})`);
     else fs.rmSync(DATA, { recursive: true, force: true });
   }
 }
 
-// ---- alone: node console14.mjs --bin path/to/frontdesk ------------------------------------------
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  const { chromium } = await import("playwright-core");
-  const argv = process.argv.slice(2);
-  const i = argv.indexOf("--bin");
-  const BIN = i >= 0 ? path.resolve(argv[i + 1]) : null;
-  const HERE = path.dirname(new URL(import.meta.url).pathname);
-  const SHOTS = process.env.SCREENSHOTS || path.resolve(HERE, "../../screenshots");
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
-  let passed = 0; let failed = 0;
-  const pageErrors = [];
-  const check = async (name, fn) => {
-    const t0 = Date.now();
-    try { await fn(); passed++; console.log(`ok   ${name} (${Date.now() - t0} ms)`); } catch (e) {
-      failed++; console.log(`FAIL ${name}\n     ${String((e && e.message) || e).split("\n").slice(0, 6).join("\n     ")}`);
-    }
-  };
-  const assert = (c, m) => { if (!c) throw new Error(m); };
-  const newPage = async (label, viewport = { width: 1280, height: 800 }, extra = {}) => {
-    const ctx = await browser.newContext({ viewport, ...extra });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(WAIT);
-    page.on("dialog", (d) => d.accept().catch(() => {}));
-    page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource|WebSocket connection to/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
-    return page;
-  };
-  const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name) });
-  try {
-    await console14Checks({ check, assert, newPage, BIN, shot });
-    await check("console14: no page errors", async () => assert(pageErrors.length === 0, pageErrors.join("\n")));
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
+// ---- alone: node console14.mjs --bin path/to/frontdesk ----
+if (isMain(import.meta.url)) await runAlone("console14", console14Checks);

@@ -14,18 +14,12 @@
 //
 //   node routing.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import http from "node:http";
-import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawn, execFileSync } from "node:child_process";
+import { WAIT, sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs";
 
-const WAIT = 15000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const srv = net.createServer();
-  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
 
 const ADMIN = { email: "rosa@example.com", password: "rosa-pass-123", name: "Rosa Router", role: "admin" };
 const AGENT_A = { email: "anton@example.com", password: "anton-pass-123", name: "Anton Agent", role: "agent" };
@@ -451,55 +445,11 @@ export async function routingChecks({ check: runCheck, assert, newPage, BIN, sho
     }, { independent: true });
   } finally {
     host.close();
-    if (server.exitCode == null) {
-      const done = new Promise((r) => server.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([done, sleep(5000)]);
-      if (server.exitCode == null) server.kill("SIGKILL");
-    }
+    await stopServer(server);
     if (anyFailed) console.log(`     (routing server log: ${log})`);
     else fs.rmSync(DATA, { recursive: true, force: true });
   }
 }
 
-// ---- alone: node routing.mjs --bin path/to/frontdesk --------------------------------------------
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  const { chromium } = await import("playwright-core");
-  const argv = process.argv.slice(2);
-  const i = argv.indexOf("--bin");
-  const BIN = i >= 0 ? path.resolve(argv[i + 1]) : null;
-  const HERE = path.dirname(new URL(import.meta.url).pathname);
-  const SHOTS = process.env.SCREENSHOTS || path.resolve(HERE, "../../screenshots");
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
-  let passed = 0; let failed = 0;
-  const pageErrors = [];
-  const check = async (name, fn) => {
-    const t0 = Date.now();
-    try { await fn(); passed++; console.log(`ok   ${name} (${Date.now() - t0} ms)`); } catch (e) {
-      failed++; console.log(`FAIL ${name}\n     ${String((e && e.message) || e).split("\n").slice(0, 6).join("\n     ")}`);
-    }
-  };
-  const assert = (c, m) => { if (!c) throw new Error(m); };
-  const newPage = async (label, viewport = { width: 1280, height: 800 }, extra = {}) => {
-    const ctx = await browser.newContext({ viewport, ...extra });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(WAIT);
-    page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource|WebSocket connection to/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
-    return page;
-  };
-  const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name) });
-  try {
-    await routingChecks({ check, assert, newPage, BIN, shot });
-    await check("routing: no page errors", async () => assert(pageErrors.length === 0, pageErrors.join("\n")));
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
+// ---- alone: node routing.mjs --bin path/to/frontdesk ----
+if (isMain(import.meta.url)) await runAlone("routing", routingChecks);

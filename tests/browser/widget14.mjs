@@ -19,44 +19,15 @@
 //
 //   node widget14.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import http from "node:http";
-import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import zlib from "node:zlib";
 import { spawn, execFileSync } from "node:child_process";
+import { WAIT, sleep, freePort, stopServer, png, isMain, runAlone } from "./suite.mjs";
 
-const WAIT = 15000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () => new Promise((resolve) => {
-  const srv = net.createServer();
-  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
 
 const ADMIN = { email: "wanda@example.com", password: "wanda-pass-123", name: "Wanda Admin", role: "admin" };
 const AGENT = { email: "wim@example.com", password: "wim-pass-1234", name: "Wim Agent", role: "agent" };
-
-/** A real PNG (w×h, one colour), so the server's type sniffing and the browser's decoder accept it. */
-function png(w, h, [r, g, b]) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => { let c = 0xffffffff; for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
-  const rows = [];
-  for (let y = 0; y < h; y++) { rows.push(Buffer.from([0])); for (let x = 0; x < w; x++) rows.push(Buffer.from([r, g, b])); }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr),
-    chunk("IDAT", zlib.deflateSync(Buffer.concat(rows))), chunk("IEND", Buffer.alloc(0))]);
-}
 
 /**
  * @param {object} ctx
@@ -436,57 +407,11 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
     host.close();
     if (v) await v.context().close().catch(() => {});
     if (staff) await staff.page.context().close().catch(() => {});
-    if (server.exitCode == null) {
-      const done = new Promise((r) => server.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([done, sleep(5000)]);
-      if (server.exitCode == null) server.kill("SIGKILL");
-    }
+    await stopServer(server);
     if (anyFailed) console.log(`     (widget14 server log: ${log})`);
     else fs.rmSync(DATA, { recursive: true, force: true });
   }
 }
 
-// ---- alone: node widget14.mjs --bin path/to/frontdesk -------------------------------------------
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  const { chromium } = await import("playwright-core");
-  const argv = process.argv.slice(2);
-  const i = argv.indexOf("--bin");
-  const BIN = i >= 0 ? path.resolve(argv[i + 1]) : null;
-  const HERE = path.dirname(new URL(import.meta.url).pathname);
-  const SHOTS = process.env.SCREENSHOTS || path.resolve(HERE, "../../screenshots");
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-  });
-  let passed = 0; let failed = 0; let broken = false;
-  const pageErrors = [];
-  const check = async (name, fn, { independent = false } = {}) => {
-    if (broken && !independent) { failed++; console.log(`SKIP ${name} (an earlier step failed)`); return; }
-    const t0 = Date.now();
-    try { await fn(); passed++; console.log(`ok   ${name} (${Date.now() - t0} ms)`); } catch (e) {
-      failed++; if (!independent) broken = true;
-      console.log(`FAIL ${name}\n     ${String((e && e.message) || e).split("\n").slice(0, 6).join("\n     ")}`);
-    }
-  };
-  const assert = (c, m) => { if (!c) throw new Error(m); };
-  const newPage = async (label, viewport = { width: 1280, height: 800 }, extra = {}) => {
-    const ctx = await browser.newContext({ viewport, ...extra });
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(WAIT);
-    page.on("pageerror", (e) => pageErrors.push(`${label}: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource|WebSocket connection to/.test(m.text())) pageErrors.push(`${label}: console: ${m.text()}`); });
-    return page;
-  };
-  const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name) });
-  try {
-    await widget14Checks({ check, assert, newPage, BIN, shot });
-    await check("widget14: no page errors", async () => assert(pageErrors.length === 0, pageErrors.join("\n")), { independent: true });
-  } finally {
-    await browser.close();
-  }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
+// ---- alone: node widget14.mjs --bin path/to/frontdesk ----
+if (isMain(import.meta.url)) await runAlone("widget14", widget14Checks);

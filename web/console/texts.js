@@ -1,10 +1,9 @@
 // The console's words for issue 14 (attachments, receipts, notes, watching, tags, canned replies,
 // ratings, visitor context, inactivity, conversation settings), one table per language like
-// /shared/i18n.js: a translation adds a table under its language tag; `ct(key, vars)` picks the
-// page's language, falls back to English, then to the shared table, and fills `{name}`
-// placeholders with plain text (callers put the result in text nodes, never in markup).
+// /shared/i18n.js, into which they are added: `ct` is the shared `t` (the page's language,
+// falling back to English, `{name}` placeholders filled with plain text).
 
-import { t } from "/shared/i18n.js";
+import { t, addTexts, applyTexts } from "/shared/i18n.js";
 
 const en = {
   "attach.button": "Attach a file",
@@ -89,30 +88,12 @@ const en = {
   "conv.seconds": "seconds",
 };
 
-const TABLES = { en };
+addTexts("en", en);
 
-function pickTable() {
-  const tags = [document.documentElement.lang, ...(navigator.languages || [])].filter(Boolean);
-  for (const tag of tags) {
-    const lang = String(tag).toLowerCase().split("-")[0];
-    if (TABLES[lang]) return TABLES[lang];
-  }
-  return en;
-}
+/** The console text for `key` (the shared table's `t`, with these words in it). */
+export const ct = t;
 
-const table = pickTable();
-
-/** The console text for `key`, with `{name}` placeholders filled as plain text. */
-export function ct(key, vars = {}) {
-  const s = table[key] ?? en[key];
-  if (s == null) return t(key, vars);
-  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars && vars[k] != null ? String(vars[k]) : m));
-}
-
-/** Fills `data-ct="key"` elements (and `data-ct-placeholder`, `data-ct-title`). */
+/** Fills `data-ct="key"` elements (and `data-ct-placeholder`, `-title`, `-label`). */
 export function applyConsoleTexts(root = document) {
-  for (const node of root.querySelectorAll("[data-ct]")) node.textContent = ct(node.dataset.ct);
-  for (const node of root.querySelectorAll("[data-ct-placeholder]")) node.placeholder = ct(node.dataset.ctPlaceholder);
-  for (const node of root.querySelectorAll("[data-ct-title]")) node.title = ct(node.dataset.ctTitle);
-  for (const node of root.querySelectorAll("[data-ct-label]")) node.setAttribute("aria-label", ct(node.dataset.ctLabel));
+  applyTexts(root, "ct");
 }

@@ -186,22 +186,26 @@ export function chime(kind = "message") {
 }
 
 /**
- * Message text as nodes (issue 14): literal text with line breaks kept (CSS pre-wrap); http(s)
- * URLs and `www.` hosts (opened as https) become links that open in a new tab with
- * rel="noopener noreferrer". Built with DOM calls only: markup in the text stays text.
+ * Message text as nodes (issue 14), for both UIs: literal text with line breaks kept (CSS
+ * pre-wrap); http(s) URLs and `www.` hosts (opened as https) become links that open in a new
+ * tab with rel="noopener noreferrer"; closing punctuation after a URL stays with the sentence.
+ * Built with DOM calls only: markup in the text stays text, and only http(s) URLs become an href.
  */
 export function linkify(text) {
   const frag = document.createDocumentFragment();
   const s = String(text ?? "");
-  const re = /\b(?:https?:\/\/|www\.)[^\s<>"']*[^\s<>"'.,;:!?)\]]/gi;
   let last = 0;
-  let m;
-  while ((m = re.exec(s))) {
-    const raw = m[0];
-    const href = /^www\./i.test(raw) ? `https://${raw}` : raw;
-    let ok = false;
-    try { ok = ["http:", "https:"].includes(new URL(href).protocol); } catch { /* not a URL */ }
-    if (!ok) continue;
+  for (const m of s.matchAll(/\b(?:https?:\/\/|www\.)[^\s<>"']+/gi)) {
+    let raw = m[0];
+    // Closing punctuation after a URL belongs to the sentence (keep a ")" the URL opened).
+    const trail = raw.match(/[.,;:!?)\]}'"»]+$/);
+    if (trail) {
+      let cut = trail[0];
+      if (cut.startsWith(")") && raw.slice(0, -cut.length).includes("(")) cut = cut.slice(1);
+      raw = raw.slice(0, raw.length - cut.length);
+    }
+    const href = safeHref(raw);
+    if (!href) continue;
     if (m.index > last) frag.appendChild(document.createTextNode(s.slice(last, m.index)));
     const a = document.createElement("a");
     a.href = href;
@@ -213,6 +217,19 @@ export function linkify(text) {
   }
   if (last < s.length) frag.appendChild(document.createTextNode(s.slice(last)));
   return frag;
+}
+
+/** An http(s) URL for `raw` (`www.` gets https), or null. */
+export function safeHref(raw) {
+  const candidate = /^www\./i.test(raw) ? `https://${raw}` : raw;
+  try {
+    const u = new URL(candidate);
+    if ((u.protocol !== "http:" && u.protocol !== "https:") || !u.hostname) return null;
+    // As written (checked above), not normalised: "https://www.example.org" keeps its look.
+    return candidate;
+  } catch {
+    return null;
+  }
 }
 
 /** A file size for people: "820 B", "14 KB", "2.4 MB" (in the given locale). */

@@ -157,7 +157,19 @@ export function opensAtWords(ms, now = new Date()) {
   return t("offline.opens_on", { day, time });
 }
 
-/** Fills the static texts of a page from the table: every element with `data-t="key"`. */
-export function applyTexts(root = document) {
-  for (const node of root.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+/** More texts for a language (a page's own words: the console's, for one). */
+export function addTexts(lang, entries) {
+  Object.assign((TABLES[lang] ??= {}), entries);
+}
+
+/**
+ * Fills the static texts of a page from the table: every element with `data-t="key"` (and,
+ * with another `attr` such as "ct", `data-ct`, `data-ct-placeholder`, `-title`, `-label`).
+ */
+export function applyTexts(root = document, attr = "t") {
+  const cap = attr[0].toUpperCase() + attr.slice(1);
+  for (const node of root.querySelectorAll(`[data-${attr}]`)) node.textContent = t(node.dataset[attr]);
+  for (const node of root.querySelectorAll(`[data-${attr}-placeholder]`)) node.placeholder = t(node.dataset[`${attr}Placeholder`]);
+  for (const node of root.querySelectorAll(`[data-${attr}-title]`)) node.title = t(node.dataset[`${attr}Title`]);
+  for (const node of root.querySelectorAll(`[data-${attr}-label]`)) node.setAttribute("aria-label", t(node.dataset[`${attr}Label`]));
 }

@@ -33,12 +33,23 @@ pub fn parse_visitor_msg(a: &Args) -> Result<Family, Refusal> {
 }
 
 pub fn parse_staff_msg(a: &Args) -> Result<Family, Refusal> {
-    let f = a.fields("visitor")?;
+    let (visitor, content, client_msg_id) = staff_content(a)?;
     Ok(Family::Messages(Messages::Staff {
-        visitor: f.id("visitor")?,
-        content: f.content("content", a.max_content)?,
-        client_msg_id: a.client_msg_id(Some(&f))?,
+        visitor,
+        content,
+        client_msg_id,
     }))
+}
+
+/// `{visitor, content, client_msg_id?}`: what a staff member writes into a room (a message or
+/// a note).
+pub fn staff_content(a: &Args) -> Result<(VisitorId, Arc<RawValue>, Option<String>), Refusal> {
+    let f = a.fields("visitor")?;
+    Ok((
+        f.id("visitor")?,
+        f.content("content", a.max_content)?,
+        a.client_msg_id(Some(&f))?,
+    ))
 }
 
 pub fn parse_visitor_leave(_: &Args) -> Result<Family, Refusal> {

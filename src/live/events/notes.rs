@@ -39,11 +39,11 @@ pub const NOT_WATCHING: Refusal =
     Refusal::fixed(Code::NotInChat, "You are not watching this chat.");
 
 pub fn parse_note(a: &Args) -> Result<Family, Refusal> {
-    let f = a.fields("visitor")?;
+    let (visitor, content, client_msg_id) = super::messages::staff_content(a)?;
     Ok(Family::Notes(Notes::Note {
-        visitor: f.id("visitor")?,
-        content: f.content("content", a.max_content)?,
-        client_msg_id: a.client_msg_id(Some(&f))?,
+        visitor,
+        content,
+        client_msg_id,
     }))
 }
 

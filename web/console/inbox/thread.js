@@ -2,11 +2,10 @@
 // the local echo's delivery state with Retry (a reply moves to its place by `sequence_num` once
 // the server has it), and the "… is typing" line.
 
-import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, toMs } from "/shared/format.js";
+import { el, setChildren, formatTime, formatFull, contentText, staffName, visitorName, toMs, linkify } from "/shared/format.js";
 import { $, noteRow, dayLabel } from "/console/inbox/ui.js";
 import { t } from "/shared/i18n.js";
 import { ct } from "/console/texts.js";
-import { messageText } from "/console/inbox/richtext.js";
 import { attachmentOf, attachmentView } from "/console/inbox/attachments.js";
 
 /** A message in one line for lists and announcements: files by name, notes marked. */
@@ -65,7 +64,7 @@ export class ThreadView {
       const a = attachmentOf(m);
       const row = el("li", { class: `msg ${fromVisitor ? "msg-visitor" : "msg-staff"}${mine ? " msg-mine" : ""}${isNote ? " msg-note" : ""}${a ? " msg-file" : ""}${m.status === "failed" ? " msg-failed" : ""}${m.local && m.status === "waiting" ? " msg-waiting" : ""}`, "data-seq": m.local ? null : String(m.sequence_num ?? ""), "data-type": String(m.type_id ?? 1) },
         showWho ? el("span", { class: "msg-who" }, who) : el("span", { class: "sr-only" }, who),
-        el("div", { class: "bubble" }, a ? attachmentView(a) : messageText(contentText(m.content))),
+        el("div", { class: "bubble" }, a ? attachmentView(a) : linkify(contentText(m.content))),
         el("span", { class: "msg-meta" },
           el("time", { datetime: new Date(toMs(m.created_at)).toISOString(), title: formatFull(m.created_at) }, formatTime(m.created_at)),
           m.local && (m.status !== "sent" || m === lastOwn) ? ` · ${DELIVERY[m.status] || DELIVERY.failed}` : "",

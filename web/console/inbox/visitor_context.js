@@ -5,7 +5,7 @@
 // new tab with `rel="noopener noreferrer"`; every value is text.
 
 import { el, formatTime } from "/shared/format.js";
-import { safeHref } from "/console/inbox/richtext.js";
+import { safeHref } from "/shared/format.js";
 import { ct } from "/console/texts.js";
 
 /** "Chrome 131 on Windows", "Safari 17 on iPhone", "" when unknown. */
