@@ -115,6 +115,11 @@ impl LiveState {
         self.set_status(plan, vid, ChatStatus::Claimed, now);
         self.join(plan, &staff.id, vid, now);
         self.system_message(plan, vid, Some(&staff.id), "join room", now);
+        if let Some(chat) = self.rooms.get_mut(vid) {
+            // Inactivity counts from the claim, not from a wait in the queue.
+            chat.last_activity = now;
+            chat.warned = false;
+        }
 
         let room = self.room(vid);
         let next = next_offline.map_or(raw(&()), |v| self.room(&v));

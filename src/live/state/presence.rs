@@ -151,7 +151,7 @@ impl LiveState {
             ("serving_chats", Part::List(serving)),
             // ...the canned replies and what connected visitors are looking at (§8.8)...
             ("canned_replies", self.canned_part()),
-            ("visitor_pages", raw(self.visits.all())),
+            ("visitor_pages", raw(&self.visits.for_consoles(&self.rooms))),
         ];
         // ...and, for supervisors and admins, every claimed chat with its serving staff.
         if self

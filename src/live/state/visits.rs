@@ -32,6 +32,13 @@ pub struct Visit {
     pub context: Context,
 }
 
+/// A visit as `staff_init` shows it.
+#[derive(Serialize)]
+pub struct VisitView<'a> {
+    pub pages: Vec<&'a Page>,
+    pub context: &'a Context,
+}
+
 #[derive(Default)]
 pub struct Visits {
     by_visitor: HashMap<VisitorId, Visit>,
@@ -52,8 +59,35 @@ impl Visits {
         v
     }
 
-    pub fn all(&self) -> &HashMap<VisitorId, Visit> {
-        &self.by_visitor
+    /// What a console starts with: the last pages of visitors with an open chat, and only
+    /// the current page of the others (with 10,000 visitors browsing, `staff_init` stays
+    /// small; each later page view comes with the last pages).
+    pub fn for_consoles<'a>(
+        &'a self,
+        rooms: &super::rooms::Rooms,
+    ) -> HashMap<&'a VisitorId, VisitView<'a>> {
+        self.by_visitor
+            .iter()
+            .map(|(vid, v)| {
+                let keep = if rooms.contains(vid) {
+                    v.pages.len()
+                } else {
+                    1
+                };
+                let pages: Vec<&Page> = v
+                    .pages
+                    .iter()
+                    .skip(v.pages.len().saturating_sub(keep))
+                    .collect();
+                (
+                    vid,
+                    VisitView {
+                        pages,
+                        context: &v.context,
+                    },
+                )
+            })
+            .collect()
     }
 
     pub fn forget(&mut self, vid: &str) {

@@ -278,6 +278,25 @@ fn page_views_reach_every_console_and_the_next_staff_init() {
         .json("visitor_pages")
         .unwrap();
     assert_eq!(v["v"]["context"]["time_zone"], "Europe/Berlin");
+    assert_eq!(
+        v["v"]["pages"].as_array().unwrap().len(),
+        10,
+        "an open chat: its last pages"
+    );
+    // A visitor without an open chat: only the current page.
+    l.connect(ConnId(13), &visitor("w"), false, 22);
+    l.request(ConnId(13), page(1), 23);
+    let init = l.connect(ConnId(21), &staff("d", Role::Agent), false, 24);
+    let v = init
+        .find("staff_init")
+        .unwrap()
+        .payload
+        .json("visitor_pages")
+        .unwrap();
+    assert_eq!(
+        v["w"]["pages"],
+        json!([{"url": "https://shop.test/p1", "title": "P1", "referrer": "", "at": 23}])
+    );
     for bad in [
         json!({"url": "javascript:alert(1)"}),
         json!({"title": "x"}),
@@ -298,7 +317,7 @@ fn an_idle_chat_is_warned_then_closed_and_a_message_postpones_it() {
         settings(json!({"inactivity_warning_secs": 60, "inactivity_close_secs": 120})),
         2,
     );
-    // The claim was at 2; the visitor wrote at 1.
+    // The visitor wrote at 1; the claim at 2 starts the count.
     assert!(l.tick(50_000).sends.is_empty());
     let p = l.tick(61_000);
     assert_eq!(p.events_for(VIS), ["chat_timeout_warning"]);
@@ -317,6 +336,21 @@ fn an_idle_chat_is_warned_then_closed_and_a_message_postpones_it() {
     // Then the visitor may rate it.
     let rate = req("rate_chat", json!({"rating": "bad"}));
     assert_eq!(l.request(VIS, rate, 222_000).reply, Some(Ok(())));
+}
+
+#[test]
+fn a_long_wait_in_the_queue_is_not_idle_time() {
+    let mut l = room_with_queued_chat(0);
+    l.set_settings(settings(json!({"inactivity_close_secs": 60})), 2);
+    assert_eq!(l.request(AGENT, join("v"), 600_000).reply, Some(Ok(())));
+    assert!(
+        l.tick(600_500).sends.is_empty(),
+        "claimed after ten minutes: not closed at once"
+    );
+    assert!(l
+        .tick(661_000)
+        .events_for(VIS)
+        .contains(&"chat_closed_inactive"));
 }
 
 #[test]
