@@ -3,16 +3,16 @@
 //! after each COMMIT the writer hands the result to the delivery task, which answers the sender
 //! and delivers the events: in command order, and only once durable.
 
+use super::deliver::{deliver, Committed, Delivery, ResolvedSend};
 use super::events::Request;
 use super::outbox::{self, Outbox, OutboxRx, Outgoing, OUTBOX_BYTES_STAFF, OUTBOX_BYTES_VISITOR};
 use super::plan::{ConnId, Plan, Reply, Timer};
 use super::refusal::say;
-use super::render::{render, shows_any};
 use super::state::{Counts, LiveConfig, LiveState};
 use crate::auth::{Credential, Principal};
 use crate::model::now_ms;
 use crate::model::Role;
-use crate::store::chats::{self, Slot};
+use crate::store::chats;
 use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -516,8 +516,6 @@ impl Runner {
     }
 }
 
-type ResolvedSend = (Vec<Outbox>, &'static str, super::plan::Payload);
-
 /// Every `REVALIDATE_EVERY`: expired connections are cut (from memory, in the owner task), and
 /// the staff connections' tokens are checked in one query; those revoked, expired, disabled
 /// or of a changed role are cut. Changes made through this process's HTTP API are cut at once
@@ -555,82 +553,6 @@ async fn sweep(live: Live, store: Store) {
             .collect();
         if !stale.is_empty() {
             live.revoke(Revoke::Conns(stale)).await;
-        }
-    }
-}
-
-/// A committed plan, waiting to be answered and delivered.
-struct Committed {
-    result: Result<Vec<Slot>, crate::error::StoreError>,
-    reply: Option<Replier>,
-    answer: Option<Reply>,
-    sends: Vec<ResolvedSend>,
-    closes: Vec<Outbox>,
-}
-
-enum Delivery {
-    Commit(Committed),
-    /// Shutdown: close these after everything before, then say so.
-    CloseAll(Vec<Outbox>, oneshot::Sender<()>),
-}
-
-/// Answers and delivers committed plans in commit order.
-async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Live) {
-    while let Some(d) = rx.recv().await {
-        let c = match d {
-            Delivery::Commit(c) => c,
-            Delivery::CloseAll(outboxes, done) => {
-                for o in outboxes {
-                    o.push(Outgoing::Close);
-                }
-                let _ = done.send(());
-                continue;
-            }
-        };
-        match c.result {
-            Ok(filled) => {
-                let new = filled
-                    .iter()
-                    .filter(|s| matches!(s, Slot::Message(_)))
-                    .count();
-                live.messages_stored
-                    .fetch_add(new as u64, Ordering::Relaxed);
-                if let (Some(r), Some(a)) = (c.reply, c.answer) {
-                    r(a);
-                }
-                let mut n = 0u64;
-                // A resent message (same client id) was stored before and told then: what
-                // shows it is not delivered again.
-                let resent: Vec<usize> = filled
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| matches!(s, Slot::Duplicate(_)))
-                    .map(|(i, _)| i)
-                    .collect();
-                for (to, name, payload) in c.sends {
-                    if !resent.is_empty() && shows_any(&payload.0, &resent) {
-                        continue;
-                    }
-                    let data = render(&payload.0, &filled);
-                    for outbox in to {
-                        outbox.push(Outgoing::Event {
-                            name,
-                            data: data.clone(),
-                        });
-                        n += 1;
-                    }
-                }
-                live.events_delivered.fetch_add(n, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "a live chat write failed; its events are dropped");
-                if let Some(r) = c.reply {
-                    r(Err(say::SAVE_FAILED));
-                }
-            }
-        }
-        for outbox in c.closes {
-            outbox.push(Outgoing::Close);
         }
     }
 }

@@ -15,6 +15,7 @@
 //!   after the commit; `outbox`: each connection's byte-bounded queue of frames.
 
 pub mod actor;
+mod deliver;
 pub mod events;
 pub mod outbox;
 pub mod outgoing;
