@@ -1,7 +1,7 @@
 -- Frontdesk: the one schema.
 --
 -- Applied by numbered migrations at start (src/store/migrate.rs). Each block starting with a
--- line `-- migration: N` runs once, in order, inside one transaction, after which
+-- line `-- migration: N` runs once, in order (all pending blocks in one transaction), after which
 -- `PRAGMA user_version` is N. Never edit a released block: append a new one.
 -- Every timestamp is milliseconds since the Unix epoch, UTC. Every id is a UUIDv4 as 32
 -- lowercase hex digits.

@@ -31,11 +31,17 @@ pub fn latest_version() -> u32 {
 }
 
 /// Brings the database up to the latest schema. Before changing a database that already has a
-/// schema, copies it to `<db>.pre-v<N>.bak` so a failed upgrade can be undone by hand.
-/// Returns the versions applied.
+/// schema, copies it to `<db>.pre-v<N>.bak` so a failed upgrade can be undone by hand (a copy
+/// left by an earlier attempt at the same upgrade is kept, not overwritten). Returns the
+/// versions applied.
+///
+/// Several processes may open a fresh data directory at once (the server and CLI commands
+/// beside it): the write lock is taken before the version is read, and all pending blocks run
+/// in that one transaction, so exactly one process migrates and the others find nothing to do.
 pub fn migrate(conn: &mut Connection, db_path: &Path) -> Result<Vec<u32>, StoreError> {
-    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let latest = latest_version();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest {
         return Err(StoreError::Migration(format!(
             "the database {} has schema version {current}, newer than this frontdesk knows \
@@ -52,26 +58,27 @@ pub fn migrate(conn: &mut Connection, db_path: &Path) -> Result<Vec<u32>, StoreE
     }
     if current > 0 {
         let backup = db_path.with_extension(format!("db.pre-v{latest}.bak"));
-        tracing::info!(from = current, to = latest, backup = %backup.display(), "backing up the database before migrating");
-        super::backup::backup_connection(conn, &backup)?;
+        if backup.exists() {
+            tracing::info!(backup = %backup.display(), "keeping the backup an earlier attempt at this upgrade made");
+        } else {
+            tracing::info!(from = current, to = latest, backup = %backup.display(), "backing up the database before migrating");
+            // The copy is read through a second connection: this one holds the write lock,
+            // which leaves readers free, and nothing has been written yet.
+            let reader = Connection::open(db_path)?;
+            reader.busy_timeout(std::time::Duration::from_secs(10))?;
+            super::backup::backup_connection(&reader, &backup)?;
+        }
     }
     let mut applied = vec![];
     for (version, sql) in pending {
-        // Another process (a CLI command beside the server) may migrate at the same moment:
-        // take the write lock first, then look again.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let now: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if now >= version {
-            continue;
-        }
         tx.execute_batch(&sql).map_err(|e| {
             StoreError::Migration(format!("migration {version} of schema.sql failed: {e}"))
         })?;
         tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-        tracing::info!(version, "applied schema migration");
         applied.push(version);
     }
+    tx.commit()?;
+    tracing::info!(versions = ?applied, "applied schema migrations");
     Ok(applied)
 }
 
@@ -134,5 +141,41 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, 1, "the backup is the database as it was");
+    }
+
+    #[test]
+    fn processes_racing_to_upgrade_migrate_once_and_back_up_once() {
+        for start in [0, 1] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("frontdesk.db");
+            if start == 1 {
+                let conn = Connection::open(&path).unwrap();
+                conn.execute_batch(&migrations()[0].1).unwrap();
+                conn.pragma_update(None, "user_version", 1).unwrap();
+            }
+            let racers: Vec<_> = (0..6)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || {
+                        let mut conn = Connection::open(&path).unwrap();
+                        conn.busy_timeout(std::time::Duration::from_secs(30))
+                            .unwrap();
+                        migrate(&mut conn, &path).map(|applied| applied.len())
+                    })
+                })
+                .collect();
+            let applied: Vec<usize> = racers
+                .into_iter()
+                .map(|r| r.join().unwrap().unwrap())
+                .collect();
+            assert_eq!(
+                applied.iter().filter(|n| **n > 0).count(),
+                1,
+                "from version {start}: {applied:?}"
+            );
+            assert_eq!(applied.iter().sum::<usize>(), migrations().len() - start);
+            let backup = path.with_extension(format!("db.pre-v{}.bak", latest_version()));
+            assert_eq!(backup.exists(), start == 1);
+        }
     }
 }
