@@ -222,6 +222,21 @@ impl LiveState {
         plan.send(self.audience(to), event, payload);
     }
 
+    /// As `tell`, rendering the payload only when someone hears it (supervisors are often
+    /// none, and the per-message events render a room).
+    pub fn tell_if_heard(
+        &self,
+        plan: &mut Plan,
+        to: Audience,
+        event: Out,
+        payload: impl FnOnce() -> Vec<(&'static str, Part)>,
+    ) {
+        let to = self.audience(to);
+        if !to.is_empty() {
+            plan.send(to, event, payload());
+        }
+    }
+
     /// The staff serving a room and those watching it (`watch_chat`): they hear the same.
     fn serving_conns(&self, vid: &VisitorId, except: Option<&StaffId>) -> Vec<ConnId> {
         let Some(chat) = self.rooms.get(vid) else {

@@ -192,18 +192,18 @@ fn visitor_message(
         }
         Some(ChatStatus::Unclaimed) => tell_waiting_msg(s, &mut plan, vid, m),
         Some(ChatStatus::Claimed) => {
-            let room = s.room(vid);
+            let room = s.message_room(vid);
             s.tell(
                 &mut plan,
                 Audience::Serving(vid, None),
                 Out::VisitorSend,
                 vec![("visitor", room.clone()), ("content", Part::Message(m))],
             );
-            s.tell(
+            s.tell_if_heard(
                 &mut plan,
                 Audience::Supervisors(None),
                 Out::NewVisitorMsgForSupervisor,
-                vec![("visitor", room), ("content", Part::Message(m))],
+                || vec![("visitor", room), ("content", Part::Message(m))],
             );
         }
         Some(ChatStatus::Ended) => {}
@@ -230,7 +230,10 @@ fn tell_waiting_msg(s: &LiveState, plan: &mut Plan, vid: &VisitorId, m: usize) {
         plan,
         Audience::AllStaff(None),
         Out::VisitorUnclaimedMsg,
-        vec![("visitor", s.room(vid)), ("content", Part::Message(m))],
+        vec![
+            ("visitor", s.message_room(vid)),
+            ("content", Part::Message(m)),
+        ],
     );
 }
 
@@ -280,15 +283,17 @@ fn staff_message(
         Out::StaffSend,
         vec![("staff", sj.clone()), ("content", Part::Message(m))],
     );
-    s.tell(
+    s.tell_if_heard(
         &mut plan,
         Audience::Supervisors(Some(&staff.id)),
         Out::NewStaffMsgForSupervisor,
-        vec![
-            ("staff", sj),
-            ("content", Part::Message(m)),
-            ("visitor", s.room(vid)),
-        ],
+        || {
+            vec![
+                ("staff", sj),
+                ("content", Part::Message(m)),
+                ("visitor", s.message_room(vid)),
+            ]
+        },
     );
     plan
 }

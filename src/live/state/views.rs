@@ -22,7 +22,7 @@ fn null() -> Arc<RawValue> {
 }
 
 /// The "room" object of product.md §5: the visitor merged with its open chat and the staff
-/// serving it.
+/// serving it, and what each side has read.
 #[derive(Serialize)]
 pub struct RoomView<'a> {
     #[serde(flatten)]
@@ -32,8 +32,10 @@ pub struct RoomView<'a> {
     severity_level: i64,
     tags: &'a [String],
     staff: Option<&'a Staff>,
-    /// What each side has read (product.md §8.6): the console's unread counts.
-    read: super::rooms::Read,
+    /// What each side has read (product.md §8.6): the console's unread counts. Left out of the
+    /// room in per-message events (`LiveState::message_room`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read: Option<super::rooms::Read>,
 }
 
 /// An online staff member in `staff_init`: the staff object with availability and load
@@ -95,7 +97,7 @@ impl LiveState {
             severity_level: chat.map_or(0, |c| c.severity_level),
             tags: chat.map_or(&[], |c| c.tags.as_slice()),
             staff: self.serving_staff(vid),
-            read: chat.map(|c| c.read).unwrap_or_default(),
+            read: Some(chat.map(|c| c.read).unwrap_or_default()),
         })
     }
 
@@ -103,6 +105,18 @@ impl LiveState {
     pub fn room(&self, vid: &str) -> Part {
         match self.room_view(vid) {
             Some(r) => raw(&r),
+            None => Part::Raw(null()),
+        }
+    }
+
+    /// The room as the events of each message carry it (`visitor_send`,
+    /// `visitor_unclaimed_msg`, `new_*_msg_for_supervisor`): without `read`. Whoever hears
+    /// them got the room with its read pointers first (`staff_init`, the claim, the
+    /// assignment, the watch) and follows them with `message_seen`; this is the hottest
+    /// payload, rendered for every message.
+    pub fn message_room(&self, vid: &str) -> Part {
+        match self.room_view(vid) {
+            Some(r) => raw(&RoomView { read: None, ..r }),
             None => Part::Raw(null()),
         }
     }
