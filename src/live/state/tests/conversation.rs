@@ -75,7 +75,12 @@ fn reads_move_one_pointer_per_side_and_tell_the_other_side() {
     assert_eq!(room["read"], json!({"visitor": 2, "staff": 1}));
     // The room in each message's event leaves them out (message_seen keeps them current).
     let p = l.request(VIS, visitor_msg(), 5);
-    let sent = p.find("visitor_send").unwrap().payload.json("visitor").unwrap();
+    let sent = p
+        .find("visitor_send")
+        .unwrap()
+        .payload
+        .json("visitor")
+        .unwrap();
     assert_eq!(sent["visitor_id"], "v");
     assert!(sent.get("read").is_none(), "{sent}");
 
