@@ -202,3 +202,7 @@ CREATE TABLE canned_replies (
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER
 ) WITHOUT ROWID;
+
+-- migration: 6
+-- Staff profiles (issue 15): a job title shown to visitors beside the name ("Support lead").
+ALTER TABLE staff ADD COLUMN title TEXT;

@@ -67,6 +67,7 @@ fn user(cmd: UserCommand) -> Result<()> {
                         email,
                         full_name: name,
                         display_name: None,
+                        title: None,
                         role,
                         password_hash: hash,
                     },

@@ -168,6 +168,9 @@ pub struct Staff {
     pub updated_at: Option<i64>,
     /// How many chats this staff member may serve at once (product.md §8.3; set by admins).
     pub max_chats: u32,
+    /// A job title shown beside the name ("Support lead"); left out of payloads when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Available or away (kept across reloads and restarts); shown as `status` on online
     /// staff, not in the staff object.
     #[serde(skip)]

@@ -97,6 +97,7 @@ async fn create_first_admin(app: &App, body: &[u8]) -> Result<LoginReply, ApiErr
                     email,
                     full_name,
                     display_name,
+                    title: None,
                     role: Role::Admin,
                     password_hash: hash,
                 },

@@ -90,6 +90,7 @@ pub struct NewStaffRequest {
     email: String,
     full_name: String,
     display_name: Option<String>,
+    title: Option<String>,
     role_id: i64,
     password: String,
 }
@@ -102,6 +103,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
     let full_name = optional_text("full_name", Some(req.full_name), 100)?
         .ok_or_else(|| ApiError::bad_request("Missing/Invalid field: full_name."))?;
     let display_name = optional_text("display_name", req.display_name, 100)?;
+    let title = optional_text("title", req.title, 100)?;
     let role = role(req.role_id)?;
     let password_hash = hash(app, req.password).await?;
     Ok(app
@@ -113,6 +115,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
                     email,
                     full_name,
                     display_name,
+                    title,
                     role,
                     password_hash,
                 },
@@ -123,7 +126,10 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
 
 #[derive(Deserialize)]
 pub struct ChangeRequest {
+    email: Option<String>,
     full_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    title: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     display_name: Option<Option<String>>,
     role_id: Option<i64>,
@@ -149,6 +155,14 @@ async fn update(
         disabled: req.disabled,
         ..Default::default()
     };
+    if let Some(e) = req.email {
+        let e = e.trim().to_string();
+        check_email("email", &e)?;
+        changes.email = Some(e);
+    }
+    if let Some(t) = req.title {
+        changes.title = Some(optional_text("title", t, 100)?);
+    }
     if let Some(n) = req.full_name {
         changes.full_name = Some(
             optional_text("full_name", Some(n), 100)?
@@ -181,7 +195,12 @@ async fn update(
     // the console reconnects and gets the feed of its new role.
     let cut = changes.disabled == Some(true) || changes.password_hash.is_some();
     let new_role = changes.role;
-    let new_capacity = changes.max_chats.is_some();
+    // Capacity, names and the title show in every console (and names in the rooms' staff).
+    let shown = changes.max_chats.is_some()
+        || changes.full_name.is_some()
+        || changes.display_name.is_some()
+        || changes.title.is_some()
+        || changes.email.is_some();
     let target = id.to_string();
     let (before, after) = app
         .store
@@ -194,8 +213,8 @@ async fn update(
     let role_changed = new_role.is_some() && before.is_some_and(|b| b.role_id != after.role_id);
     if cut || role_changed {
         app.live.revoke(Revoke::Staff(after.id.clone())).await;
-    } else if new_capacity {
-        // Consoles show the new load; waiting chats may now be routed to them.
+    } else if shown {
+        // Consoles show the new load and names; waiting chats may now be routed to them.
         app.live.staff_changed(after.clone()).await;
     }
     Ok(after)

@@ -18,10 +18,10 @@ pub fn ensure_organisation(conn: &Connection) -> Result<(), StoreError> {
 /// The columns of a staff account, in the order `staff_at` reads them.
 pub const STAFF_COLS: &str =
     "id, email, full_name, display_name, organisation_id, role_id, disabled, \
-                          created_at, updated_at, max_chats, availability";
+                          created_at, updated_at, max_chats, availability, title";
 
 /// How many columns `STAFF_COLS` names.
-const STAFF_COL_COUNT: usize = 11;
+const STAFF_COL_COUNT: usize = 12;
 
 fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
     staff_at(r, 0)
@@ -42,6 +42,7 @@ pub fn staff_at(r: &Row, i: usize) -> rusqlite::Result<Staff> {
         updated_at: r.get(i + 8)?,
         max_chats: r.get(i + 9)?,
         availability: Availability::parse(&r.get::<_, String>(i + 10)?).unwrap_or_default(),
+        title: r.get(i + 11)?,
     })
 }
 
@@ -49,6 +50,7 @@ pub struct NewStaff {
     pub email: String,
     pub full_name: String,
     pub display_name: Option<String>,
+    pub title: Option<String>,
     pub role: Role,
     pub password_hash: String,
 }
@@ -58,7 +60,8 @@ pub fn create_staff(conn: &Connection, s: NewStaff) -> Result<Staff, StoreError>
     let id = new_id();
     let res = conn.execute(
         "INSERT INTO staff (id, organisation_id, email, email_norm, full_name, display_name, \
-         role_id, password_hash, disabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+         role_id, password_hash, disabled, created_at, title) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
         params![
             id,
             org,
@@ -68,7 +71,8 @@ pub fn create_staff(conn: &Connection, s: NewStaff) -> Result<Staff, StoreError>
             s.display_name,
             s.role.id(),
             s.password_hash,
-            now_ms()
+            now_ms(),
+            s.title
         ],
     );
     match res {
@@ -334,7 +338,9 @@ pub fn purge_tokens(conn: &Connection) -> Result<usize, StoreError> {
 /// The changes an admin may make to a staff account.
 #[derive(Default)]
 pub struct StaffChanges {
+    pub email: Option<String>,
     pub full_name: Option<String>,
+    pub title: Option<Option<String>>,
     pub display_name: Option<Option<String>>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,
@@ -351,6 +357,30 @@ pub fn update_staff(
     let before = staff_by_id(conn, id)?
         .ok_or_else(|| StoreError::NotFound(format!("No staff account {id}.")))?;
     let now = now_ms();
+    if let Some(e) = &changes.email {
+        let res = conn.execute(
+            "UPDATE staff SET email = ?2, email_norm = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, e, e.to_lowercase(), now],
+        );
+        match res {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::Conflict(format!(
+                    "A staff account with the email {e} already exists."
+                )))
+            }
+            other => {
+                other?;
+            }
+        }
+    }
+    if let Some(t) = &changes.title {
+        conn.execute(
+            "UPDATE staff SET title = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, t, now],
+        )?;
+    }
     if let Some(n) = &changes.full_name {
         conn.execute(
             "UPDATE staff SET full_name = ?2, updated_at = ?3 WHERE id = ?1",

@@ -408,13 +408,17 @@ try {
     await shot(p, "chat-standalone-360.png");
   }, { independent: true });
 
-  await check("admin: staff accounts page lists, creates and disables accounts", async () => {
+  await check("admin: staff accounts page lists, creates, edits and (after a confirmation) disables accounts", async () => {
     const admin = await newPage("admin", { width: 1280, height: 800 });
     await login(admin, ADMIN);
     await admin.locator("#nav-team").waitFor({ state: "visible" });
     await admin.click("#nav-team");
     await admin.locator("#team-rows tr", { hasText: AGENT.email }).waitFor();
     await admin.click("#team-new");
+    // An empty submit names every missing field at once.
+    await admin.click("#staff-save");
+    const err = await admin.locator("#staff-form-error").textContent();
+    for (const want of ["full name", "email", "8 characters"]) assert(err.includes(want), `the error names ${want}: ${err}`);
     await admin.fill("#sf-full-name", "Nina New");
     await admin.fill("#sf-email", "nina@example.com");
     await admin.selectOption("#sf-role", "3");
@@ -422,8 +426,29 @@ try {
     await admin.click("#staff-save");
     const row = admin.locator("#team-rows tr", { hasText: "nina@example.com" });
     await row.waitFor();
-    await row.getByRole("button", { name: "Disable" }).click();
-    await row.getByText("Disabled", { exact: true }).waitFor();
+    // Edit: name, email and title in the same dialog (no role or password there).
+    await row.getByRole("button", { name: "Edit Nina New" }).click();
+    assert(await admin.locator("#sf-new-only").isHidden(), "role and password are not part of an edit");
+    assert((await admin.inputValue("#sf-email")) === "nina@example.com", "the dialog shows the current email");
+    await admin.fill("#sf-full-name", "Nina Newton");
+    await admin.fill("#sf-email", "nina.newton@example.com");
+    await admin.fill("#sf-title", "Support lead");
+    await admin.click("#staff-save");
+    const edited = admin.locator("#team-rows tr", { hasText: "nina.newton@example.com" });
+    await edited.getByText("Support lead").waitFor();
+    await edited.getByText("Nina Newton").waitFor();
+    // Disabling asks first; Cancel leaves the account as it was.
+    await edited.getByRole("button", { name: "Disable" }).click();
+    const dialog = admin.locator("#disable-dialog");
+    await dialog.waitFor({ state: "visible" });
+    assert((await dialog.textContent()).includes("Nina Newton"), "the question names the person");
+    await admin.click("#disable-cancel");
+    await dialog.waitFor({ state: "hidden" });
+    await edited.getByText("Active", { exact: true }).waitFor();
+    await edited.getByRole("button", { name: "Disable" }).click();
+    await shot(admin, "admin-staff-disable-confirm.png");
+    await admin.click("#disable-confirm");
+    await edited.getByText("Disabled", { exact: true }).waitFor();
     await shot(admin, "admin-staff.png");
   }, { independent: true });
 

@@ -21,6 +21,7 @@ mod load_check;
 mod notes;
 mod offline;
 mod presence;
+mod profiles;
 mod protocol;
 mod receipts;
 mod resilience;

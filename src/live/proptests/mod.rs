@@ -63,6 +63,7 @@ fn staff_obj(i: usize) -> Staff {
         updated_at: None,
         max_chats: crate::model::DEFAULT_MAX_CHATS,
         availability: Default::default(),
+        title: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn staff(id: &str, role: Role) -> Principal {
         updated_at: None,
         max_chats: crate::model::DEFAULT_MAX_CHATS,
         availability: Default::default(),
+        title: None,
     })
 }
 
