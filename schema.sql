@@ -204,5 +204,12 @@ CREATE TABLE canned_replies (
 ) WITHOUT ROWID;
 
 -- migration: 6
--- Staff profiles (issue 15): a job title shown to visitors beside the name ("Support lead").
+-- Staff profiles (issue 15): a job title shown to visitors beside the name ("Support lead"),
+-- and a photo: a small square PNG made from the upload, kept here so a backup has it.
+-- `avatar_at` is when it last changed (the photo's URL carries it, so caches refresh).
 ALTER TABLE staff ADD COLUMN title TEXT;
+ALTER TABLE staff ADD COLUMN avatar_at INTEGER;
+CREATE TABLE staff_avatars (
+    staff_id    TEXT PRIMARY KEY REFERENCES staff(id),
+    png         BLOB NOT NULL
+);

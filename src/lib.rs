@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod avatar;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -171,6 +171,10 @@ pub struct Staff {
     /// A job title shown beside the name ("Support lead"); left out of payloads when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Where their photo is (`/api/v1/staff/{id}/avatar?v=…`, changing with the photo); left
+    /// out when they have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
     /// Available or away (kept across reloads and restarts); shown as `status` on online
     /// staff, not in the staff object.
     #[serde(skip)]

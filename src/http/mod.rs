@@ -4,6 +4,7 @@
 pub mod accounts;
 mod assets;
 pub mod attachments;
+mod avatars;
 pub mod canned;
 pub mod chats;
 mod ops;
@@ -51,6 +52,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(attachments::routes(app.clone()))
         .unify()
         .or(canned::routes(app.clone()))
+        .unify()
+        .or(avatars::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

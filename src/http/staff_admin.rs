@@ -1,5 +1,6 @@
 //! `/api/v1/staff`: the team. Any staff may list it (to add someone to a chat); only admins
-//! create and change accounts.
+//! create and change accounts, except that staff keep their own profile (name, display name,
+//! title; photos in `avatars.rs`).
 
 use super::accounts::{check_email, optional_text};
 use super::{bearer, body, parse_json, require_principal, respond, with_app};
@@ -149,8 +150,29 @@ async fn update(
     id: &str,
     body: &[u8],
 ) -> Result<Staff, ApiError> {
-    admin_only(app, token).await?;
+    let me = staff_only(app, token).await?;
     let req: ChangeRequest = parse_json(body)?;
+    if me.role_id != Role::Admin {
+        // Staff keep their own profile (how visitors see them); the rest is for admins.
+        let only_admins = [
+            ("email", req.email.is_some()),
+            ("role_id", req.role_id.is_some()),
+            ("disabled", req.disabled.is_some()),
+            ("password", req.password.is_some()),
+            ("max_chats", req.max_chats.is_some()),
+        ];
+        if me.id.as_str() != id {
+            return Err(ApiError::forbidden(
+                "Only admins can manage staff accounts.",
+            ));
+        }
+        if let Some((field, _)) = only_admins.iter().find(|(_, given)| *given) {
+            return Err(ApiError::forbidden(format!(
+                "Only admins can change this: {field}. You can change your full_name, \
+                 display_name and title."
+            )));
+        }
+    }
     let mut changes = StaffChanges {
         disabled: req.disabled,
         ..Default::default()

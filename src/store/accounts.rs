@@ -18,10 +18,10 @@ pub fn ensure_organisation(conn: &Connection) -> Result<(), StoreError> {
 /// The columns of a staff account, in the order `staff_at` reads them.
 pub const STAFF_COLS: &str =
     "id, email, full_name, display_name, organisation_id, role_id, disabled, \
-                          created_at, updated_at, max_chats, availability, title";
+                          created_at, updated_at, max_chats, availability, title, avatar_at";
 
 /// How many columns `STAFF_COLS` names.
-const STAFF_COL_COUNT: usize = 12;
+const STAFF_COL_COUNT: usize = 13;
 
 fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
     staff_at(r, 0)
@@ -43,7 +43,52 @@ pub fn staff_at(r: &Row, i: usize) -> rusqlite::Result<Staff> {
         max_chats: r.get(i + 9)?,
         availability: Availability::parse(&r.get::<_, String>(i + 10)?).unwrap_or_default(),
         title: r.get(i + 11)?,
+        avatar_url: avatar_url(r.get(i)?, r.get(i + 12)?),
     })
+}
+
+/// The photo's address; it changes with the photo, so it may be cached for long.
+fn avatar_url(id: String, at: Option<i64>) -> Option<String> {
+    at.map(|at| format!("/api/v1/staff/{id}/avatar?v={at}"))
+}
+
+/// Sets (`Some`) or removes a staff member's photo (a PNG made by `crate::avatar`).
+pub fn set_avatar(conn: &Connection, id: &str, png: Option<&[u8]>) -> Result<Staff, StoreError> {
+    if staff_by_id(conn, id)?.is_none() {
+        return Err(StoreError::NotFound(format!("No staff account {id}.")));
+    }
+    let now = now_ms();
+    match png {
+        Some(png) => {
+            conn.execute(
+                "INSERT INTO staff_avatars (staff_id, png) VALUES (?1, ?2) \
+                 ON CONFLICT (staff_id) DO UPDATE SET png = excluded.png",
+                params![id, png],
+            )?;
+            // Strictly later than before, so the address always changes with the photo.
+            conn.execute(
+                "UPDATE staff SET avatar_at = MAX(?2, IFNULL(avatar_at, 0) + 1), updated_at = ?2 \
+                 WHERE id = ?1",
+                params![id, now],
+            )?;
+        }
+        None => {
+            conn.execute("DELETE FROM staff_avatars WHERE staff_id = ?1", [id])?;
+            conn.execute(
+                "UPDATE staff SET avatar_at = NULL, updated_at = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+        }
+    }
+    staff_by_id(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("No staff account {id}.")))
+}
+
+/// A staff member's photo (PNG), if they have one.
+pub fn avatar(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT png FROM staff_avatars WHERE staff_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
 }
 
 pub struct NewStaff {

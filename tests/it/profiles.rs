@@ -38,11 +38,15 @@ async fn admins_edit_name_email_and_title_everyone_sees_it_and_refusals_change_n
     ] {
         let (st, err) = patch(&s, &path, body.clone(), Some(&admin)).await;
         assert_error(st, &err, status);
-        let msg = err["error"]["message"].as_str().unwrap_or("").to_lowercase();
+        let msg = err["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase();
         assert!(msg.contains(field), "{body}: names {field}: {err}");
         assert_eq!(listed(&s, &admin, &a.id).await, before, "{body}");
     }
-    let (st, err) = patch(&s, &path, json!({"title": "Boss"}), Some(&a.token)).await;
+    // Their own email is the admins' to change.
+    let (st, err) = patch(&s, &path, json!({"email": "me@shop.test"}), Some(&a.token)).await;
     assert_error(st, &err, 403);
     sup.c.none("staff_availability_changed").await;
     assert_eq!(listed(&s, &admin, &a.id).await, before);
@@ -58,7 +62,11 @@ async fn admins_edit_name_email_and_title_everyone_sees_it_and_refusals_change_n
     assert_eq!(st, 200, "{after}");
     assert_eq!(
         (&after["full_name"], &after["email"], &after["title"]),
-        (&json!("Ann Agent"), &json!("ann@shop.test"), &json!("Support lead"))
+        (
+            &json!("Ann Agent"),
+            &json!("ann@shop.test"),
+            &json!("Support lead")
+        )
     );
     assert_eq!(listed(&s, &admin, &a.id).await, after);
     // The consoles hear it (the agent stays signed in: nothing was revoked).
@@ -95,4 +103,154 @@ async fn admins_edit_name_email_and_title_everyone_sees_it_and_refusals_change_n
     .await;
     assert_eq!(st, 201, "{made}");
     assert_eq!(made["title"], "Sales");
+}
+
+fn picture(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, _| {
+        if x < w / 3 {
+            image::Rgb([200, 0, 0])
+        } else {
+            image::Rgb([0, 180, 0])
+        }
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), format)
+        .unwrap();
+    out
+}
+
+async fn put_photo(s: &Server, id: &str, token: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let r = http()
+        .put(s.url(&format!("/api/v1/staff/{id}/avatar")))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    into_json(r).await
+}
+
+#[tokio::test]
+async fn staff_keep_their_own_profile_and_photo_which_visitors_see() {
+    let s = Server::start();
+    let (_, admin) = s.staff("boss@shop.test", "admin").await;
+    let a = staff(&s, Transport::SocketIo, "a@shop.test", "agent").await;
+    let b = staff(&s, Transport::Ws, "b@shop.test", "agent").await;
+    let v = visitor(&s, Transport::Ws, "Vic").await;
+    claimed(&a, &v, "hello").await;
+    let mine = format!("/api/v1/staff/{}", a.id);
+
+    // Their own name and title, yes; anything else, or anyone else, no.
+    let (st, me) = patch(
+        &s,
+        &mine,
+        json!({"display_name": "Ann", "title": "Support"}),
+        Some(&a.token),
+    )
+    .await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(
+        (&me["display_name"], &me["title"]),
+        (&json!("Ann"), &json!("Support"))
+    );
+    let before = listed(&s, &admin, &a.id).await;
+    for field in ["email", "role_id", "disabled", "password", "max_chats"] {
+        let value = match field {
+            "email" => json!("new@shop.test"),
+            "role_id" => json!(1),
+            "disabled" => json!(true),
+            "password" => json!("another-password-1"),
+            _ => json!(9),
+        };
+        let (st, err) = patch(&s, &mine, json!({ field: value }), Some(&a.token)).await;
+        assert_error(st, &err, 403);
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(field),
+            "{err}"
+        );
+    }
+    let theirs = format!("/api/v1/staff/{}", b.id);
+    let (st, err) = patch(&s, &theirs, json!({"title": "Boss"}), Some(&a.token)).await;
+    assert_error(st, &err, 403);
+    assert_eq!(listed(&s, &admin, &a.id).await, before);
+
+    // A photo: refused when it is not a picture, or someone else's; changes nothing then.
+    for bad in [
+        b"not a picture".to_vec(),
+        picture(10, 10, image::ImageFormat::Png),
+    ] {
+        let (st, err) = put_photo(&s, &a.id, &a.token, bad).await;
+        assert_error(st, &err, 400);
+    }
+    let (st, err) = put_photo(
+        &s,
+        &b.id,
+        &a.token,
+        picture(64, 64, image::ImageFormat::Png),
+    )
+    .await;
+    assert_error(st, &err, 403);
+    assert_eq!(listed(&s, &admin, &a.id).await, before);
+    assert!(before.get("avatar_url").is_none(), "{before}");
+
+    // A wide JPEG becomes a 128 × 128 PNG at an address in the staff object.
+    let (st, me) = put_photo(
+        &s,
+        &a.id,
+        &a.token,
+        picture(300, 200, image::ImageFormat::Jpeg),
+    )
+    .await;
+    assert_eq!(st, 200, "{me}");
+    let url = me["avatar_url"].as_str().expect("avatar_url").to_string();
+    assert!(
+        url.starts_with(&format!("/api/v1/staff/{}/avatar?v=", a.id)),
+        "{url}"
+    );
+    let r = http().get(s.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = r.bytes().await.unwrap();
+    let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap();
+    assert_eq!((img.width(), img.height()), (128, 128));
+    // Other consoles and the visitor in the chat see it.
+    let heard =
+        b.c.next_where("staff_availability_changed", |d| {
+            d["staff"]["avatar_url"] == url.as_str()
+        })
+        .await;
+    assert_eq!(heard["staff"]["id"], a.id.as_str());
+    assert_eq!(
+        a.c.emit("staff_msg", json!({"visitor": v.id, "content": text("hi")}))
+            .await,
+        ok()
+    );
+    let got = v.c.next("staff_send").await;
+    assert_eq!(got["staff"]["avatar_url"], url.as_str(), "{got}");
+    assert_eq!(got["staff"]["title"], "Support", "{got}");
+
+    // A new photo has a new address; removing it leaves none.
+    let (_, again) = put_photo(
+        &s,
+        &a.id,
+        &admin,
+        picture(100, 100, image::ImageFormat::Png),
+    )
+    .await;
+    assert_ne!(again["avatar_url"], url.as_str(), "{again}");
+    let r = http()
+        .delete(s.url(&format!("/api/v1/staff/{}/avatar", a.id)))
+        .bearer_auth(&a.token)
+        .send()
+        .await
+        .unwrap();
+    let (st, gone) = into_json(r).await;
+    assert_eq!(st, 200, "{gone}");
+    assert!(gone.get("avatar_url").is_none(), "{gone}");
+    let r = http().get(s.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }

@@ -64,6 +64,7 @@ fn staff_obj(i: usize) -> Staff {
         max_chats: crate::model::DEFAULT_MAX_CHATS,
         availability: Default::default(),
         title: None,
+        avatar_url: None,
     }
 }
 

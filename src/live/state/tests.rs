@@ -40,6 +40,7 @@ fn staff(id: &str, role: Role) -> Principal {
         max_chats: crate::model::DEFAULT_MAX_CHATS,
         availability: Default::default(),
         title: None,
+        avatar_url: None,
     })
 }
 
