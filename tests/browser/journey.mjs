@@ -452,6 +452,51 @@ try {
     await shot(admin, "admin-staff.png");
   }, { independent: true });
 
+  await check("everyone's profile: title and photo set from the top bar show at once", async () => {
+    const admin = await newPage("admin-profile", { width: 1280, height: 800 });
+    await login(admin, ADMIN);
+    await admin.click("#me-button");
+    await admin.locator("#profile-dialog").waitFor({ state: "visible" });
+    assert(await admin.locator("#profile-remove").isHidden(), "no photo to remove yet");
+    // A real PNG: a screenshot of part of the page.
+    const png = await admin.screenshot({ clip: { x: 0, y: 0, width: 120, height: 80 } });
+    await admin.setInputFiles("#profile-file", { name: "me.png", mimeType: "image/png", buffer: png });
+    await admin.locator("#profile-avatar img.avatar-photo").waitFor();
+    await admin.locator("#me-avatar img.avatar-photo").waitFor();
+    const src = await admin.locator("#me-avatar img").getAttribute("src");
+    assert(/^\/api\/v1\/staff\/[0-9a-f]{32}\/avatar\?v=\d+$/.test(src), `photo address: ${src}`);
+    const size = await admin.locator("#me-avatar img").evaluate((img) => img.complete && img.naturalWidth);
+    assert(size === 128, `the stored photo is 128 px wide: ${size}`);
+    // A file that is not a picture: the server's sentence, the photo stays.
+    await admin.setInputFiles("#profile-file", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
+    await admin.locator("#profile-error", { hasText: "PNG, JPEG, WebP or GIF" }).waitFor();
+    await admin.fill("#pf-title", "Owner");
+    await admin.click("#profile-save");
+    await admin.locator("#profile-dialog").waitFor({ state: "hidden" });
+    await shot(admin, "console-profile.png");
+    const me = await admin.evaluate(async () => (await (await fetch("/api/v1/me", { headers: { Authorization: localStorage.getItem("frontdesk.staff_token") } })).json()).staff);
+    assert(me.title === "Owner" && me.avatar_url === src, `saved: ${JSON.stringify(me)}`);
+    // A visitor whose chat the admin claims sees the photo and the title in the chat's header.
+    const here = admin.locator("#use-here");
+    await Promise.race([admin.locator("#conn.conn-ok").waitFor(), here.waitFor({ state: "visible" })]);
+    if (await here.isVisible()) { await here.click(); await admin.locator("#conn.conn-ok").waitFor(); }
+    const v = await newPage("profile visitor", { width: 400, height: 700 });
+    await v.goto(`${BASE}/chat/`);
+    await v.locator("#input").fill("Profile check: who is there?");
+    await v.locator("#input").press("Enter");
+    await admin.locator("#list-queue .item", { hasText: "Profile check" }).click();
+    await admin.click("#claim-btn");
+    await v.locator("#head-avatar img.head-photo").waitFor();
+    assert((await v.locator("#head-avatar img").getAttribute("src")) === src, "the visitor sees the admin's photo");
+    await v.locator("#subtitle", { hasText: "Owner" }).waitFor();
+    await shot(v, "chat-agent-photo.png");
+    // Removing the photo brings the initials back.
+    await admin.click("#me-button");
+    await admin.click("#profile-remove");
+    await admin.locator("#me-avatar img").waitFor({ state: "detached" });
+    await admin.click("#profile-cancel");
+  }, { independent: true });
+
   if (BIN) {
     await check("server restart: both sides show the lost connection, reconnect by themselves, and a message typed meanwhile is delivered", async () => {
       const f = phone.frameLocator("iframe[title='Acme support']");

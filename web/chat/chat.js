@@ -131,7 +131,8 @@ on("staff_back", (d) => {
 on("staff_send", (d) => {
   const msg = d && asMessage(d.content, d.staff ? d.staff.id : null);
   if (!msg) return;
-  if (d.staff && !state.staff.has(d.staff.id)) state.staff.set(d.staff.id, d.staff);
+  // The newest staff object: a photo or title changed since the join shows in the header.
+  if (d.staff) state.staff.set(d.staff.id, d.staff);
   if (d.staff) { rememberStaff(d.staff); state.away.delete(d.staff.id); }
   if (state.phase !== "active") state.phase = "active";
   hideTyping();

@@ -148,8 +148,11 @@ export function renderHeader() {
     // Like Intercom: the agent's name up top, the team's name under it.
     const names = serving.map(staffName);
     ui.title.textContent = names.join(", ");
-    ui.subtitle.textContent = configuredTitle;
-    setChildren(ui.avatar, initialsOf(names[0]));
+    // The agent's job title (issue 15) before the team's name, and their photo if they set one.
+    ui.subtitle.textContent = [serving[0].title, configuredTitle].filter(Boolean).join(" · ");
+    const photo = serving[0].avatar_url;
+    setChildren(ui.avatar, typeof photo === "string" && photo.startsWith("/api/v1/staff/")
+      ? el("img", { class: "head-photo", src: photo, alt: "" }) : initialsOf(names[0]));
     ui.avatar.classList.add("has-agent");
   } else {
     ui.title.textContent = configuredTitle;

@@ -3,10 +3,12 @@
 // over with `force`) and the hash routes.
 
 import { LiveSocket, describeState, justReloaded } from "/shared/ws.js";
-import { el, staffName, roleName, initials, hueFor, unlockAudio, chime } from "/shared/format.js";
+import { el, staffName, roleName, hueFor, unlockAudio, chime } from "/shared/format.js";
 import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js";
 import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
+import { Profile } from "/console/profile.js";
+import { photoOrInitials } from "/console/inbox/ui.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
 import { applyTexts } from "/shared/i18n.js";
 import { applyConsoleTexts } from "/console/texts.js";
@@ -89,18 +91,27 @@ $("logout").addEventListener("click", () => signOut());
 
 // ---- the console ---------------------------------------------------------------------------------
 
+let profile = null;
+
+/** Who is signed in, in the top bar: photo (or initials), name and role. */
+function drawMe(who) {
+  $("me-name").textContent = staffName(who);
+  $("me-role").textContent = roleName(who.role_id);
+  $("me-avatar").replaceChildren(photoOrInitials(staffName(who), who.avatar_url));
+  $("me-avatar").dataset.hue = String(hueFor(who.id) % 12);
+  // Under 1180px the name and role are hidden; the avatar still tells who is signed in.
+  $("me-button").title = `${staffName(who)} · ${roleName(who.role_id)}`;
+}
+
 function boot(staff) {
   me = staff;
   applyTexts();
   applyConsoleTexts();
   $("login-view").hidden = true;
   $("app-view").hidden = false;
-  $("me-name").textContent = staffName(me);
-  $("me-role").textContent = roleName(me.role_id);
-  $("me-avatar").textContent = initials(staffName(me));
-  $("me-avatar").dataset.hue = String(hueFor(me.id) % 12);
-  // Under 1180px the name and role are hidden; the avatar still tells who is signed in.
-  $("me-avatar").title = `${staffName(me)} · ${roleName(me.role_id)}`;
+  drawMe(me);
+  if (profile) profile.me = me;
+  else profile = new Profile({ me, toast, changed: drawMe });
   $("nav-team").hidden = me.role_id !== 1;
 
   socket = new LiveSocket({

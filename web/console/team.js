@@ -1,13 +1,14 @@
 // Admin page: staff accounts (create, edit name, email and title, change role, disable after a
 // confirmation, enable, reset password) over the REST staff endpoints (admin only).
 
-import { el, setChildren, staffName, initials, hueFor, formatFull } from "/shared/format.js";
+import { el, setChildren, staffName, hueFor, formatFull } from "/shared/format.js";
 import { api } from "/console/api.js";
 import { RoutingSettings } from "/console/settings.js";
 import { CannedAdmin } from "/console/canned_admin.js";
 import { ConversationSettings } from "/console/conv_settings.js";
 import { t } from "/shared/i18n.js";
 import "/console/team_texts.js";
+import { photoOrInitials } from "/console/inbox/ui.js";
 
 export class Team {
   constructor({ me, toast }) {
@@ -72,7 +73,7 @@ export class Team {
     const reset = el("button", { type: "button", class: "btn btn-secondary btn-sm", onclick: () => this.openPassword(s) }, "Reset password");
     return el("tr", { class: s.disabled ? "row-disabled" : null },
       el("td", null, el("span", { class: "cell-person" },
-        el("span", { class: "avatar avatar-sm", "data-hue": String(hueFor(s.id) % 12), "aria-hidden": "true" }, initials(staffName(s))),
+        el("span", { class: "avatar avatar-sm", "data-hue": String(hueFor(s.id) % 12), "aria-hidden": "true" }, photoOrInitials(staffName(s), s.avatar_url)),
         el("span", null, el("span", { class: "person-name" }, s.full_name + (self ? " (you)" : "")),
           s.title ? el("span", { class: "person-sub person-title" }, s.title) : null,
           s.display_name ? el("span", { class: "person-sub" }, `Shown as “${s.display_name}”`) : null))),

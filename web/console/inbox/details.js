@@ -84,7 +84,7 @@ export class DetailsView {
       const status = presence.statusOf(s.id);
       const tag = staffStateTag(presence, s.id);
       return el("li", { class: "person", "data-availability": status },
-        avatar(staffName(s), s.id, true, true, presence.isStaffAway(s.id) || status === Availability.AWAY),
+        avatar(staffName(s), s.id, true, true, presence.isStaffAway(s.id) || status === Availability.AWAY, s.avatar_url),
         el("span", { class: "person-main" }, el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
           el("span", { class: "person-sub" }, tag ? [tag, " · "] : null, roleName(s.role_id))),
         canManage && s.id !== me.id ? el("button", { type: "button", class: "link-btn", "aria-label": `Remove ${staffName(s)} from this chat`, onclick: () => this.inbox.actions.removeStaff(r, s.id) }, "Remove") : null);

@@ -20,7 +20,7 @@ export class PeopleView {
       const status = presence.statusOf(s.id);
       const gone = presence.isStaffAway(s.id);
       return el("li", { class: "person", "data-staff": s.id, "data-availability": status, "data-connection": gone ? "lost" : null },
-        avatar(staffName(s), s.id, true, true, gone || status === Availability.AWAY),
+        avatar(staffName(s), s.id, true, true, gone || status === Availability.AWAY, s.avatar_url),
         el("span", { class: "person-main" },
           el("span", { class: "person-name" }, staffName(s) + (s.id === me.id ? " (you)" : "")),
           el("span", { class: "person-sub" }, staffStateTag(presence, s.id), ` · ${roleName(s.role_id)}`)),

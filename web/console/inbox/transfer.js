@@ -55,7 +55,7 @@ export class TransferDialog {
       return el("li", { class: "transfer-option", "data-staff": s.id, "data-availability": status },
         el("input", { type: "radio", name: "transfer-to", id, value: s.id, checked: s.id === chosen ? true : null }),
         el("label", { for: id },
-          avatar(staffName(s), s.id, true, true, presence.isStaffAway(s.id) || status === Availability.AWAY),
+          avatar(staffName(s), s.id, true, true, presence.isStaffAway(s.id) || status === Availability.AWAY, s.avatar_url),
           el("span", { class: "person-main" },
             el("span", { class: "person-name" }, staffName(s)),
             el("span", { class: "person-sub" }, staffStateTag(presence, s.id), ` · ${roleName(s.role_id)}`)),

@@ -8,10 +8,18 @@ export const PRIORITY = { 0: "", 1: "Low", 2: "Medium", 3: "High" };
 
 export const $ = (id) => document.getElementById(id);
 
-/** An initials avatar; `online` adds the presence dot (amber when `away`). */
-export function avatar(name, id, online, small, away = false) {
+/** An avatar: the photo (`photo`, a staff object's `avatar_url`) or initials; `online` adds the
+ *  presence dot (amber when `away`). */
+export function avatar(name, id, online, small, away = false, photo = null) {
   return el("span", { class: `avatar${small ? " avatar-sm" : ""}`, "data-hue": String(hueFor(id) % 12), "aria-hidden": "true" },
-    initials(name), online ? el("i", { class: `presence${away ? " presence-away" : ""}` }) : null);
+    photoOrInitials(name, photo), online ? el("i", { class: `presence${away ? " presence-away" : ""}` }) : null);
+}
+
+/** The inside of an avatar: the photo if there is one (a same-origin address), else initials. */
+export function photoOrInitials(name, photo) {
+  return typeof photo === "string" && photo.startsWith("/api/v1/staff/")
+    ? el("img", { class: "avatar-photo", src: photo, alt: "" })
+    : initials(name);
 }
 
 /** A colleague's availability as a dot and a word (the word is what screen readers hear). */
