@@ -135,6 +135,9 @@ async fn put_photo(s: &Server, id: &str, token: &str, bytes: Vec<u8>) -> (u16, V
 async fn staff_keep_their_own_profile_and_photo_which_visitors_see() {
     let s = Server::start();
     let (_, admin) = s.staff("boss@shop.test", "admin").await;
+    // Nobody is there: no faces before a chat.
+    let (_, welcome) = get(&s, "/api/v1/availability", None).await;
+    assert_eq!(welcome["team"], json!([]), "{welcome}");
     let a = staff(&s, Transport::SocketIo, "a@shop.test", "agent").await;
     let b = staff(&s, Transport::Ws, "b@shop.test", "agent").await;
     let v = visitor(&s, Transport::Ws, "Vic").await;
@@ -232,6 +235,17 @@ async fn staff_keep_their_own_profile_and_photo_which_visitors_see() {
     let got = v.c.next("staff_send").await;
     assert_eq!(got["staff"]["avatar_url"], url.as_str(), "{got}");
     assert_eq!(got["staff"]["title"], "Support", "{got}");
+    // The faces a widget shows before a chat: the available staff, photos first, nothing
+    // more than name, title and photo.
+    let (_, welcome) = get(&s, "/api/v1/availability", None).await;
+    assert_eq!(
+        welcome["team"],
+        json!([
+            {"name": "Ann", "title": "Support", "avatar_url": url},
+            {"name": "b@shop.test"}
+        ]),
+        "{welcome}"
+    );
 
     // A new photo has a new address; removing it leaves none.
     let (_, again) = put_photo(

@@ -21,7 +21,22 @@ pub struct Welcome {
     pub prechat: Prechat,
     /// The business's overrides of the widget's texts (`widget_texts`).
     pub texts: BTreeMap<String, String>,
+    /// Who is there to answer (while `available`): the faces the widget shows before a chat.
+    pub team: Vec<Face>,
 }
+
+/// An available staff member as a visitor may see them before a chat: name, title, photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct Face {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+/// At most this many faces (the widget shows a row of them).
+pub const MAX_FACES: usize = 5;
 
 /// A canned reply as consoles get it.
 #[derive(Serialize)]
@@ -36,11 +51,31 @@ pub const PRECHAT_REQUIRED: &str = "Please fill in the form first: ";
 impl LiveState {
     pub fn welcome(&self, now: i64) -> Welcome {
         let (available, opens_at) = self.availability(now);
+        let mut team: Vec<Face> = if available {
+            self.on_duty()
+                .map(|(s, _)| Face {
+                    name: s
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| s.full_name.clone()),
+                    title: s.title.clone(),
+                    avatar_url: s.avatar_url.clone(),
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        // Those with a photo first, then by name: the same row on every page view.
+        team.sort_by(|a, b| {
+            (a.avatar_url.is_none(), &a.name).cmp(&(b.avatar_url.is_none(), &b.name))
+        });
+        team.truncate(MAX_FACES);
         Welcome {
             available,
             opens_at,
             prechat: self.settings.prechat,
             texts: self.settings.widget_texts.clone(),
+            team,
         }
     }
 
