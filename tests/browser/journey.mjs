@@ -482,8 +482,14 @@ try {
     if (await here.isVisible()) { await here.click(); await admin.locator("#conn.conn-ok").waitFor(); }
     const v = await newPage("profile visitor", { width: 400, height: 700 });
     await v.goto(`${BASE}/chat/`);
+    // Before a chat: the faces of who is there, photos first, with their names in words.
+    await v.locator("#team").waitFor({ state: "visible" });
+    assert((await v.locator("#team-faces img").first().getAttribute("src")) === src, "the admin's photo leads the row");
+    await v.locator("#team-text", { hasText: "Owner" }).waitFor();
+    await shot(v, "chat-team-faces.png");
     await v.locator("#input").fill("Profile check: who is there?");
     await v.locator("#input").press("Enter");
+    await v.locator("#team").waitFor({ state: "hidden" });
     await admin.locator("#list-queue .item", { hasText: "Profile check" }).click();
     await admin.click("#claim-btn");
     await v.locator("#head-avatar img.head-photo").waitFor();

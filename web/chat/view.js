@@ -8,10 +8,12 @@ import { announce } from "./conversation.js";
 import { retrySend } from "./sending.js";
 import { notice } from "./chat.js";
 import { markRead, attachmentNode, renderComposerExtras, setPrechat, renderPrechat, tellLabels } from "./extras.js";
+import { showTeam } from "./faces.js";
 
 export function render() {
   const started = state.phase !== "new";
   renderPrechat();
+  if (started) $("team").hidden = true; // the faces are for before a chat
   ui.endBtn.hidden = !(state.phase === "waiting" || state.phase === "active");
   ui.ended.hidden = state.phase !== "ended";
   // An ended conversation stays readable; writing again starts a new one from the button.
@@ -113,6 +115,7 @@ export async function checkAvailability() {
       tellLabels();
     }
     setPrechat(a.prechat);
+    showTeam(a.team);
     // With a session, visitor_init tells whether anyone is there (for the chat we have).
     if (typeof a.available === "boolean" && (!state.session || hideWhenOffline || state.phase === "new")) setAvailability(a.available, a.opens_at);
     render();

@@ -116,4 +116,7 @@ export default {
   launcher_open: "Chat öffnen",
   launcher_close: "Chat schließen",
   launcher_unread: "ungelesen",
+  // the team that is there to answer, before a chat (issue 15)
+  team_here: "Für Sie da: {names}",
+  team_more: "{names} und {more} weitere",
 };

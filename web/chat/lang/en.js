@@ -126,4 +126,7 @@ export default {
   launcher_open: "Open chat",
   launcher_close: "Close chat",
   launcher_unread: "unread",
+  // the team that is there to answer, before a chat (issue 15)
+  team_here: "Here to help: {names}",
+  team_more: "{names} and {more} more",
 };

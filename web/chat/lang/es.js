@@ -116,4 +116,7 @@ export default {
   launcher_open: "Abrir el chat",
   launcher_close: "Cerrar el chat",
   launcher_unread: "sin leer",
+  // the team that is there to answer, before a chat (issue 15)
+  team_here: "Aquí para ayudarte: {names}",
+  team_more: "{names} y {more} más",
 };

@@ -116,4 +116,7 @@ export default {
   launcher_open: "Ouvrir le chat",
   launcher_close: "Fermer le chat",
   launcher_unread: "non lus",
+  // the team that is there to answer, before a chat (issue 15)
+  team_here: "À votre écoute : {names}",
+  team_more: "{names} et {more} autres",
 };
