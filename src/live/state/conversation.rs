@@ -7,7 +7,7 @@ use super::LiveState;
 use crate::live::events::By;
 use crate::live::plan::*;
 use crate::model::{ChatId, VisitorId};
-use crate::settings::Prechat;
+use crate::settings::{Prechat, WidgetLook};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -21,6 +21,8 @@ pub struct Welcome {
     pub prechat: Prechat,
     /// The business's overrides of the widget's texts (`widget_texts`).
     pub texts: BTreeMap<String, String>,
+    /// The widget's appearance (setting `widget`): the embed's `data-*` attributes win over it.
+    pub widget: WidgetLook,
 }
 
 /// A canned reply as consoles get it.
@@ -41,6 +43,7 @@ impl LiveState {
             opens_at,
             prechat: self.settings.prechat,
             texts: self.settings.widget_texts.clone(),
+            widget: self.settings.widget.clone(),
         }
     }
 
