@@ -55,6 +55,20 @@ async fn every_widget_field_round_trips_and_reaches_the_widget() {
         );
     }
 
+    // widget.js reads it from the shop's page: another origin.
+    let r = http()
+        .get(s.url("/api/v1/availability"))
+        .header("Origin", "https://shop.example")
+        .send()
+        .await
+        .expect("availability");
+    assert_eq!(
+        r.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
+    );
+
     // It survives a restart (stored, not only live).
     let before = look(&s, &admin).await;
     let mut s = s;
