@@ -89,6 +89,8 @@ pub struct Settings {
     pub prechat: Prechat,
     /// Overrides of the widget's texts, by key.
     pub widget_texts: std::collections::BTreeMap<String, String>,
+    /// The widget's appearance (issue 15); the embed's `data-*` attributes win over it.
+    pub widget: WidgetLook,
 }
 
 impl Default for Settings {
@@ -103,6 +105,7 @@ impl Default for Settings {
             inactivity_close_secs: 0,
             prechat: Prechat::default(),
             widget_texts: Default::default(),
+            widget: WidgetLook::default(),
         }
     }
 }
@@ -167,6 +170,7 @@ impl Settings {
                     })?
                 }
                 "widget_texts" => next.widget_texts = widget_texts(value)?,
+                "widget" => next.widget = next.widget.merged(value)?,
                 other => return Err(Invalid(format!("{other}: there is no such setting."))),
             }
         }
@@ -200,6 +204,7 @@ impl Settings {
             ),
             ("prechat", json(serde_json::json!(self.prechat))),
             ("widget_texts", json(serde_json::json!(self.widget_texts))),
+            ("widget", json(serde_json::json!(self.widget))),
         ]
     }
 
@@ -249,6 +254,7 @@ pub const KEYS: &[&str] = &[
     "inactivity_close_secs",
     "prechat",
     "widget_texts",
+    "widget",
 ];
 
 fn widget_texts(value: &Value) -> Result<std::collections::BTreeMap<String, String>, Invalid> {
@@ -282,6 +288,125 @@ fn widget_texts(value: &Value) -> Result<std::collections::BTreeMap<String, Stri
         out.insert(k.clone(), text.to_string());
     }
     Ok(out)
+}
+
+pub const WIDGET_LANGUAGES: &[&str] = &["auto", "en", "de", "fr", "es"];
+pub const MAX_WIDGET_TITLE_CHARS: usize = 80;
+pub const MAX_WIDGET_GREETING_CHARS: usize = 500;
+pub const MAX_LAUNCHER_TEXT_CHARS: usize = 40;
+
+/// The widget's appearance (setting `widget`, product.md §8.9): sent to every widget by
+/// `GET /api/v1/availability`, so a change shows on every website at its next page view. Empty
+/// texts mean "the widget's own words in the visitor's language"; an empty launcher text is the
+/// round icon button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WidgetLook {
+    /// `#rgb` or `#rrggbb`.
+    pub color: String,
+    pub title: String,
+    pub greeting: String,
+    /// `"right"` or `"left"`.
+    pub position: String,
+    /// `"auto"` (the visitor's browser) or one of the widget's languages.
+    pub language: String,
+    pub launcher_text: String,
+}
+
+impl Default for WidgetLook {
+    fn default() -> WidgetLook {
+        WidgetLook {
+            color: "#2f6fed".into(),
+            title: String::new(),
+            greeting: String::new(),
+            position: "right".into(),
+            language: "auto".into(),
+            launcher_text: String::new(),
+        }
+    }
+}
+
+impl WidgetLook {
+    /// This look with the fields of `value` (an object, any subset of the fields) merged over
+    /// it: a field left out keeps its value. Every field is checked; the refusal has one
+    /// sentence per bad field, each naming it (`widget.color: …`), and nothing changes.
+    pub fn merged(&self, value: &Value) -> Result<WidgetLook, Invalid> {
+        let map = value.as_object().ok_or_else(|| {
+            Invalid(
+                "widget: expected an object like {\"color\": \"#2f6fed\", \"position\": \"right\"}."
+                    .into(),
+            )
+        })?;
+        let mut next = self.clone();
+        let mut bad: Vec<String> = vec![];
+        for (field, v) in map {
+            let text = |max: usize| {
+                v.as_str()
+                    .filter(|t| t.chars().count() <= max && !t.chars().any(char::is_control))
+                    .map(|t| t.trim().to_string())
+                    .ok_or_else(|| {
+                        format!("widget.{field}: expected a text of at most {max} characters on one line.")
+                    })
+            };
+            let one_of = |allowed: &[&str]| {
+                v.as_str()
+                    .filter(|t| allowed.contains(t))
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        format!(
+                            "widget.{field}: must be {}.",
+                            allowed
+                                .iter()
+                                .map(|a| format!("\"{a}\""))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+            };
+            let checked = match field.as_str() {
+                "color" => v
+                    .as_str()
+                    .filter(|c| is_hex_colour(c))
+                    .map(|c| c.to_ascii_lowercase())
+                    .ok_or_else(|| "widget.color: expected a colour like #2f6fed.".to_string())
+                    .map(|c| next.color = c),
+                "title" => text(MAX_WIDGET_TITLE_CHARS).map(|t| next.title = t),
+                "greeting" => v
+                    .as_str()
+                    .filter(|t| t.chars().count() <= MAX_WIDGET_GREETING_CHARS)
+                    .map(|t| next.greeting = t.trim().to_string())
+                    .ok_or_else(|| {
+                        format!(
+                            "widget.greeting: expected a text of at most \
+                             {MAX_WIDGET_GREETING_CHARS} characters."
+                        )
+                    }),
+                "position" => one_of(&["right", "left"]).map(|p| next.position = p),
+                "language" => one_of(WIDGET_LANGUAGES).map(|l| next.language = l),
+                "launcher_text" => text(MAX_LAUNCHER_TEXT_CHARS).map(|t| next.launcher_text = t),
+                other => Err(format!(
+                    "widget.{}: there is no such field (color, title, greeting, position, \
+                     language, launcher_text).",
+                    other.chars().take(64).collect::<String>()
+                )),
+            };
+            if let Err(why) = checked {
+                bad.push(why);
+            }
+        }
+        if bad.is_empty() {
+            Ok(next)
+        } else {
+            Err(Invalid(bad.join(" ")))
+        }
+    }
+}
+
+/// `#rgb` or `#rrggbb`.
+fn is_hex_colour(c: &str) -> bool {
+    let Some(hex) = c.strip_prefix('#') else {
+        return false;
+    };
+    (hex.len() == 3 || hex.len() == 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn int_in(key: &str, value: &Value, range: std::ops::RangeInclusive<u64>) -> Result<u64, Invalid> {

@@ -1,13 +1,8 @@
-/* Frontdesk chat widget. Embed with:
- *   <script src="https://HOST/widget.js" async
- *     data-color="#2f6fed" data-position="right" data-title="Chat with us"
- *     data-greeting="Hi! How can we help?" data-prechat="optional" data-lang="de" data-hide-when-offline></script>
- * data-lang: en, de, fr or es (else the browser's language). The chat page gets the host page's
- * address, title and referrer by postMessage (on load and on SPA navigations) for the staff.
- * data-hide-when-offline: no launcher while nobody is available (the chat page asks
- * GET /api/v1/availability, which creates no visitor); a conversation under way keeps it.
- * Adds a launcher button and a chat panel (an iframe of HOST/chat/) inside a shadow root,
- * so no CSS or globals leak into the host page. */
+/* Frontdesk chat widget: <script src="https://HOST/widget.js" async></script>
+ * The look comes from the server (console: Widget settings, via GET /api/v1/availability, once per
+ * page view); data-color, data-position (right|left), data-title, data-greeting, data-lang
+ * (en|de|fr|es), data-launcher-text, data-prechat and data-hide-when-offline win over it (README).
+ * A launcher and a chat panel (an iframe of HOST/chat/) in a shadow root: nothing leaks. */
 (function () {
   "use strict";
   var d = document;
@@ -20,15 +15,27 @@
   var origin;
   try { origin = new URL(script.src, location.href).origin; } catch (e) { return; }
   var ds = script.dataset;
-  var color = ds.color && /^(#[0-9a-f]{3,8}|[a-z]+|rgba?\([\d\s.,%]+\))$/i.test(ds.color) ? ds.color : "#2f6fed";
-  var left = ds.position === "left";
-  var lang = String(ds.lang || navigator.language || "en").toLowerCase().split("-")[0];
-  var L = {
-    de: ["Chat öffnen", "Chat schließen", "ungelesen", "Chatten Sie mit uns"],
-    fr: ["Ouvrir le chat", "Fermer le chat", "non lus", "Discutez avec nous"],
-    es: ["Abrir el chat", "Cerrar el chat", "sin leer", "Chatea con nosotros"]
-  }[lang] || ["Open chat", "Close chat", "unread", "Chat with us"];
-  var title = ds.title || L[3];
+  var color, left, lang, L, title, greeting, launcherText, started = false;
+  function str(v, n) { return typeof v === "string" ? v.slice(0, n) : ""; }
+  // The server's look (w), with this page's data-* attributes over it.
+  function start(w) {
+    if (started) return;
+    started = true;
+    w = w && typeof w === "object" ? w : {};
+    var c = ds.color || str(w.color, 30);
+    color = c && /^(#[0-9a-f]{3,8}|[a-z]+|rgba?\([\d\s.,%]+\))$/i.test(c) ? c : "#2f6fed";
+    left = (ds.position || w.position) === "left";
+    lang = ds.lang || (w.language !== "auto" && str(w.language, 5)) || "";
+    L = {
+      de: ["Chat öffnen", "Chat schließen", "ungelesen", "Chatten Sie mit uns"],
+      fr: ["Ouvrir le chat", "Fermer le chat", "non lus", "Discutez avec nous"],
+      es: ["Abrir el chat", "Cerrar el chat", "sin leer", "Chatea con nosotros"]
+    }[String(lang || navigator.language || "en").toLowerCase().split("-")[0]] || ["Open chat", "Close chat", "unread", "Chat with us"];
+    title = ds.title || str(w.title, 80) || L[3];
+    greeting = ds.greeting || str(w.greeting, 500);
+    launcherText = ds.launcherText || str(w.launcher_text, 40);
+    if (d.body) init(); else d.addEventListener("DOMContentLoaded", init);
+  }
 
   function init() {
     var host = d.createElement("div");
@@ -42,7 +49,8 @@
       "background:" + color + ";color:#fff;cursor:pointer;box-shadow:0 6px 20px rgba(16,24,40,.28);display:grid;place-items:center;" +
       "transition:transform .15s ease;padding:0}" +
       ".l:hover{transform:scale(1.06)}.l:focus-visible{outline:3px solid #111;outline-offset:3px}" +
-      ".l svg{width:28px;height:28px;fill:currentColor}.l .x{display:none}.o .l .x{display:block}.o .l .c{display:none}" +
+      ".l.t{width:auto;border-radius:30px;padding:0 20px 0 16px;grid-auto-flow:column;gap:8px;font:600 15px/1 system-ui,sans-serif}" +
+      ".l svg{width:28px;height:28px;fill:currentColor}.o .l .s{display:none}.l .x{display:none}.o .l .x{display:block}.o .l .c{display:none}" +
       ".b{position:absolute;top:-4px;" + (left ? "left" : "right") + ":-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;" +
       "background:#d92d20;color:#fff;font:700 12px/22px system-ui,sans-serif;text-align:center;border:2px solid #fff}" +
       ".b[hidden],div[hidden]{display:none}" +
@@ -65,12 +73,18 @@
     var wrap = d.createElement("div");
     var btn = d.createElement("button");
     btn.type = "button";
-    btn.className = "l";
+    btn.className = launcherText ? "l t" : "l";
     btn.setAttribute("aria-label", L[0] + ": " + title);
     btn.setAttribute("aria-expanded", "false");
     btn.setAttribute("aria-controls", "fd-panel");
     btn.appendChild(icon("c", "M12 3C6.5 3 2 6.9 2 11.7c0 2.6 1.3 4.9 3.4 6.5L4.6 22l4.1-2.3c1 .3 2.1.4 3.3.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"));
     btn.appendChild(icon("x", "M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7 4.3 4.3l6.3 6.3 6.3-6.3z"));
+    if (launcherText) {
+      var lt = d.createElement("span");
+      lt.className = "s";
+      lt.textContent = launcherText;
+      btn.appendChild(lt);
+    }
     var badge = d.createElement("span");
     badge.className = "b";
     badge.hidden = true;
@@ -86,9 +100,9 @@
     frame.title = title;
     frame.setAttribute("allow", "autoplay");
     var q = new URLSearchParams({ embed: "1", host: location.origin, title: title, color: color });
-    if (ds.greeting) q.set("greeting", ds.greeting);
+    if (greeting) q.set("greeting", greeting);
     if (ds.prechat) q.set("prechat", ds.prechat);
-    if (ds.lang) q.set("lang", ds.lang);
+    if (lang) q.set("lang", lang);
     // data-hide-when-offline: the launcher waits until the chat page says someone is available.
     var hideOffline = ds.hideWhenOffline != null && ds.hideWhenOffline !== "false";
     if (hideOffline) { q.set("hideoffline", "1"); wrap.hidden = true; }
@@ -168,5 +182,15 @@
     return s;
   }
 
-  if (d.body) init(); else d.addEventListener("DOMContentLoaded", init);
+  // The look, asked once per page view (no visitor is created for it); without an answer in 4 s
+  // the widget starts with its attributes and defaults.
+  try {
+    var x = new XMLHttpRequest();
+    x.open("GET", origin + "/api/v1/availability");
+    x.timeout = 4000;
+    x.onload = function () { var w; try { w = JSON.parse(x.responseText).widget; } catch (e) { /* none */ } start(w); };
+    x.onerror = x.ontimeout = function () { start(); };
+    x.send();
+  } catch (e) { start(); }
+  setTimeout(start, 5000);
 })();

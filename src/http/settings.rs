@@ -39,7 +39,13 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_app(app))
         .then(|app: App| async move {
-            respond(StatusCode::OK, Ok::<_, ApiError>(app.live.welcome().await))
+            let mut reply = respond(StatusCode::OK, Ok::<_, ApiError>(app.live.welcome().await));
+            // widget.js reads it from the shop's page, another origin (public, no credentials).
+            reply.headers_mut().insert(
+                http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                http::HeaderValue::from_static("*"),
+            );
+            reply
         });
     get.or(patch).unify().or(availability).unify().boxed()
 }

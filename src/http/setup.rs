@@ -1,5 +1,7 @@
 //! First run: while no admin account exists, the server logs a one-time URL
-//! `/setup?token=…`; its page posts here to create the first admin.
+//! `/setup?token=…`; its page posts here to create the first admin. `GET /api/v1/setup` tells
+//! the page whether that is still to do (`{"admin_exists": true}` once it is done), so a setup
+//! link opened again says so instead of showing the form.
 
 use super::accounts::{check_email, optional_text, LoginReply};
 use super::{body, parse_json, respond, with_app};
@@ -16,23 +18,39 @@ use warp::reply::Response;
 use warp::Filter;
 
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
-    warp::path!("setup")
+    let status = warp::path!("api" / "v1" / "setup")
+        .and(warp::get())
+        .and(with_app(app.clone()))
+        .then(|app: App| async move {
+            let exists = app
+                .store
+                .read(accounts::admin_exists)
+                .await
+                .map_err(ApiError::from)
+                .map(|exists| serde_json::json!({ "admin_exists": exists }));
+            respond(StatusCode::OK, exists)
+        });
+    let create = warp::path!("setup")
         .and(warp::post())
         .and(with_app(app.clone()))
         .and(body(app.config.max_body_bytes))
         .then(|app: App, body: Bytes| async move {
             respond(StatusCode::CREATED, create_first_admin(&app, &body).await)
-        })
-        .boxed()
+        });
+    status.or(create).unify().boxed()
 }
 
+/// The form's fields default to empty so that an empty form is answered with all it lacks at
+/// once (the token comes from the link, not the form).
 #[derive(Deserialize)]
 pub struct SetupRequest {
     token: String,
+    #[serde(default)]
     email: String,
-    #[serde(alias = "name")]
+    #[serde(alias = "name", default)]
     full_name: String,
     display_name: Option<String>,
+    #[serde(default)]
     password: String,
 }
 
@@ -70,6 +88,21 @@ async fn create_first_admin(app: &App, body: &[u8]) -> Result<LoginReply, ApiErr
         return Err(ApiError::forbidden(
             "The setup link is not valid. Use the one in the server's log.",
         ));
+    }
+    let missing: Vec<&str> = [
+        ("full_name", req.full_name.trim().is_empty()),
+        ("email", req.email.trim().is_empty()),
+        ("password", req.password.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(field, empty)| empty.then_some(field))
+    .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Missing field{}: {}.",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", ")
+        )));
     }
     let email = req.email.trim().to_string();
     check_email("email", &email)?;

@@ -30,3 +30,4 @@ mod routing;
 mod security_accounts;
 mod security_net;
 mod transfer;
+mod widget_look;

@@ -106,15 +106,19 @@ export function safeOrigin(s) {
 
 export let configuredTitle = t("title");
 
+/** The server's look (setting `widget`, from GET /api/v1/availability): the page's parameters win. */
+export const look = {};
+
 export function applyConfig() {
-  const title = params.get("title");
+  const text = (v) => (typeof v === "string" ? v : "");
+  const title = params.get("title") || text(look.title);
   // The server's override of "title" wins over the page's data-title, as with every text.
   configuredTitle = hasOverride("title") || !title ? t("title") : title.slice(0, 80);
   document.title = configuredTitle;
   ui.title.textContent = configuredTitle;
-  const greeting = params.get("greeting");
+  const greeting = params.get("greeting") || text(look.greeting);
   ui.greeting.textContent = greeting && !hasOverride("greeting") ? greeting.slice(0, 500) : t("greeting");
-  const color = params.get("color");
+  const color = params.get("color") || text(look.color);
   if (color && CSS.supports("color", color)) {
     const root = document.documentElement.style;
     root.setProperty("--accent", color);

@@ -1,8 +1,8 @@
 // Rendering: the header, the messages, the waiting and offline notices, the banner, the host page.
 import { el, setChildren, formatTime, formatFull, contentText, staffName, linkify, toMs } from "/shared/format.js";
-import { t, waitWords, opensAtWords, applyTexts, setOverrides } from "./texts.js";
+import { t, waitWords, opensAtWords, applyTexts, setOverrides, chooseLang } from "./texts.js";
 import { attachmentOf } from "./attach.js";
-import { QUIET_OUTAGE_MS, embedded, hostOrigin, hideWhenOffline, $, ui, state, configuredTitle, applyConfig, nameOf, saveSession } from "./state.js";
+import { QUIET_OUTAGE_MS, embedded, hostOrigin, hideWhenOffline, $, ui, state, configuredTitle, applyConfig, nameOf, saveSession, look, params } from "./state.js";
 import { tabs, request, on } from "./link.js";
 import { announce } from "./conversation.js";
 import { retrySend } from "./sending.js";
@@ -108,8 +108,14 @@ export async function checkAvailability() {
     if (!res.ok) return;
     const a = await res.json();
     if (!a || typeof a !== "object") return;
-    if (a.texts && typeof a.texts === "object") {
-      setOverrides(a.texts);
+    const widget = a.widget && typeof a.widget === "object" ? a.widget : null;
+    if (widget) {
+      Object.assign(look, widget);
+      // The setting's language, unless the page (data-lang) chose one.
+      if (!params.get("lang") && typeof widget.language === "string" && widget.language !== "auto") chooseLang(widget.language);
+    }
+    if ((a.texts && typeof a.texts === "object") || widget) {
+      if (a.texts && typeof a.texts === "object") setOverrides(a.texts);
       applyTexts();
       applyConfig();
       tellLabels();

@@ -5,6 +5,7 @@
 
 import { api } from "/console/api.js";
 import { ct } from "/console/texts.js";
+import { WidgetSettings } from "/console/widget_settings.js";
 
 const LEVELS = ["off", "optional", "required"];
 
@@ -15,12 +16,15 @@ export class ConversationSettings {
     const $ = (id) => document.getElementById(id);
     this.$ = $;
     const form = $("conv-settings-form");
+    // Issue 15: the widget's look and its snippet, shown above the conversation settings.
+    this.widget = new WidgetSettings({ toast, before: form });
     form.addEventListener("submit", (e) => { e.preventDefault(); this.save(); });
     form.addEventListener("input", () => { this.dirty = true; });
     form.addEventListener("change", () => { this.dirty = true; this.renderPrechat(); });
   }
 
   async show() {
+    this.widget.show();
     this.$("cs-error").textContent = "";
     try {
       const s = await api("/api/v1/settings");

@@ -97,3 +97,37 @@ export const ct = t;
 export function applyConsoleTexts(root = document) {
   applyTexts(root, "ct");
 }
+
+// Issue 15: the widget's look, its preview and the snippet (web/console/widget_settings.js).
+addTexts("en", {
+  "widget.settings_title": "Widget",
+  "widget.settings_intro": "How the chat widget looks on your website. Changes show on every page with the snippet at its next page view.",
+  "widget.read_only": "How the chat widget looks on your website. Only admins can change it.",
+  "widget.color": "Colour",
+  "widget.color_pick": "Pick a colour",
+  "widget.color_help": "The launcher and the chat's header, as #rrggbb.",
+  "widget.title": "Title",
+  "widget.title_default": "Chat with us",
+  "widget.title_help": "Shown in the chat's header (at most 80 characters; empty: “Chat with us” in the visitor's language).",
+  "widget.greeting": "Greeting",
+  "widget.greeting_default": "Hi! How can we help?",
+  "widget.greeting_help": "The first words visitors read (at most 500 characters; empty: the default greeting).",
+  "widget.position": "Position",
+  "widget.position_help": "Which bottom corner of the page the launcher sits in.",
+  "widget.right": "Bottom right",
+  "widget.left": "Bottom left",
+  "widget.language": "Language",
+  "widget.language_help": "The widget's language; automatic follows each visitor's browser.",
+  "widget.lang_auto": "Automatic (the visitor's browser)",
+  "widget.launcher_text": "Launcher text",
+  "widget.launcher_none": "None: a round button",
+  "widget.launcher_help": "Words next to the launcher's icon (at most 40 characters; empty: icon only).",
+  "widget.preview": "Preview",
+  "widget.save": "Save widget settings",
+  "widget.saved": "Widget settings saved.",
+  "widget.snippet_title": "Add the widget to your website",
+  "widget.snippet_help": "Paste this before </body> on every page. Attributes such as data-color=\"#0f766e\" on it win over these settings for that site.",
+  "widget.copy": "Copy",
+  "widget.copied": "Copied",
+  "widget.copy_selected": "Selected: press Ctrl+C (⌘C) to copy",
+});

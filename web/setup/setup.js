@@ -1,18 +1,54 @@
-// First-run setup: posts the form with the one-time token from the URL.
+// First-run setup: posts the form with the one-time token from the URL. Opened again after the
+// admin exists (GET /api/v1/setup), it says so and links to the console instead of the form.
 const form = document.getElementById("setup-form");
+const done = document.getElementById("setup-done");
 const message = document.getElementById("message");
 const token = new URLSearchParams(location.search).get("token") || "";
+const FIELDS = [
+  ["full_name", "your name"],
+  ["email", "your email"],
+  ["password", "a password"],
+];
 
-if (!token) {
-  message.textContent = "This page needs the setup link printed in the server's log.";
+async function checkDone() {
+  try {
+    const res = await fetch("/api/v1/setup");
+    const data = res.ok ? await res.json() : null;
+    if (data && data.admin_exists) {
+      form.hidden = true;
+      done.hidden = false;
+      document.getElementById("done-title").focus();
+      return;
+    }
+  } catch { /* the form stays; posting it tells what is wrong */ }
+  if (!token) message.textContent = "This page needs the setup link printed in the server's log.";
 }
+checkDone();
+
+function fieldError(name, text) {
+  const input = form[name];
+  const out = document.getElementById(`${name}-error`);
+  out.textContent = text;
+  if (text) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+form.addEventListener("input", (e) => { if (e.target.name) fieldError(e.target.name, ""); });
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = document.getElementById("submit");
-  button.disabled = true;
   message.className = "error";
   message.textContent = "";
+  // Every missing field at once, each marked where it is.
+  const missing = FIELDS.filter(([name]) => !form[name].value.trim());
+  for (const [name, words] of FIELDS) fieldError(name, missing.some(([n]) => n === name) ? `Please enter ${words}.` : "");
+  if (missing.length) {
+    message.textContent = `Missing: ${missing.map(([, words]) => words).join(", ")}.`;
+    form[missing[0][0]].focus();
+    return;
+  }
+  button.disabled = true;
   const body = {
     token,
     full_name: form.full_name.value,
@@ -27,6 +63,7 @@ form.addEventListener("submit", async (event) => {
     });
     const data = await res.json();
     if (!res.ok) {
+      if (res.status === 409) { form.hidden = true; done.hidden = false; return; }
       message.textContent = data.error ? data.error.message : "Setup failed.";
       button.disabled = false;
       return;

@@ -7,7 +7,7 @@ use super::LiveState;
 use crate::live::events::By;
 use crate::live::plan::*;
 use crate::model::{ChatId, VisitorId};
-use crate::settings::Prechat;
+use crate::settings::{Prechat, WidgetLook};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -23,6 +23,8 @@ pub struct Welcome {
     pub texts: BTreeMap<String, String>,
     /// Who is there to answer (while `available`): the faces the widget shows before a chat.
     pub team: Vec<Face>,
+    /// The widget's appearance (setting `widget`): the embed's `data-*` attributes win over it.
+    pub widget: WidgetLook,
 }
 
 /// An available staff member as a visitor may see them before a chat: name, title, photo.
@@ -76,6 +78,7 @@ impl LiveState {
             prechat: self.settings.prechat,
             texts: self.settings.widget_texts.clone(),
             team,
+            widget: self.settings.widget.clone(),
         }
     }
 
