@@ -89,6 +89,9 @@ pub struct Settings {
     pub prechat: Prechat,
     /// Overrides of the widget's texts, by key.
     pub widget_texts: std::collections::BTreeMap<String, String>,
+    /// SMTP, the sender and the staff notification list (src/email/settings.rs).
+    #[serde(flatten)]
+    pub email: crate::email::settings::EmailSettings,
 }
 
 impl Default for Settings {
@@ -103,6 +106,7 @@ impl Default for Settings {
             inactivity_close_secs: 0,
             prechat: Prechat::default(),
             widget_texts: Default::default(),
+            email: Default::default(),
         }
     }
 }
@@ -167,6 +171,7 @@ impl Settings {
                     })?
                 }
                 "widget_texts" => next.widget_texts = widget_texts(value)?,
+                "smtp_url" | "email_from" | "notify_emails" => next.email.patch(key, value)?,
                 other => return Err(Invalid(format!("{other}: there is no such setting."))),
             }
         }
@@ -182,7 +187,7 @@ impl Settings {
     /// The stored form: `(key, JSON)` per setting.
     pub fn to_rows(&self) -> Vec<(&'static str, String)> {
         let json = |v: Value| v.to_string();
-        vec![
+        let mut rows = vec![
             ("routing", json(serde_json::json!(self.routing))),
             ("assign_timeout_secs", json(self.assign_timeout_secs.into())),
             ("assign_max_attempts", json(self.assign_max_attempts.into())),
@@ -200,7 +205,9 @@ impl Settings {
             ),
             ("prechat", json(serde_json::json!(self.prechat))),
             ("widget_texts", json(serde_json::json!(self.widget_texts))),
-        ]
+        ];
+        rows.extend(self.email.rows());
+        rows
     }
 
     /// The details the pre-chat form still wants from a visitor (empty: none, or the form is
@@ -249,6 +256,9 @@ pub const KEYS: &[&str] = &[
     "inactivity_close_secs",
     "prechat",
     "widget_texts",
+    "smtp_url",
+    "email_from",
+    "notify_emails",
 ];
 
 fn widget_texts(value: &Value) -> Result<std::collections::BTreeMap<String, String>, Invalid> {
