@@ -63,6 +63,7 @@ pub struct FileConfig {
     pub socketio_connect_timeout_secs: Option<u64>,
     pub socketio_anonymous_per_ip: Option<usize>,
     pub socketio_anonymous_total: Option<usize>,
+    pub email_retry_first_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -127,6 +128,9 @@ pub struct Config {
     pub socketio_anonymous_per_ip: usize,
     /// The same, from all addresses together.
     pub socketio_anonymous_total: usize,
+    /// An email that failed waits this long before its second try, four times longer before
+    /// each next one (src/email/); tests make it short.
+    pub email_retry_first: Duration,
 }
 
 fn load_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
@@ -275,6 +279,12 @@ impl Config {
                 file.socketio_anonymous_total,
                 2048,
             )?,
+            // 30 s, 2 min, 8 min, 32 min: past a greylisting server's first refusal.
+            email_retry_first: Duration::from_millis(positive(
+                "email_retry_first_ms",
+                file.email_retry_first_ms,
+                30_000,
+            )?),
         })
     }
 }

@@ -42,6 +42,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if config.public_url.ends_with(":0") {
         config.public_url = format!("http://{}", config.listen);
     }
+    let mailer =
+        crate::email::Mailer::start(store.clone(), &config.public_url, config.email_retry_first);
     let live = Live::start(
         store.clone(),
         LiveConfig::with_graces(
@@ -49,6 +51,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             config.staff_reconnect_grace,
             config.max_staffs_in_chat,
         ),
+        Some(mailer),
     )
     .await?;
     let app = App::new(config, store.clone(), live.clone());

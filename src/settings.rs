@@ -91,6 +91,9 @@ pub struct Settings {
     pub widget_texts: std::collections::BTreeMap<String, String>,
     /// The widget's appearance (issue 15); the embed's `data-*` attributes win over it.
     pub widget: WidgetLook,
+    /// SMTP, the sender and the staff notification list (src/email/settings.rs).
+    #[serde(flatten)]
+    pub email: crate::email::settings::EmailSettings,
 }
 
 impl Default for Settings {
@@ -106,6 +109,7 @@ impl Default for Settings {
             prechat: Prechat::default(),
             widget_texts: Default::default(),
             widget: WidgetLook::default(),
+            email: Default::default(),
         }
     }
 }
@@ -171,6 +175,7 @@ impl Settings {
                 }
                 "widget_texts" => next.widget_texts = widget_texts(value)?,
                 "widget" => next.widget = next.widget.merged(value)?,
+                "smtp_url" | "email_from" | "notify_emails" => next.email.patch(key, value)?,
                 other => return Err(Invalid(format!("{other}: there is no such setting."))),
             }
         }
@@ -186,7 +191,7 @@ impl Settings {
     /// The stored form: `(key, JSON)` per setting.
     pub fn to_rows(&self) -> Vec<(&'static str, String)> {
         let json = |v: Value| v.to_string();
-        vec![
+        let mut rows = vec![
             ("routing", json(serde_json::json!(self.routing))),
             ("assign_timeout_secs", json(self.assign_timeout_secs.into())),
             ("assign_max_attempts", json(self.assign_max_attempts.into())),
@@ -205,7 +210,9 @@ impl Settings {
             ("prechat", json(serde_json::json!(self.prechat))),
             ("widget_texts", json(serde_json::json!(self.widget_texts))),
             ("widget", json(serde_json::json!(self.widget))),
-        ]
+        ];
+        rows.extend(self.email.rows());
+        rows
     }
 
     /// The details the pre-chat form still wants from a visitor (empty: none, or the form is
@@ -255,6 +262,9 @@ pub const KEYS: &[&str] = &[
     "prechat",
     "widget_texts",
     "widget",
+    "smtp_url",
+    "email_from",
+    "notify_emails",
 ];
 
 fn widget_texts(value: &Value) -> Result<std::collections::BTreeMap<String, String>, Invalid> {

@@ -7,6 +7,7 @@ pub mod attachments;
 mod avatars;
 pub mod canned;
 pub mod chats;
+pub mod email;
 mod ops;
 pub mod settings;
 pub mod setup;
@@ -54,6 +55,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(canned::routes(app.clone()))
         .unify()
         .or(avatars::routes(app.clone()))
+        .unify()
+        .or(email::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

@@ -101,11 +101,17 @@ pub struct Live {
     pub events_delivered: Arc<AtomicU64>,
     pub commands: Arc<AtomicU64>,
     pub messages_stored: Arc<AtomicU64>,
+    /// The email outbox, told of a plan's notices after its commit (`None`: no email).
+    pub mailer: Option<crate::email::Mailer>,
 }
 
 impl Live {
     /// Restores the open chats from the store and starts the owner task.
-    pub async fn start(store: Store, cfg: LiveConfig) -> Result<Live, crate::error::StoreError> {
+    pub async fn start(
+        store: Store,
+        cfg: LiveConfig,
+        mailer: Option<crate::email::Mailer>,
+    ) -> Result<Live, crate::error::StoreError> {
         let settings = store.read(crate::store::accounts::load_settings).await?;
         let settings = crate::settings::Settings::from_rows(&settings);
         // Offers waiting for an answer matter only while routing is automatic.
@@ -121,6 +127,7 @@ impl Live {
             events_delivered: Arc::new(AtomicU64::new(0)),
             commands: Arc::new(AtomicU64::new(0)),
             messages_stored: Arc::new(AtomicU64::new(0)),
+            mailer,
         };
         let mut state = LiveState::new(cfg);
         state.settings = settings;
@@ -464,7 +471,11 @@ impl Runner {
             });
         }
         let answer = plan.reply.clone();
-        if plan.ops.is_empty() && plan.sends.is_empty() && plan.closes.is_empty() {
+        if plan.ops.is_empty()
+            && plan.sends.is_empty()
+            && plan.closes.is_empty()
+            && plan.notices.is_empty()
+        {
             if let (Some(r), Some(a)) = (reply, answer) {
                 r(a);
             }
@@ -472,7 +483,11 @@ impl Runner {
         }
         let slots = plan.slot_count();
         let Plan {
-            ops, sends, closes, ..
+            ops,
+            sends,
+            closes,
+            notices,
+            ..
         } = plan;
         // Resolve connections now: a connection that closes later still gets what was
         // decided while it was open.
@@ -504,6 +519,7 @@ impl Runner {
                         answer,
                         sends,
                         closes,
+                        notices,
                     }));
                 },
             )

@@ -21,6 +21,8 @@ pub(super) struct Committed {
     pub answer: Option<Reply>,
     pub sends: Vec<ResolvedSend>,
     pub closes: Vec<Outbox>,
+    /// Emails to hand to the outbox once committed.
+    pub notices: Vec<crate::email::Notice>,
 }
 
 pub(super) enum Delivery {
@@ -76,6 +78,11 @@ pub(super) async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Liv
                     }
                 }
                 live.events_delivered.fetch_add(n, Ordering::Relaxed);
+                if let Some(mailer) = &live.mailer {
+                    for notice in c.notices {
+                        mailer.notify(notice);
+                    }
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "a live chat write failed; its events are dropped");

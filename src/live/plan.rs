@@ -98,6 +98,8 @@ pub struct Plan {
     /// Connections to close after their sends.
     pub closes: Vec<ConnId>,
     pub timers: Vec<(Duration, Timer)>,
+    /// Emails to send once the plan is committed (src/email/).
+    pub notices: Vec<crate::email::Notice>,
     slots: usize,
 }
 

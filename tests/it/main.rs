@@ -6,6 +6,7 @@ mod harness;
 mod peer;
 mod proxy;
 mod rt;
+mod smtp_sink;
 
 mod attachments;
 mod authz_matrix;
@@ -14,6 +15,7 @@ mod cli_ops;
 mod context;
 mod conversation;
 mod crash_kill;
+mod email;
 mod hardening;
 mod http_api;
 mod live_core;

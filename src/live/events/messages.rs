@@ -150,7 +150,7 @@ fn visitor_message(
         chat_id,
         type_id,
         sender: None,
-        content,
+        content: content.clone(),
         created_at: now,
         client_msg_id,
     });
@@ -172,6 +172,15 @@ fn visitor_message(
         }
         if status != Some(ChatStatus::Offline) {
             s.wait_offline(&mut plan, vid, now);
+            // The staff notification list hears of it by email, once as the chat starts
+            // waiting offline (not for each further line), after the commit.
+            if let Some(chat) = s.rooms.get(vid) {
+                plan.notices.push(crate::email::Notice::OfflineMessage {
+                    chat_id: chat.chat_id.clone(),
+                    visitor: chat.visitor.clone(),
+                    content: content.clone(),
+                });
+            }
         }
         tell_nobody(s, &mut plan, vid, opens_at);
         return plan;
