@@ -358,7 +358,7 @@ async fn bad_settings_and_capacity_are_refused_naming_the_key_and_change_nothing
         "assign_max_attempts": 3, "business_hours": null,
         "inactivity_warning_secs": 0, "inactivity_close_secs": 0,
         "prechat": {"enabled": false, "name": "optional", "email": "optional"},
-        "widget_texts": {}});
+        "widget_texts": {}, "smtp_url": null, "email_from": null, "notify_emails": []});
     let (st, got) = get(&s, "/api/v1/settings", Some(&agent.token)).await;
     assert_eq!(st, 200, "{got}");
     assert_eq!(got, defaults, "any staff may read the settings");
