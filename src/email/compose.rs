@@ -126,7 +126,11 @@ fn build(
     body: &Body,
     brand: &Brand,
 ) -> Result<Message, String> {
-    let mut b = Message::builder().from(from.clone()).subject(subject);
+    // A Message-ID of our own (from the host name): mail without one scores as spam.
+    let mut b = Message::builder()
+        .from(from.clone())
+        .subject(subject)
+        .message_id(None);
     for m in to {
         b = b.to(m.clone());
     }

@@ -27,6 +27,7 @@ let lastDropCode = null; // the close code of the last drop (1000: the server cl
 let forcedBack = false;  // this tab took its own session back with force lately (see staff_already_online)
 let forcedBackTimer = null;
 let soundOn = localStorage.getItem(SOUND_KEY) !== "off";
+let pendingChat = null;  // a chat id from a link in an email (`#chat=ID`), opened once the inbox has it
 
 // ---- sign in -------------------------------------------------------------------------------------
 
@@ -179,6 +180,7 @@ function boot(staff) {
     lastDropCode = null;
     $("already-online").hidden = true;
     if (wasFollowing) route();
+    openPendingChat();
     announceToTabs(true);
   });
   socket.connect();
@@ -238,7 +240,19 @@ function renderConn(state, info) {
   if (state === "unauthorized") signOut("Your session has expired. Please sign in again.");
 }
 
+/** The chat an email links to (`/console/#chat=ID`): selected in the inbox as soon as it is known. */
+function openPendingChat() {
+  if (!pendingChat || !inbox || following) return;
+  const r = inbox.store.byChatId(pendingChat);
+  if (!r) return;
+  pendingChat = null;
+  history.replaceState(null, "", "#/inbox");
+  inbox.select(r.id);
+}
+
 function route() {
+  const link = /^#chat=([A-Za-z0-9_-]{1,64})$/.exec(location.hash);
+  if (link) pendingChat = link[1];
   const r = location.hash.replace(/^#\/?/, "") || "inbox";
   const isTeam = r === "team" && me.role_id === 1;
   // While another tab is live this one shows only the "open in another tab" page.
@@ -251,6 +265,7 @@ function route() {
   $("nav-inbox").setAttribute("aria-current", isTeam ? "false" : "page");
   $("nav-team").setAttribute("aria-current", isTeam ? "page" : "false");
   if (isTeam && !following) team.show();
+  openPendingChat();
 }
 
 // ---- attention: title badge, sound, desktop notifications ----------------------------------------
