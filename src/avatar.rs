@@ -21,13 +21,7 @@ pub fn make(bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
     ) {
         return Err(NOT_AN_IMAGE);
     }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let picture = reader.decode().map_err(|_| {
+    let picture = decode(bytes, format).map_err(|_| {
         "The photo could not be read: it is damaged, or larger than 8000 × 8000 pixels."
     })?;
     let (w, h) = (picture.width(), picture.height());
@@ -45,6 +39,18 @@ pub fn make(bytes: &[u8]) -> Result<Vec<u8>, &'static str> {
         .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
         .map_err(|_| "The photo could not be converted.")?;
     Ok(out)
+}
+
+/// Decodes within `MAX_SIDE` and `MAX_DECODE_BYTES`: a header claiming more is refused
+/// (`ImageError::Limits`) before anything is allocated for its pixels.
+fn decode(bytes: &[u8], format: ImageFormat) -> image::ImageResult<image::DynamicImage> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    reader.decode()
 }
 
 #[cfg(test)]
@@ -93,13 +99,39 @@ mod tests {
             make(&encoded(&tiny, ImageFormat::Png)),
             Err("The photo is too small: at least 16 × 16 pixels.")
         );
-        // A PNG header claiming 100000 × 100000 pixels is refused before any decoding.
+        // A well-formed PNG header claiming 8100 × 100 pixels (small enough for the decoder's
+        // own limits, wider than ours): its checksum fixed, so only `MAX_SIDE` can refuse it
+        // as a limit (without it, the decoder reads on and finds the data damaged).
         let mut huge = encoded(
             &RgbaImage::from_pixel(16, 16, Rgba([0; 4])),
             ImageFormat::Png,
         );
-        huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
-        huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        huge[16..20].copy_from_slice(&8_100u32.to_be_bytes());
+        huge[20..24].copy_from_slice(&100u32.to_be_bytes());
+        let crc = crc32(&huge[12..29]);
+        huge[29..33].copy_from_slice(&crc.to_be_bytes());
+        let refused = decode(&huge, ImageFormat::Png);
+        assert!(
+            matches!(refused, Err(image::ImageError::Limits(_))),
+            "{:?}",
+            refused.err()
+        );
         assert!(make(&huge).is_err());
+    }
+
+    /// CRC-32 as PNG chunks use it (ISO 3309), bit by bit: enough for one header.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for b in bytes {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
     }
 }

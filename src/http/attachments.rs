@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, StoreError};
 use crate::live::By;
 use crate::live::{Code, Refusal};
-use crate::model::{is_id, new_id, now_ms, ChatId, Role};
+use crate::model::{is_id, new_id, now_ms, ChatId};
 use crate::sniff;
 use crate::store::attachments::{self as store, Attachment, PART};
 use crate::store::chats;
@@ -520,10 +520,7 @@ pub fn content_disposition(inline: bool, name: &str) -> String {
 }
 
 async fn delete_chat(app: &App, token: Option<String>, id: &str) -> Result<(), ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(s) if s.role_id == Role::Admin => {}
-        _ => return Err(ApiError::forbidden("Only admins can delete chats.")),
-    }
+    super::require_admin(app, token, "Only admins can delete chats.").await?;
     if !is_id(id) {
         return Err(ApiError::not_found("No such chat."));
     }

@@ -2,11 +2,10 @@
 //! delete them. Each change is one job of the store's writer, which also reads the new list, and
 //! every console is then sent that list (`canned_replies_changed`).
 
-use super::{bearer, body, parse_json, require_principal, respond, with_app};
+use super::{bearer, body, parse_json, respond, with_app};
 use crate::app::App;
-use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::model::{is_id, Role};
+use crate::model::is_id;
 use crate::store::canned::{self, Canned};
 use bytes::Bytes;
 use http::StatusCode;
@@ -66,21 +65,15 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 }
 
 async fn list(app: &App, token: Option<String>) -> Result<Value, ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(_) => {}
-        Principal::Visitor(_) => return Err(ApiError::forbidden("Only staff can do this.")),
-    }
+    super::require_staff(app, token).await?;
     let all = app.store.read(|c| Ok(canned::load_canned(c)?)).await?;
     Ok(json!({ "results": all }))
 }
 
 async fn admin_only(app: &App, token: Option<String>) -> Result<(), ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(s) if s.role_id == Role::Admin => Ok(()),
-        _ => Err(ApiError::forbidden(
-            "Only admins can manage canned replies.",
-        )),
-    }
+    super::require_admin(app, token, "Only admins can manage canned replies.")
+        .await
+        .map(|_| ())
 }
 
 fn invalid(field: &str, why: &str) -> ApiError {

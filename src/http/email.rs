@@ -3,17 +3,17 @@
 //! `GET /api/v1/email/status` gives the last outcome per kind of email
 //! (`{kind: {at, ok, attempts, error?}}`).
 
-use super::{bearer, body, parse_json, require_principal, respond, with_app};
+use super::{bearer, body, parse_json, require_admin, respond, with_app};
 use crate::app::App;
-use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::model::Role;
 use bytes::Bytes;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
+
+const ADMINS: &str = "Only admins can do this.";
 
 pub fn routes(app: App) -> BoxedFilter<(Response,)> {
     let limit = app.config.max_body_bytes;
@@ -31,7 +31,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(bearer())
         .then(|app: App, token: Option<String>| async move {
             let res = async {
-                admin(&app, token).await?;
+                require_admin(&app, token, ADMINS).await?;
                 Ok::<_, ApiError>(mailer(&app)?.status())
             }
             .await;
@@ -53,13 +53,6 @@ struct TestOutcome {
     error: Option<String>,
 }
 
-async fn admin(app: &App, token: Option<String>) -> Result<(), ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(s) if s.role_id == Role::Admin => Ok(()),
-        _ => Err(ApiError::forbidden("Only admins can do this.")),
-    }
-}
-
 fn mailer(app: &App) -> Result<&crate::email::Mailer, ApiError> {
     app.live
         .mailer
@@ -68,7 +61,7 @@ fn mailer(app: &App) -> Result<&crate::email::Mailer, ApiError> {
 }
 
 async fn send_test(app: &App, token: Option<String>, body: &[u8]) -> Result<TestOutcome, ApiError> {
-    admin(app, token).await?;
+    require_admin(app, token, ADMINS).await?;
     let req: TestRequest = parse_json(body)?;
     let outcome = mailer(app)?.send_test(&req.to).await;
     Ok(TestOutcome {

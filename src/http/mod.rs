@@ -295,6 +295,30 @@ pub async fn require_principal(app: &App, token: Option<String>) -> Result<Princ
     auth::authenticate(&app.store, &token).await
 }
 
+/// The staff member behind the request's token; a visitor gets 403.
+pub async fn require_staff(
+    app: &App,
+    token: Option<String>,
+) -> Result<crate::model::Staff, ApiError> {
+    match require_principal(app, token).await? {
+        Principal::Staff(s) => Ok(s),
+        Principal::Visitor(_) => Err(ApiError::forbidden("Only staff can do this.")),
+    }
+}
+
+/// The admin behind the request's token; anyone else gets 403 with `why` ("Only admins can
+/// …"). The one check of every admin-only endpoint.
+pub async fn require_admin(
+    app: &App,
+    token: Option<String>,
+    why: &'static str,
+) -> Result<crate::model::Staff, ApiError> {
+    match require_principal(app, token).await? {
+        Principal::Staff(s) if s.role_id == crate::model::Role::Admin => Ok(s),
+        _ => Err(ApiError::forbidden(why)),
+    }
+}
+
 pub fn with_app(app: App) -> impl Filter<Extract = (App,), Error = Infallible> + Clone {
     warp::any().map(move || app.clone())
 }

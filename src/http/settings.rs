@@ -4,11 +4,9 @@
 //! And `/api/v1/availability`: whether a visitor who writes now reaches someone (no token: the
 //! widget asks before it creates a visitor, e.g. to hide its launcher when nobody is there).
 
-use super::{bearer, body, parse_json, require_principal, respond, with_app};
+use super::{bearer, body, parse_json, respond, with_app};
 use crate::app::App;
-use crate::auth::Principal;
 use crate::error::{ApiError, StoreError};
-use crate::model::Role;
 use crate::settings::{Invalid, Settings};
 use crate::store::accounts;
 use bytes::Bytes;
@@ -51,19 +49,13 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
 }
 
 async fn read(app: &App, token: Option<String>) -> Result<Settings, ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(_) => {}
-        Principal::Visitor(_) => return Err(ApiError::forbidden("Only staff can do this.")),
-    }
+    super::require_staff(app, token).await?;
     let rows = app.store.read(accounts::load_settings).await?;
     Ok(Settings::from_rows(&rows))
 }
 
 async fn change(app: &App, token: Option<String>, body: &[u8]) -> Result<Settings, ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(s) if s.role_id == Role::Admin => {}
-        _ => return Err(ApiError::forbidden("Only admins can change settings.")),
-    }
+    super::require_admin(app, token, "Only admins can change settings.").await?;
     let patch: Map<String, Value> = parse_json(body)?;
     // Read, change and store in one job of the one writer: two admins saving at once both
     // count, in some order.

@@ -3,9 +3,9 @@
 //! title; photos in `avatars.rs`).
 
 use super::accounts::{check_email, optional_text};
-use super::{bearer, body, parse_json, require_principal, respond, with_app};
+use super::{bearer, body, parse_json, respond, with_app};
 use crate::app::App;
-use crate::auth::{self, Principal};
+use crate::auth;
 use crate::error::ApiError;
 use crate::live::actor::Revoke;
 use crate::model::{Role, Staff, MAX_MAX_CHATS};
@@ -26,7 +26,7 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .and(bearer())
         .then(|app: App, token: Option<String>| async move {
             let res = async {
-                staff_only(&app, token).await?;
+                super::require_staff(&app, token).await?;
                 let all = app.store.read(accounts::list_staff).await?;
                 Ok(json!({ "results": all }))
             };
@@ -53,21 +53,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
     list.or(create).unify().or(update).unify().boxed()
 }
 
-async fn staff_only(app: &App, token: Option<String>) -> Result<Staff, ApiError> {
-    match require_principal(app, token).await? {
-        Principal::Staff(s) => Ok(s),
-        Principal::Visitor(_) => Err(ApiError::forbidden("Only staff can do this.")),
-    }
-}
-
 async fn admin_only(app: &App, token: Option<String>) -> Result<Staff, ApiError> {
-    let s = staff_only(app, token).await?;
-    if s.role_id != Role::Admin {
-        return Err(ApiError::forbidden(
-            "Only admins can manage staff accounts.",
-        ));
-    }
-    Ok(s)
+    super::require_admin(app, token, "Only admins can manage staff accounts.").await
 }
 
 fn role(id: i64) -> Result<Role, ApiError> {
@@ -150,7 +137,7 @@ async fn update(
     id: &str,
     body: &[u8],
 ) -> Result<Staff, ApiError> {
-    let me = staff_only(app, token).await?;
+    let me = super::require_staff(app, token).await?;
     let req: ChangeRequest = parse_json(body)?;
     if me.role_id != Role::Admin {
         // Staff keep their own profile (how visitors see them); the rest is for admins.

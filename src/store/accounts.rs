@@ -20,6 +20,16 @@ pub const STAFF_COLS: &str =
     "id, email, full_name, display_name, organisation_id, role_id, disabled, \
                           created_at, updated_at, max_chats, availability, title, avatar_at";
 
+/// `STAFF_COLS` of a table named `alias` in a join (`s.id, s.email, …`): one list of columns,
+/// so a new one cannot be forgotten in a query that `staff_at` reads.
+pub fn staff_cols(alias: &str) -> String {
+    STAFF_COLS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// How many columns `STAFF_COLS` names.
 const STAFF_COL_COUNT: usize = 13;
 
@@ -100,6 +110,20 @@ pub struct NewStaff {
     pub password_hash: String,
 }
 
+/// A write of a staff email: the unique index refusing it means another account has it.
+fn email_free(res: rusqlite::Result<usize>, email: &str) -> Result<(), StoreError> {
+    match res {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict(format!(
+                "A staff account with the email {email} already exists."
+            )))
+        }
+        other => other.map(|_| ()).map_err(StoreError::from),
+    }
+}
+
 pub fn create_staff(conn: &Connection, s: NewStaff) -> Result<Staff, StoreError> {
     let org: String = conn.query_row("SELECT id FROM organisations LIMIT 1", [], |r| r.get(0))?;
     let id = new_id();
@@ -120,19 +144,7 @@ pub fn create_staff(conn: &Connection, s: NewStaff) -> Result<Staff, StoreError>
             s.title
         ],
     );
-    match res {
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            return Err(StoreError::Conflict(format!(
-                "A staff account with the email {} already exists.",
-                s.email
-            )))
-        }
-        other => {
-            other?;
-        }
-    }
+    email_free(res, &s.email)?;
     staff_by_id(conn, &id)?.ok_or_else(|| StoreError::NotFound("staff vanished".into()))
 }
 
@@ -407,18 +419,7 @@ pub fn update_staff(
             "UPDATE staff SET email = ?2, email_norm = ?3, updated_at = ?4 WHERE id = ?1",
             params![id, e, e.to_lowercase(), now],
         );
-        match res {
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(StoreError::Conflict(format!(
-                    "A staff account with the email {e} already exists."
-                )))
-            }
-            other => {
-                other?;
-            }
-        }
+        email_free(res, e)?;
     }
     if let Some(t) = &changes.title {
         conn.execute(

@@ -308,12 +308,11 @@ pub fn load_open_chats(conn: &Connection, offers: bool) -> Result<Vec<RestoredCh
         })
     })?;
     let mut chats: Vec<RestoredChat> = rows.collect::<Result<_, _>>()?;
-    let mut staff_stmt = conn.prepare(
-        "SELECT s.id, s.email, s.full_name, s.display_name, s.organisation_id, s.role_id, s.disabled, \
-                s.created_at, s.updated_at, s.max_chats, s.availability, s.title, s.avatar_at \
-         FROM chat_staff cs JOIN staff s ON s.id = cs.staff_id \
+    let mut staff_stmt = conn.prepare(&format!(
+        "SELECT {} FROM chat_staff cs JOIN staff s ON s.id = cs.staff_id \
          WHERE cs.chat_id = ?1 AND cs.left_at IS NULL ORDER BY cs.joined_at",
-    )?;
+        accounts::staff_cols("s")
+    ))?;
     let mut tag_stmt = conn.prepare(
         "SELECT t.name FROM chat_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.chat_id = ?1 ORDER BY t.name",
     )?;

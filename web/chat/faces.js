@@ -2,7 +2,7 @@
 // `team` (up to 5 available staff as {name, title?, avatar_url?}) as a row of photos or
 // initials over the greeting, with their names in words for everyone (the faces are decoration).
 
-import { el, setChildren } from "/shared/format.js";
+import { el, setChildren, initials } from "/shared/format.js";
 import { t } from "./texts.js";
 import { $, state } from "./state.js";
 
@@ -24,9 +24,4 @@ export function showTeam(team) {
   const names = named.length > 3 ? t("team_more", { names: named.slice(0, 3).join(", "), more: named.length - 3 }) : named.join(", ");
   $("team-text").textContent = t("team_here", { names });
   box.hidden = false;
-}
-
-function initials(name) {
-  const p = name.trim().split(/\s+/);
-  return ((p[0] || "?")[0] + (p.length > 1 ? p[p.length - 1][0] : "")).toUpperCase();
 }

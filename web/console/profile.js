@@ -2,11 +2,10 @@
 // visitors see (PATCH /api/v1/staff/{me}, PUT/DELETE /api/v1/staff/{me}/avatar). Opened from
 // the name in the top bar.
 
-import { staffName, setChildren } from "/shared/format.js";
+import { staffName, setChildren, hueFor } from "/shared/format.js";
 import { addTexts, t } from "/shared/i18n.js";
 import { api, getToken } from "/console/api.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
-import { hueFor } from "/shared/format.js";
 
 addTexts("en", {
   "profile.open": "Your profile",
