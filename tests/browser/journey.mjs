@@ -501,6 +501,9 @@ try {
     await admin.click("#profile-remove");
     await admin.locator("#me-avatar img").waitFor({ state: "detached" });
     await admin.click("#profile-cancel");
+    // Later checks sign the admin in again: a session left open here would race them for it.
+    await v.context().close();
+    await admin.context().close();
   }, { independent: true });
 
   if (BIN) {
