@@ -14,7 +14,7 @@ import { WAIT, sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs
 const ADMIN = { email: "erin@example.com", password: "erin-pass-123", name: "Erin Owner", role: "admin" };
 
 /** A small SMTP server: every DATA it accepts lands in `mails` as raw text. */
-function smtpSink() {
+export function smtpSink() {
   const mails = [];
   const server = net.createServer((sock) => {
     sock.setEncoding("utf8");
@@ -43,7 +43,7 @@ function smtpSink() {
 }
 
 /** The text/plain part of a raw email, quoted-printable decoded. */
-function textPart(raw) {
+export function textPart(raw) {
   const start = raw.indexOf("Content-Type: text/plain");
   const body = raw.slice(raw.indexOf("\r\n\r\n", start) + 4, raw.indexOf("\r\n--", start));
   return body.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));

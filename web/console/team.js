@@ -6,6 +6,7 @@ import { api } from "/console/api.js";
 import { RoutingSettings } from "/console/settings.js";
 import { CannedAdmin } from "/console/canned_admin.js";
 import { ConversationSettings } from "/console/conv_settings.js";
+import { EmailSettings } from "/console/email_settings.js";
 import { t } from "/shared/i18n.js";
 import "/console/team_texts.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
@@ -19,6 +20,7 @@ export class Team {
     this.routing = new RoutingSettings({ toast });
     this.canned = new CannedAdmin({ toast });
     this.convSettings = new ConversationSettings({ toast });
+    this.email = new EmailSettings({ toast, me, after: document.getElementById("routing-form") });
     const $ = (id) => document.getElementById(id);
     this.$ = $;
     $("team-new").addEventListener("click", () => this.openCreate());
@@ -35,6 +37,7 @@ export class Team {
     this.routing.show();
     this.canned.show();
     this.convSettings.show();
+    this.email.show();
     try {
       const data = await api("/api/v1/staff");
       this.staff = (data && (data.results || data)) || [];
