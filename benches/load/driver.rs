@@ -162,6 +162,25 @@ impl ServerProc {
         self.child.id()
     }
 
+    /// CPU time the server has used so far (user + system, all threads), in seconds; from
+    /// `/proc/PID/stat` (fields 14 and 15, in clock ticks).
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // The command name (field 2) may hold spaces: count from the closing parenthesis.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        // SAFETY: sysconf only reads a constant of the running system.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let hz = if hz > 0 { hz as f64 } else { 100.0 };
+        f.iter().sum::<u64>() as f64 / hz
+    }
+
     /// Resident memory of the server, in MB.
     pub fn rss_mb(&self) -> f64 {
         let status =
