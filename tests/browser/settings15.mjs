@@ -21,6 +21,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs";
 
 const ADMIN = { email: "sven@example.com", password: "sven-pass-123", name: "Sven Owner", role: "admin" };
+const AGENT = { email: "ada@example.com", password: "ada-pass-1234", name: "Ada Agent", role: "agent" };
 const GREETING = "Welcome to Atlas Maps! Ask us <anything> about our maps.";
 const TEAL = "#0f766e";
 const TEAL_RGB = "rgb(15, 118, 110)";
@@ -60,7 +61,7 @@ export async function settings15Checks({ check: runCheck, assert, newPage, BIN, 
     await check("needs --bin (it starts servers of its own)", async () => { throw new Error("no --bin given"); }, { independent: true });
     return;
   }
-  const main = await startServer(BIN, "settings15", [ADMIN]);
+  const main = await startServer(BIN, "settings15", [ADMIN, AGENT]);
   const { BASE } = main;
   const SNIPPET = `<script src="${BASE}/widget.js" async></script>`;
   const shopPage = (attrs) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -179,6 +180,31 @@ ${attrs ? SNIPPET.replace(" async>", ` async ${attrs}>`) : SNIPPET}</body></html
         return t && t.id === "ws-snippet" ? t.value.slice(t.selectionStart, t.selectionEnd) : `focus on ${t && t.id}`;
       });
       assert(sel === SNIPPET, `selected: ${sel}`);
+    }, { independent: true });
+
+    await check("an agent sees the widget's settings and its snippet read-only, under Widget", async () => {
+      const page = await newPage("settings15 agent", { width: 1280, height: 900 });
+      await page.goto(`${BASE}/console/`);
+      await page.fill("#login-email", AGENT.email);
+      await page.fill("#login-password", AGENT.password);
+      await page.click("#login-submit");
+      await page.locator("#conn.conn-ok").waitFor();
+      assert(await page.locator("#nav-team").isHidden(), "an agent sees the admins' page");
+      await page.click("#nav-widget");
+      await page.locator("#widget-view #widget-settings-form[data-loaded=true]").waitFor();
+      assert(await page.getAttribute("#nav-widget", "aria-current") === "page", "the Widget tab is not marked current");
+      assert(await page.inputValue("#ws-color") === TEAL, `colour: ${await page.inputValue("#ws-color")}`);
+      for (const id of ["ws-color", "ws-title", "ws-greeting", "ws-position", "ws-language", "ws-launcher_text"]) {
+        assert(await page.locator(`#${id}`).isDisabled(), `#${id} can be edited by an agent`);
+      }
+      assert(await page.locator("#ws-save").isHidden(), "an agent has a Save button");
+      await page.locator("#widget-view", { hasText: "Only admins can change it." }).waitFor();
+      assert(await page.inputValue("#ws-snippet") === SNIPPET, "no snippet for the agent");
+      await shot(page, "settings15-agent-widget.png");
+      await page.click("#nav-inbox");
+      await page.locator("#inbox-view").waitFor({ state: "visible" });
+      assert(await page.locator("#widget-view").isHidden(), "the widget page stays over the inbox");
+      await page.context().close();
     }, { independent: true });
 
     await check("setup: an empty form names every missing field; afterwards the link says the admin exists", async () => {

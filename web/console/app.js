@@ -7,6 +7,7 @@ import { el, staffName, roleName, hueFor, unlockAudio, chime } from "/shared/for
 import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js";
 import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
+import { WidgetSettings } from "/console/widget_settings.js";
 import { Profile } from "/console/profile.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
@@ -20,6 +21,7 @@ let me = null;
 let socket = null;
 let inbox = null;
 let team = null;
+let widgetView = null; // staff who are not admins: the widget's settings, read-only
 let connTimer = null;
 let tabs = null;
 let following = false;   // another tab (or window) holds the live session
@@ -114,6 +116,7 @@ function boot(staff) {
   if (profile) profile.me = me;
   else profile = new Profile({ me, toast, changed: drawMe });
   $("nav-team").hidden = me.role_id !== 1;
+  $("nav-widget").hidden = me.role_id === 1;
 
   socket = new LiveSocket({
     token: getToken,
@@ -130,6 +133,7 @@ function boot(staff) {
   inbox = new Inbox({ socket, me, notify, toast });
   inbox.onChange = () => { updateTitle(); announceToTabs(); };
   if (me.role_id === 1) team = new Team({ me, toast });
+  else if (!widgetView) widgetView = new WidgetSettings({ toast, readOnly: true, before: $("widget-view-end") });
   if (team) inbox.onCannedChanged = (list) => team.canned.changed(list);
 
   tabs = new ConsoleTabs(me.id, {
@@ -255,16 +259,20 @@ function route() {
   if (link) pendingChat = link[1];
   const r = location.hash.replace(/^#\/?/, "") || "inbox";
   const isTeam = r === "team" && me.role_id === 1;
+  const isWidget = r === "widget" && !!widgetView;
+  const isInbox = !isTeam && !isWidget;
   // While another tab is live this one shows only the "open in another tab" page.
-  $("inbox-view").hidden = isTeam || following;
+  $("inbox-view").hidden = !isInbox || following;
   $("team-view").hidden = !isTeam || following;
+  $("widget-view").hidden = !isWidget || following;
   // My availability is the live tab's to set.
   $("availability").hidden = following;
-  $("nav-inbox").classList.toggle("tab-active", !isTeam);
-  $("nav-team").classList.toggle("tab-active", isTeam);
-  $("nav-inbox").setAttribute("aria-current", isTeam ? "false" : "page");
-  $("nav-team").setAttribute("aria-current", isTeam ? "page" : "false");
+  for (const [id, on] of [["nav-inbox", isInbox], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
+    $(id).classList.toggle("tab-active", on);
+    $(id).setAttribute("aria-current", on ? "page" : "false");
+  }
   if (isTeam && !following) team.show();
+  if (isWidget && !following) widgetView.show();
   openPendingChat();
 }
 

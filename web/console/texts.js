@@ -100,6 +100,7 @@ export function applyConsoleTexts(root = document) {
 
 // Issue 15: the widget's look, its preview and the snippet (web/console/widget_settings.js).
 addTexts("en", {
+  "nav.widget": "Widget",
   "widget.settings_title": "Widget",
   "widget.settings_intro": "How the chat widget looks on your website. Changes show on every page with the snippet at its next page view.",
   "widget.read_only": "How the chat widget looks on your website. Only admins can change it.",
