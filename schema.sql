@@ -213,3 +213,10 @@ CREATE TABLE staff_avatars (
     staff_id    TEXT PRIMARY KEY REFERENCES staff(id),
     png         BLOB NOT NULL
 );
+
+-- migration: 7
+-- History over REST (issue 16): the chat list pages newest first by (created_at, id) and filters
+-- by visitor and by tag without reading every chat.
+CREATE INDEX chats_created ON chats(created_at, id);
+CREATE INDEX chats_visitor ON chats(visitor_id, created_at);
+CREATE INDEX chat_tags_tag ON chat_tags(tag_id, chat_id);

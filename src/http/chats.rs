@@ -1,11 +1,10 @@
 //! `/api/v1/chats/{id}` and `/api/v1/chats/{id}/messages`: a chat and its history
-//! (keyset-paginated by `sequence_num`). Staff see every chat; a visitor sees only their own.
+//! (keyset-paginated by `sequence_num`), for whoever may see the chat (`http::history::scope`).
 
 use super::{bearer, require_principal, respond, with_app};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::model::is_id;
 use crate::model::Message;
 use crate::store::chats::{self, ChatRecord};
 use http::StatusCode;
@@ -38,23 +37,15 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
     one.or(messages).unify().boxed()
 }
 
+/// The chat, if the caller may see it (`history::scope`), else 404.
 async fn visible_chat(app: &App, token: Option<String>, id: &str) -> Result<ChatRecord, ApiError> {
     let who = require_principal(app, token).await?;
-    let not_found = || ApiError::not_found("No such chat.");
-    if !is_id(id) {
-        return Err(not_found());
-    }
+    super::history::require_visible(app, &who, id).await?;
     let id = id.to_string();
-    let rec = app
-        .store
+    app.store
         .read(move |c| chats::chat_record(c, &id))
         .await?
-        .ok_or_else(not_found)?;
-    match who {
-        Principal::Staff(_) => Ok(rec),
-        Principal::Visitor(v) if v.id == rec.visitor_id => Ok(rec),
-        Principal::Visitor(_) => Err(not_found()),
-    }
+        .ok_or_else(|| ApiError::not_found("No such chat."))
 }
 
 pub fn int_param(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, ApiError> {

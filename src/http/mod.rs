@@ -8,6 +8,7 @@ mod avatars;
 pub mod canned;
 pub mod chats;
 pub mod email;
+pub mod history;
 mod ops;
 pub mod settings;
 pub mod setup;
@@ -43,6 +44,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(ops::routes(app.clone()))
         .unify()
         .or(chats::routes(app.clone()))
+        .unify()
+        .or(history::routes(app.clone()))
         .unify()
         .or(staff_admin::routes(app.clone()))
         .unify()

@@ -31,7 +31,7 @@ pub fn staff_cols(alias: &str) -> String {
 }
 
 /// How many columns `STAFF_COLS` names.
-const STAFF_COL_COUNT: usize = 13;
+pub const STAFF_COL_COUNT: usize = 13;
 
 fn staff_from_row(r: &Row) -> rusqlite::Result<Staff> {
     staff_at(r, 0)

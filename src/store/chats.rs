@@ -360,10 +360,17 @@ pub struct ChatRecord {
     pub created_at: i64,
     pub updated_at: Option<i64>,
     pub ended_at: Option<i64>,
+    /// Messages from either side (chat messages and attachments; system messages and notes are
+    /// not counted).
     pub message_count: i64,
+    /// The counts by side, the first response, whether the visitor waits for a reply.
+    #[serde(flatten)]
+    pub figures: super::history::ChatFigures,
     pub visitor: Visitor,
     /// Staff serving now.
     pub staff: Vec<String>,
+    /// Everyone who served it at some time, in the order they first joined.
+    pub participants: Vec<String>,
     pub tags: Vec<String>,
     /// The visitor's rating at the end, if given.
     pub rating: Option<RatingRecord>,
@@ -388,8 +395,7 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
     let row = conn
         .prepare_cached(
             "SELECT c.id, c.visitor_id, c.status, c.severity_level, c.flagged_at, c.created_at, \
-                    c.updated_at, c.ended_at, \
-                    (SELECT count(*) FROM messages m WHERE m.chat_id = c.id), \
+                    c.updated_at, c.ended_at, 0, \
                     v.id, v.name, v.email, v.is_anonymous, v.disabled, v.created_at, v.updated_at, \
                     c.rating, c.rating_comment, c.rated_at, c.visitor_read_seq, c.staff_read_seq \
              FROM chats c JOIN visitors v ON v.id = c.visitor_id WHERE c.id = ?1",
@@ -404,9 +410,11 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
                 created_at: r.get(5)?,
                 updated_at: r.get(6)?,
                 ended_at: r.get(7)?,
-                message_count: r.get(8)?,
+                message_count: 0,
+                figures: Default::default(),
                 visitor: accounts::visitor_at(r, 9)?,
                 staff: vec![],
+                participants: vec![],
                 tags: vec![],
                 rating: r.get::<_, Option<String>>(16)?.map(|value| RatingRecord {
                     value,
@@ -421,6 +429,9 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
         })
         .optional()?;
     let Some(mut rec) = row else { return Ok(None) };
+    rec.figures = super::history::figures(conn, chat_id, rec.created_at, rec.status != "ended")?;
+    rec.message_count = rec.figures.visitor_message_count + rec.figures.staff_message_count;
+    rec.participants = super::history::participant_ids(conn, chat_id)?;
     rec.staff = conn
         .prepare_cached("SELECT staff_id FROM chat_staff WHERE chat_id = ?1 AND left_at IS NULL ORDER BY joined_at")?
         .query_map([chat_id], |r| r.get(0))?

@@ -17,6 +17,7 @@ mod conversation;
 mod crash_kill;
 mod email;
 mod hardening;
+mod history;
 mod http_api;
 mod live_core;
 mod load_check;

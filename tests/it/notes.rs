@@ -104,7 +104,10 @@ async fn a_note_reaches_staff_only_and_no_visitor_path_shows_it() {
         let (status, rest) = get(&s, &path, Some(&v.token)).await;
         assert_eq!(status, 200, "{rest}");
         assert!(!rest.to_string().contains("refund approved"), "{rest}");
+        // (An agent who never served the chat does not see it over REST at all: issue 16.)
         let (status, rest) = get(&s, &path, Some(&c.token)).await;
+        assert_eq!(status, 404, "{rest}");
+        let (status, rest) = get(&s, &path, Some(&sup.token)).await;
         assert_eq!(status, 200, "{rest}");
         assert!(
             rest.to_string().contains("refund approved"),
