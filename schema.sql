@@ -215,8 +215,20 @@ CREATE TABLE staff_avatars (
 );
 
 -- migration: 7
--- History over REST (issue 16): the chat list pages newest first by (created_at, id) and filters
+-- History and search (issue 16): the chat list pages newest first by (created_at, id) and filters
 -- by visitor and by tag without reading every chat.
 CREATE INDEX chats_created ON chats(created_at, id);
 CREATE INDEX chats_visitor ON chats(visitor_id, created_at);
 CREATE INDEX chat_tags_tag ON chat_tags(tag_id, chat_id);
+-- Full-text search over what people wrote: chat messages, attachments' file names and notes.
+-- Contentless (the text stays in `messages` alone); its rowid is the message's. The writer fills
+-- it in batches when idle or before a search (store/search.rs), never on the chat path;
+-- `indexed_rowid` is the last message it has looked at.
+CREATE VIRTUAL TABLE message_search USING fts5(
+    text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE search_state (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_rowid  INTEGER NOT NULL
+);
+INSERT INTO search_state (id, indexed_rowid) VALUES (1, 0);

@@ -57,6 +57,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = App::new(config, store.clone(), live.clone());
     announce(&app).await?;
     tokio::spawn(purge_tokens_hourly(store.clone()));
+    tokio::spawn(crate::store::search::run_indexer(store.clone()));
 
     // socketioxide takes `/socket.io/`, everything else falls through to the warp routes.
     let routes = TowerToHyperService::new(warp::service(http::routes(app.clone())));

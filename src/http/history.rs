@@ -1,4 +1,5 @@
-//! History over REST (issue 16, product.md §8.1): `GET /api/v1/chats` (filters, keyset pages),
+//! History over REST (issue 16, product.md §8.1): `GET /api/v1/chats` (filters, full-text
+//! search with `q`, keyset pages),
 //! `GET /api/v1/visitors/{id}/chats`, `GET /api/v1/chats/{id}/participations` and
 //! `/presences`. Who may see which chat is `scope()` here, applied by the store's
 //! `history::Scope` (one rule for the list and for a single chat): supervisors and admins see
@@ -12,6 +13,7 @@ use crate::error::ApiError;
 use crate::model::{is_id, Role, Staff};
 use crate::store::chats::ChatRecord;
 use crate::store::history::{self, ChatFilter, Cursor, Participation, Scope, StatusFilter};
+use crate::store::search;
 use http::StatusCode;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -145,6 +147,7 @@ const KNOWN: &[&str] = &[
     "until",
     "limit",
     "cursor",
+    "q",
 ];
 
 /// The query, checked: every parameter known and well-formed, or 400 naming it.
@@ -166,6 +169,15 @@ fn parse(q: &Query) -> Result<(ChatFilter, Option<Cursor>, usize), ApiError> {
         Some(t) if !t.trim().is_empty() && t.chars().count() <= 32 => Some(t.trim().to_string()),
         Some(_) => return Err(bad("tag", "a tag of 1 to 32 characters")),
     };
+    let search = match q.get("q") {
+        None => None,
+        Some(text) => Some(
+            (text.chars().count() <= 200)
+                .then(|| search::match_expr(text))
+                .flatten()
+                .ok_or_else(|| bad("q", "1 to 10 words, at most 200 characters"))?,
+        ),
+    };
     const MS: &str = "milliseconds since the epoch, ≥ 0";
     let filter = ChatFilter {
         status,
@@ -176,6 +188,7 @@ fn parse(q: &Query) -> Result<(ChatFilter, Option<Cursor>, usize), ApiError> {
         min_message_count: int_param(q, "min_message_count", 0, i64::MAX, "a whole number ≥ 0")?,
         since: int_param(q, "since", 0, i64::MAX, MS)?,
         until: int_param(q, "until", 0, i64::MAX, MS)?,
+        search,
     };
     let cursor = q
         .get("cursor")
@@ -208,6 +221,10 @@ async fn list(
             return Err(ApiError::not_found("No such visitor."));
         }
         filter.visitor = Some(v.to_ascii_lowercase());
+    }
+    if filter.search.is_some() {
+        // Every message written so far is found.
+        search::catch_up(&app.store).await?;
     }
     let scope = scope(&who);
     let (results, next) = app

@@ -371,6 +371,9 @@ pub struct ChatRecord {
     pub staff: Vec<String>,
     /// Everyone who served it at some time, in the order they first joined.
     pub participants: Vec<String>,
+    /// In a search's results: the first message that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hit: Option<super::history::SearchHit>,
     pub tags: Vec<String>,
     /// The visitor's rating at the end, if given.
     pub rating: Option<RatingRecord>,
@@ -415,6 +418,7 @@ pub fn chat_record(conn: &Connection, chat_id: &str) -> Result<Option<ChatRecord
                 visitor: accounts::visitor_at(r, 9)?,
                 staff: vec![],
                 participants: vec![],
+                hit: None,
                 tags: vec![],
                 rating: r.get::<_, Option<String>>(16)?.map(|value| RatingRecord {
                     value,

@@ -4,8 +4,8 @@
 //! single chat alike.
 
 use crate::error::StoreError;
-use crate::store::accounts;
 use crate::store::chats::{chat_record, ChatRecord};
+use crate::store::{accounts, search};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -58,6 +58,8 @@ pub struct ChatFilter {
     pub since: Option<i64>,
     /// Started before (ms).
     pub until: Option<i64>,
+    /// Has a message matching this FTS5 expression (`search::match_expr`).
+    pub search: Option<String>,
 }
 
 /// Where a page ends: the newest-first order is `(created_at, id)` descending, so chats that
@@ -143,6 +145,15 @@ pub fn list_chats(
     if let Some(t) = filter.until {
         and("c.created_at < ?", vec![Value::Integer(t)]);
     }
+    // Notes are found only by staff.
+    let notes = !matches!(scope, Scope::Visitor(_));
+    if let Some(expr) = &filter.search {
+        and(
+            "c.id IN (SELECT m.chat_id FROM messages m WHERE (? OR m.type_id <> 3) AND m.rowid IN \
+                 (SELECT rowid FROM message_search WHERE message_search MATCH ?))",
+            vec![Value::Integer(notes as i64), Value::Text(expr.clone())],
+        );
+    }
     if let Some(c) = after {
         and(
             "(c.created_at < ? OR (c.created_at = ? AND c.id < ?))",
@@ -173,7 +184,11 @@ pub fn list_chats(
     };
     let mut out = Vec::with_capacity(keys.len());
     for (id, _) in &keys {
-        if let Some(rec) = chat_record(conn, id)? {
+        if let Some(mut rec) = chat_record(conn, id)? {
+            if let Some(expr) = &filter.search {
+                rec.hit = search::first_hit(conn, id, expr, notes)?
+                    .map(|(sequence_num, text)| SearchHit { sequence_num, text });
+            }
             out.push(rec);
         }
     }
@@ -190,6 +205,13 @@ pub fn can_see(conn: &Connection, scope: &Scope, chat_id: &str) -> Result<bool, 
         .query_row(rusqlite::params_from_iter(params), |_| Ok(()))
         .optional()?
         .is_some())
+}
+
+/// Why a search found a chat: its first matching message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SearchHit {
+    pub sequence_num: i64,
+    pub text: String,
 }
 
 /// The figures of one chat that the list and the single chat show.

@@ -13,6 +13,7 @@ pub mod chats;
 pub mod history;
 pub mod migrate;
 pub mod ops;
+pub mod search;
 #[cfg(target_env = "musl")]
 pub mod sqlite_alloc;
 pub mod writer;

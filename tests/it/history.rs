@@ -238,3 +238,109 @@ async fn paging_through_250_chats_has_no_gap_or_repeat_while_new_chats_arrive() 
     assert_eq!(unique, made, "the pages are not exactly the 250 chats");
     assert_eq!(pages, 3);
 }
+
+#[tokio::test]
+async fn search_finds_words_for_whoever_may_see_them_and_never_a_note_for_a_visitor() {
+    let s = Server::start();
+    let admin = admin(&s).await;
+    let a = staff(&s, Transport::Ws, "a@shop.test", "agent").await;
+    let b = staff(&s, Transport::SocketIo, "b@shop.test", "agent").await;
+    let v1 = visitor(&s, Transport::Ws, "Vera").await;
+    let c1 = claimed(&a, &v1, "My parcel went to the Café next door").await;
+    let note = json!({"visitor": v1.id, "content": text("refund approved by finance")});
+    assert_eq!(a.c.emit("staff_note", note).await, ok());
+    let v2 = visitor(&s, Transport::SocketIo, "Walt").await;
+    let c2 = claimed(&b, &v2, "Which parcel sizes do you ship?").await;
+
+    async fn found(s: &Server, q: &str, token: &str) -> Vec<(String, Value)> {
+        let (status, page) = get(s, &format!("/api/v1/chats?q={q}"), Some(token)).await;
+        assert_eq!(status, 200, "{q}: {page}");
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].as_str().unwrap().to_string(), c["hit"].clone()))
+            .collect()
+    }
+    let ids = |hits: Vec<(String, Value)>| hits.into_iter().map(|h| h.0).collect::<HashSet<_>>();
+    // Found at once (the index catches up before a search), any case, without accents.
+    assert_eq!(ids(found(&s, "PARCEL", &admin).await), set(&[&c1, &c2]));
+    let hits = found(&s, "cafe", &admin).await;
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].0, c1);
+    assert_eq!(hits[0].1["text"], "My parcel went to the Café next door");
+    assert_eq!(
+        ids(found(&s, "parcel%20sizes", &admin).await),
+        set(&[&c2]),
+        "all words"
+    );
+    assert_eq!(ids(found(&s, "parcel%20zebra", &admin).await), set(&[]));
+    // Within what one may see: b does not find a's chat.
+    assert_eq!(ids(found(&s, "parcel", &b.token).await), set(&[&c2]));
+    // Notes: staff find them; the visitor never does, not even in their own chat.
+    assert_eq!(ids(found(&s, "refund", &admin).await), set(&[&c1]));
+    assert_eq!(ids(found(&s, "refund", &a.token).await), set(&[&c1]));
+    assert_eq!(ids(found(&s, "refund", &v1.token).await), set(&[]));
+    assert_eq!(ids(found(&s, "parcel", &v1.token).await), set(&[&c1]));
+    // Query syntax is just words; a search with none is refused naming `q`.
+    assert_eq!(
+        ids(found(&s, "parcel%20OR%20zebra", &admin).await),
+        set(&[])
+    );
+    assert_eq!(
+        ids(found(&s, "%22parcel%22*", &admin).await),
+        set(&[&c1, &c2])
+    );
+    for bad in ["", "%20%2A", &"word%20".repeat(11)] {
+        let (status, body) = get(&s, &format!("/api/v1/chats?q={bad}"), Some(&admin)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(": q ("),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn search_finds_a_word_in_the_50000th_message() {
+    let s = Server::start_with(Options {
+        config: Some("max_events_per_sec = 1000000\n".into()),
+        ..Default::default()
+    });
+    let admin = admin(&s).await;
+    let _agent = staff(&s, Transport::Ws, "a@shop.test", "agent").await;
+    let v = visitor(&s, Transport::Ws, "Vera").await;
+    assert_eq!(v.c.emit("visitor_msg", text("message 1")).await, ok());
+    let chat = v.c.next("queue_position").await["chat_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 49,998 more, pipelined 500 at a time, then the one with the word.
+    for start in (2..50_000).step_by(500) {
+        let sends = (start..(start + 500).min(50_000))
+            .map(|n| v.c.emit("visitor_msg", text(&format!("message {n}"))));
+        for ack in futures_util::future::join_all(sends).await {
+            assert_eq!(ack, ok());
+        }
+    }
+    assert_eq!(
+        v.c.emit("visitor_msg", text("the zanzibar shipment")).await,
+        ok()
+    );
+    let (status, page) = get(&s, "/api/v1/chats?q=zanzibar", Some(&admin)).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page), vec![chat.clone()]);
+    let hit = &page["results"][0]["hit"];
+    assert_eq!(hit["text"], "the zanzibar shipment", "{hit}");
+    let (_, last) = get(
+        &s,
+        &format!("/api/v1/chats/{chat}/messages?after=49999&limit=5"),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(
+        hit["sequence_num"], last["results"][0]["sequence_num"],
+        "{last}"
+    );
+    assert_eq!(page["results"][0]["visitor_message_count"], 50_000);
+}
