@@ -148,6 +148,7 @@ const KNOWN: &[&str] = &[
     "limit",
     "cursor",
     "q",
+    "rating",
 ];
 
 /// The query, checked: every parameter known and well-formed, or 400 naming it.
@@ -189,6 +190,11 @@ fn parse(q: &Query) -> Result<(ChatFilter, Option<Cursor>, usize), ApiError> {
         since: int_param(q, "since", 0, i64::MAX, MS)?,
         until: int_param(q, "until", 0, i64::MAX, MS)?,
         search,
+        rating: match q.get("rating").map(String::as_str) {
+            None => None,
+            Some(r @ ("good" | "bad")) => Some(r.to_string()),
+            Some(_) => return Err(bad("rating", "good or bad")),
+        },
     };
     let cursor = q
         .get("cursor")

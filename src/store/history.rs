@@ -58,6 +58,8 @@ pub struct ChatFilter {
     pub since: Option<i64>,
     /// Started before (ms).
     pub until: Option<i64>,
+    /// Rated `good` or `bad` by the visitor.
+    pub rating: Option<String>,
     /// Has a message matching this FTS5 expression (`search::match_expr`).
     pub search: Option<String>,
 }
@@ -129,6 +131,9 @@ pub fn list_chats(
                      AND ct.tag_id = (SELECT id FROM tags WHERE name = ? COLLATE NOCASE))",
             vec![Value::Text(t.clone())],
         );
+    }
+    if let Some(r) = &filter.rating {
+        and("c.rating = ?", vec![Value::Text(r.clone())]);
     }
     if let Some(s) = filter.severity {
         and("c.severity_level = ?", vec![Value::Integer(s)]);

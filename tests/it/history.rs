@@ -54,6 +54,10 @@ async fn the_list_filters_and_each_role_sees_what_it_may() {
     let c3 = claimed(&b, &v3, "Do you ship abroad?").await;
     let reply = json!({"visitor": v3.id, "content": {"content": "We do."}});
     assert_eq!(b.c.emit("staff_msg", reply).await, ok());
+    // ...and ended, rated good.
+    assert_eq!(v3.c.emit("visitor_leave_room", Value::Null).await, ok());
+    let rating = json!({"rating": "good"});
+    assert_eq!(v3.c.emit("rate_chat", rating).await, ok());
 
     // Who sees what: supervisors and admins everything, agents theirs and the queue, a
     // visitor their own; a chat one may not see is 404, as if it did not exist.
@@ -103,8 +107,10 @@ async fn the_list_filters_and_each_role_sees_what_it_may() {
     // Every filter.
     let later = now_ms() + 3_600_000;
     for (query, want) in [
-        ("?status=open".to_string(), set(&[&c1, &c2, &c3])),
-        ("?status=ended".to_string(), set(&[])),
+        ("?status=open".to_string(), set(&[&c1, &c2])),
+        ("?status=ended".to_string(), set(&[&c3])),
+        ("?rating=good".to_string(), set(&[&c3])),
+        ("?rating=bad".to_string(), set(&[])),
         ("?tag=vip".to_string(), set(&[&c1])),
         ("?tag=VIP".to_string(), set(&[&c1])),
         ("?tag=none".to_string(), set(&[])),
@@ -166,6 +172,7 @@ async fn the_list_filters_and_each_role_sees_what_it_may() {
     // Bad parameters: 400 naming the parameter, nothing else.
     for (query, name) in [
         ("status=closed", "status"),
+        ("rating=meh", "rating"),
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("limit=ten", "limit"),
