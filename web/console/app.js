@@ -8,6 +8,7 @@ import { api, getToken, setToken, setUnauthorizedHandler } from "/console/api.js
 import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
 import { WidgetSettings } from "/console/widget_settings.js";
+import { HistoryView } from "/console/history_view.js";
 import { Profile } from "/console/profile.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
@@ -22,6 +23,7 @@ let socket = null;
 let inbox = null;
 let team = null;
 let widgetView = null; // staff who are not admins: the widget's settings, read-only
+let historyView = null;
 let connTimer = null;
 let tabs = null;
 let following = false;   // another tab (or window) holds the live session
@@ -134,6 +136,7 @@ function boot(staff) {
   inbox.onChange = () => { updateTitle(); announceToTabs(); };
   if (me.role_id === 1) team = new Team({ me, toast });
   else if (!widgetView) widgetView = new WidgetSettings({ toast, readOnly: true, before: $("widget-view-end") });
+  if (!historyView) historyView = new HistoryView({ me, root: $("history-view") });
   if (team) inbox.onCannedChanged = (list) => team.canned.changed(list);
 
   tabs = new ConsoleTabs(me.id, {
@@ -260,19 +263,22 @@ function route() {
   const r = location.hash.replace(/^#\/?/, "") || "inbox";
   const isTeam = r === "team" && me.role_id === 1;
   const isWidget = r === "widget" && !!widgetView;
-  const isInbox = !isTeam && !isWidget;
+  const isHistory = r === "history" && !!historyView;
+  const isInbox = !isTeam && !isWidget && !isHistory;
   // While another tab is live this one shows only the "open in another tab" page.
   $("inbox-view").hidden = !isInbox || following;
   $("team-view").hidden = !isTeam || following;
   $("widget-view").hidden = !isWidget || following;
+  $("history-view").hidden = !isHistory || following;
   // My availability is the live tab's to set.
   $("availability").hidden = following;
-  for (const [id, on] of [["nav-inbox", isInbox], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
+  for (const [id, on] of [["nav-inbox", isInbox], ["nav-history", isHistory], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
     $(id).classList.toggle("tab-active", on);
     $(id).setAttribute("aria-current", on ? "page" : "false");
   }
   if (isTeam && !following) team.show();
   if (isWidget && !following) widgetView.show();
+  if (isHistory && !following) historyView.show();
   openPendingChat();
 }
 

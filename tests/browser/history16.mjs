@@ -1,0 +1,120 @@
+// Browser checks of issue 16's History page, against a server of its own: a visitor asks about
+// an umbrella in the chat page, the admin claims, answers and leaves a note in the console;
+// then the History page finds that chat by a word in it, opens it read-only with the reply and
+// the note, and an agent who never served it does not find it.
+//
+//   node history16.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn, execFileSync } from "node:child_process";
+import { sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs";
+
+const ADMIN = { email: "hana@example.com", password: "hana-pass-123", name: "Hana Owner", role: "admin" };
+const AGENT = { email: "ivo@example.com", password: "ivo-pass-1234", name: "Ivo Agent", role: "agent" };
+const QUESTION = "Do you still have the blue umbrella with the wooden handle?";
+
+export async function history16Checks({ check: runCheck, assert, newPage, BIN, shot = async () => {} }) {
+  let broken = false;
+  const check = (name, fn) => runCheck(`history16: ${name}`, async () => {
+    if (broken) throw new Error("skipped: an earlier step of this chain failed");
+    try { await fn(); } catch (e) { broken = true; throw e; }
+  }, { independent: true });
+  if (!BIN) {
+    await check("needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); });
+    return;
+  }
+  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-history16-"));
+  const PORT = await freePort();
+  const BASE = `http://127.0.0.1:${PORT}`;
+  for (const u of [ADMIN, AGENT]) {
+    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
+      { stdio: ["ignore", "ignore", "inherit"] });
+  }
+  const fd = fs.openSync(path.join(DATA, "server.log"), "a");
+  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
+  const signIn = async (page, u) => {
+    await page.goto(`${BASE}/console/`);
+    await page.fill("#login-email", u.email);
+    await page.fill("#login-password", u.password);
+    await page.click("#login-submit");
+    await page.locator("#conn.conn-ok").waitFor();
+  };
+  let admin = null;
+  try {
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
+    }
+    await check("a conversation with a reply and a note, made in the chat page and the console", async () => {
+      admin = await newPage("history16 admin", { width: 1280, height: 860 });
+      await signIn(admin, ADMIN);
+      const v = await newPage("history16 visitor", { width: 400, height: 700 });
+      await v.goto(`${BASE}/chat/`);
+      await v.locator("#input").fill(QUESTION);
+      await v.locator("#input").press("Enter");
+      await v.locator(".msg-me .bubble", { hasText: QUESTION }).waitFor();
+      await admin.locator("#list-queue .item", { hasText: "umbrella" }).click();
+      await admin.click("#claim-btn");
+      await admin.locator("#composer-input").fill("Yes, two are left in stock.");
+      await admin.locator("#composer-input").press("Enter");
+      await v.locator(".bubble", { hasText: "two are left" }).waitFor();
+      await admin.click("#composer-note");
+      await admin.locator("#composer-input").fill("Regular customer, offer free shipping");
+      await admin.locator("#composer-input").press("Enter");
+      await admin.locator("#thread .msg-note", { hasText: "free shipping" }).waitFor();
+      await v.context().close();
+    });
+
+    await check("History finds the chat by a word and opens it read-only with the reply and the note", async () => {
+      await admin.click("#nav-history");
+      await admin.locator("#history-view").waitFor({ state: "visible" });
+      assert(await admin.getAttribute("#nav-history", "aria-current") === "page", "History is not the current tab");
+      await admin.fill("#hs-q", "UMBRELLA");
+      await admin.press("#hs-q", "Enter");
+      const item = admin.locator("#hs-list .item", { hasText: "wooden handle" });
+      await item.waitFor();
+      assert(await admin.locator("#hs-list .item").count() === 1, "more than one chat found");
+      await item.click();
+      const thread = admin.locator("#hs-thread");
+      await thread.locator(".msg-visitor", { hasText: QUESTION }).waitFor();
+      await thread.locator(".msg-staff", { hasText: "two are left" }).waitFor();
+      await thread.locator(".msg-note", { hasText: "free shipping" }).waitFor();
+      assert(await admin.locator("#hs-pane textarea, #hs-pane #composer").count() === 0, "the past chat can be written to");
+      await admin.locator("#hs-pane", { hasText: "Served by Hana Owner" }).waitFor();
+      await shot(admin, "history16-found.png");
+      // A note's words find it for staff; a word nobody wrote finds nothing.
+      await admin.fill("#hs-q", "shipping");
+      await admin.press("#hs-q", "Enter");
+      await admin.locator("#hs-list .item", { hasText: "free shipping" }).waitFor();
+      await admin.fill("#hs-q", "zeppelin");
+      await admin.press("#hs-q", "Enter");
+      await admin.locator("#hs-found", { hasText: "No conversation matches." }).waitFor();
+      // Filters: still open, and not ended.
+      await admin.fill("#hs-q", "");
+      await admin.selectOption("#hs-status", "ended");
+      await admin.locator("#hs-found", { hasText: "No conversation matches." }).waitFor();
+      await admin.selectOption("#hs-status", "open");
+      await admin.locator("#hs-list .item", { hasText: "Open" }).first().waitFor();
+    });
+
+    await check("an agent who never served it does not find it", async () => {
+      const agent = await newPage("history16 agent", { width: 390, height: 844 });
+      await signIn(agent, AGENT);
+      await agent.click("#nav-history");
+      await agent.fill("#hs-q", "umbrella");
+      await agent.press("#hs-q", "Enter");
+      await agent.locator("#hs-found", { hasText: "No conversation matches." }).waitFor();
+      const wide = await agent.evaluate(() => document.documentElement.scrollWidth);
+      assert(wide <= 390, `the page scrolls sideways at 390 px: ${wide}`);
+      await shot(agent, "history16-agent-390.png");
+      await agent.context().close();
+    });
+  } finally {
+    if (admin) await admin.context().close().catch(() => {});
+    await stopServer(server);
+  }
+}
+
+// ---- alone: node history16.mjs --bin path/to/frontdesk ----
+if (isMain(import.meta.url)) await runAlone("history16", history16Checks);
