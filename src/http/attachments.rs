@@ -12,6 +12,7 @@ use super::{bearer, error_reply, json_reply, require_principal, with_app};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, StoreError};
+use crate::live::events::Posted;
 use crate::live::By;
 use crate::live::{Code, Refusal};
 use crate::model::{is_id, new_id, now_ms, ChatId};
@@ -305,7 +306,15 @@ where
     let staff = matches!(by, By::Staff(_));
     if let Err(refusal) = app
         .live
-        .attach(by, ChatId::from(chat_id), Arc::from(content))
+        .post(
+            by,
+            ChatId::from(chat_id),
+            Posted {
+                type_id: crate::model::MESSAGE_ATTACHMENT,
+                content: Arc::from(content),
+                client_msg_id: None,
+            },
+        )
         .await
     {
         let id = row.id.clone();
@@ -320,7 +329,7 @@ where
 }
 
 /// The live state's refusal as an HTTP answer.
-fn refused(r: &Refusal, staff: bool) -> ApiError {
+pub(crate) fn refused(r: &Refusal, staff: bool) -> ApiError {
     let status = match r.code {
         Code::ChatClosed | Code::NoOpenChat | Code::NotClaimed => StatusCode::CONFLICT,
         Code::NotInChat | Code::NotAllowed if staff => StatusCode::FORBIDDEN,

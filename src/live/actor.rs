@@ -60,10 +60,10 @@ enum Command {
     /// What a widget asks before creating a visitor (`GET /api/v1/availability`).
     Welcome(oneshot::Sender<crate::live::state::Welcome>),
     /// A party of a chat sent a file (already on disk): its `type_id` 2 message.
-    Attach {
+    Post {
         by: crate::live::events::By,
         chat_id: crate::model::ChatId,
-        content: Arc<serde_json::value::RawValue>,
+        posted: crate::live::events::Posted,
         reply: oneshot::Sender<Reply>,
     },
     /// The canned replies changed (an admin edited them).
@@ -244,21 +244,21 @@ impl Live {
         rx.await.unwrap_or_default()
     }
 
-    /// A party of a chat sends a file that is already on disk (and in `attachments`): the
-    /// chat's visitor while it is open, or staff serving it. Its `type_id` 2 message
-    /// (`content` = `{"attachment": …}`) is decided and delivered exactly as a chat message
-    /// of that party; `Ok` only after the commit.
-    pub async fn attach(
+    /// A party of a chat sends a message over HTTP: a file that is already on disk (and in
+    /// `attachments`, `type_id` 2, `content` = `{"attachment": …}`) or a text (`type_id` 1).
+    /// The chat's visitor while it is open, or staff serving it; decided and delivered exactly
+    /// as a chat message of that party; `Ok` only after the commit.
+    pub async fn post(
         &self,
         by: crate::live::events::By,
         chat_id: crate::model::ChatId,
-        content: Arc<serde_json::value::RawValue>,
+        posted: crate::live::events::Posted,
     ) -> Reply {
         let (tx, rx) = oneshot::channel();
-        let cmd = Command::Attach {
+        let cmd = Command::Post {
             by,
             chat_id,
-            content,
+            posted,
             reply: tx,
         };
         if self.tx.send(cmd).await.is_err() {
@@ -376,13 +376,13 @@ impl Runner {
                 Command::Welcome(answer) => {
                     let _ = answer.send(self.state.welcome(now));
                 }
-                Command::Attach {
+                Command::Post {
                     by,
                     chat_id,
-                    content,
+                    posted,
                     reply,
                 } => {
-                    let plan = self.state.attach(&by, &chat_id, content, now);
+                    let plan = self.state.post(&by, &chat_id, posted, now);
                     let answer: Replier = Box::new(move |r| {
                         let _ = reply.send(r);
                     });

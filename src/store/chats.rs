@@ -267,6 +267,25 @@ pub fn messages_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The `limit` messages just before `before`, oldest first (history read backwards).
+pub fn messages_before(
+    conn: &Connection,
+    chat_id: &str,
+    before: i64,
+    limit: i64,
+    notes: bool,
+) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, chat_id, sequence_num, type_id, sender, content, created_at FROM messages \
+         WHERE chat_id = ?1 AND sequence_num < ?2 AND (?4 OR type_id <> 3) \
+         ORDER BY sequence_num DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![chat_id, before, limit, notes], message_from_row)?;
+    let mut out: Vec<Message> = rows.collect::<Result<_, _>>()?;
+    out.reverse();
+    Ok(out)
+}
+
 /// Every chat that is not ended, with what the live state needs to take it back.
 /// Whether this database has ever held a chat (a restart, not a first start).
 pub fn any_chat(conn: &Connection) -> Result<bool, StoreError> {

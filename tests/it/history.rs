@@ -351,3 +351,92 @@ async fn search_finds_a_word_in_the_50000th_message() {
     );
     assert_eq!(page["results"][0]["visitor_message_count"], 50_000);
 }
+
+#[tokio::test]
+async fn a_message_posted_over_rest_is_delivered_like_one_sent_live_and_stored_once() {
+    let s = Server::start();
+    let a = staff(&s, Transport::Ws, "a@shop.test", "agent").await;
+    let b = staff(&s, Transport::Ws, "b@shop.test", "agent").await;
+    let sup = s.staff("sup@shop.test", "supervisor").await.1;
+    let v = visitor(&s, Transport::SocketIo, "Vera").await;
+    let chat = claimed(&a, &v, "Hello").await;
+    let path = format!("/api/v1/chats/{chat}/messages");
+    let msg = json!({"content": {"content": "From the shop's system"}, "client_msg_id": "api-1"});
+    let (status, body) = post(&s, &path, msg.clone(), Some(&a.token)).await;
+    assert_eq!(status, 201, "{body}");
+    let got = v.c.next("staff_send").await;
+    assert_eq!(
+        got["content"]["content"]["content"], "From the shop's system",
+        "{got}"
+    );
+    assert_eq!(got["staff"]["id"], json!(a.id));
+    // The same client id again: answered the same, stored and delivered once.
+    let (status, _) = post(&s, &path, msg, Some(&a.token)).await;
+    assert_eq!(status, 201);
+    v.c.none("staff_send").await;
+    let n: i64 = db(&s)
+        .query_row(
+            "SELECT count(*) FROM messages WHERE chat_id = ?1 AND client_msg_id = 'api-1'",
+            [&chat],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    // The visitor writes over REST too; the agent hears it as a visitor message.
+    let (status, body) = post(
+        &s,
+        &path,
+        json!({"content": {"content": "Thanks"}}),
+        Some(&v.token),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let got = a.c.next("visitor_send").await;
+    assert_eq!(got["content"]["content"]["content"], "Thanks", "{got}");
+    // History both ways: forwards from 0, backwards from the end.
+    let (_, fwd) = get(&s, &format!("{path}?after=0&limit=2"), Some(&sup)).await;
+    let (_, back) = get(&s, &format!("{path}?before=1000&limit=2"), Some(&sup)).await;
+    let texts = |p: &Value| chat_texts(&p["results"]);
+    assert_eq!(texts(&fwd), ["Hello"], "{fwd}");
+    assert_eq!(texts(&back), ["From the shop's system", "Thanks"], "{back}");
+    let before = back["next"].as_str().unwrap();
+    let (_, older) = get(&s, &format!("{path}?before={before}&limit=2"), Some(&sup)).await;
+    assert!(
+        chat_texts(&older["results"]).contains(&"Hello".to_string()),
+        "{older}"
+    );
+    // Refused: someone who cannot see the chat (404), staff who see it but do not serve it
+    // (403), bad bodies (400, nothing stored).
+    let ok_body = json!({"content": {"content": "x"}});
+    let (status, _) = post(&s, &path, ok_body.clone(), Some(&b.token)).await;
+    assert_eq!(status, 404);
+    let (status, body) = post(&s, &path, ok_body, Some(&sup)).await;
+    assert_eq!(status, 403, "{body}");
+    for (bad, word) in [
+        (json!({"content": "plain text"}), "content"),
+        (json!({}), "content"),
+        (
+            json!({"content": {"content": "x"}, "client_msg_id": ""}),
+            "client_msg_id",
+        ),
+        (json!({"content": {"content": "x"}, "to": "all"}), "to"),
+    ] {
+        let (status, body) = post(&s, &path, bad.clone(), Some(&a.token)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(word),
+            "{body}"
+        );
+    }
+    v.c.none("staff_send").await;
+    // Once the chat has ended: 409.
+    assert_eq!(v.c.emit("visitor_leave_room", Value::Null).await, ok());
+    let (status, body) = post(
+        &s,
+        &path,
+        json!({"content": {"content": "late"}}),
+        Some(&a.token),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+}

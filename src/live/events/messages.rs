@@ -6,7 +6,7 @@ use super::{Args, Family, Sender};
 use crate::live::plan::*;
 use crate::live::state::views::raw;
 use crate::live::state::LiveState;
-use crate::model::{new_id, ChatId, VisitorId, MESSAGE_ATTACHMENT, MESSAGE_CHAT};
+use crate::model::{new_id, ChatId, VisitorId, MESSAGE_CHAT};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
@@ -98,26 +98,33 @@ impl Messages {
     }
 }
 
-/// A file sent in a chat by one of its parties (`POST /api/v1/chats/{id}/attachments`, after
-/// the file is on disk): a `type_id` 2 message, decided and delivered exactly as a chat
-/// message of that party. Only the chat's visitor while it is open, or staff serving it.
-pub fn attach(
+/// A message sent over HTTP by one of the chat's parties: a file already on disk
+/// (`POST /api/v1/chats/{id}/attachments`, `type_id` 2) or a text
+/// (`POST /api/v1/chats/{id}/messages`, `type_id` 1), decided and delivered exactly as a chat
+/// message of that party over the socket, `client_msg_id` included. Only the chat's visitor
+/// while it is open, or staff serving it.
+pub fn post(
     s: &mut LiveState,
     by: &super::By,
     chat_id: &ChatId,
-    content: Arc<RawValue>,
+    posted: super::Posted,
     now: i64,
 ) -> Plan {
     let Some(vid) = s.rooms.by_chat_id(chat_id).map(|c| c.visitor.id.clone()) else {
         return Plan::err(say::CLOSED);
     };
+    let super::Posted {
+        type_id,
+        content,
+        client_msg_id,
+    } = posted;
     match by {
         super::By::Visitor(v) if *v == vid => {
-            visitor_message(s, &vid, MESSAGE_ATTACHMENT, content, None, now)
+            visitor_message(s, &vid, type_id, content, client_msg_id, now)
         }
         super::By::Visitor(_) => Plan::err(say::CLOSED),
         super::By::Staff(staff) => {
-            staff_message(s, staff, &vid, MESSAGE_ATTACHMENT, content, None, now)
+            staff_message(s, staff, &vid, type_id, content, client_msg_id, now)
         }
     }
 }

@@ -45,6 +45,15 @@ pub enum By {
     Staff(Staff),
 }
 
+/// A message that arrives over HTTP rather than as an event (`LiveState::post`).
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// 1 (a chat message) or 2 (an attachment).
+    pub type_id: i64,
+    pub content: std::sync::Arc<serde_json::value::RawValue>,
+    pub client_msg_id: Option<String>,
+}
+
 /// The sender of an event: who, and on which connection (for answers to it alone).
 #[derive(Debug, Clone)]
 pub struct Sender {

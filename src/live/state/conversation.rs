@@ -4,14 +4,12 @@
 
 use super::views::raw;
 use super::LiveState;
-use crate::live::events::By;
+use crate::live::events::{By, Posted};
 use crate::live::plan::*;
 use crate::model::{ChatId, VisitorId};
 use crate::settings::{Prechat, WidgetLook};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// `GET /api/v1/availability`: what the widget needs before a visitor exists.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -83,8 +81,8 @@ impl LiveState {
     }
 
     /// A file on disk becomes a `type_id` 2 message of `by` in the chat (messages.rs decides).
-    pub fn attach(&mut self, by: &By, chat_id: &ChatId, content: Arc<RawValue>, now: i64) -> Plan {
-        let mut plan = crate::live::events::messages::attach(self, by, chat_id, content, now);
+    pub fn post(&mut self, by: &By, chat_id: &ChatId, posted: Posted, now: i64) -> Plan {
+        let mut plan = crate::live::events::messages::post(self, by, chat_id, posted, now);
         if matches!(plan.reply, Some(Ok(()))) {
             self.route(&mut plan, now);
         }
