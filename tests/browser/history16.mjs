@@ -1,7 +1,8 @@
 // Browser checks of issue 16's History page, against a server of its own: a visitor asks about
-// an umbrella in the chat page, the admin claims, answers and leaves a note in the console;
-// then the History page finds that chat by a word in it, opens it read-only with the reply and
-// the note, and an agent who never served it does not find it.
+// an umbrella in the chat page, the admin claims, answers and leaves a note in the console; the
+// visitor ends the chat and starts another, whose visitor card links the first one; the History
+// page finds that chat by a word in it, opens it read-only with the reply and the note, and an
+// agent who never served it does not find it.
 //
 //   node history16.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import fs from "node:fs";
@@ -63,6 +64,20 @@ export async function history16Checks({ check: runCheck, assert, newPage, BIN, s
       await admin.locator("#composer-input").fill("Regular customer, offer free shipping");
       await admin.locator("#composer-input").press("Enter");
       await admin.locator("#thread .msg-note", { hasText: "free shipping" }).waitFor();
+      // The visitor ends it and comes back with another question: the console's visitor card
+      // lists the first conversation, linked to the History page.
+      await v.locator("#end-chat").click();
+      await v.click("#confirm-end-yes");
+      await v.locator("#new-chat").click();
+      await v.locator("#input").fill("One more thing: do you ship to Norway?");
+      await v.locator("#input").press("Enter");
+      await admin.locator("#list-queue .item", { hasText: "Norway" }).click();
+      const earlier = admin.locator("#visitor-earlier a");
+      await earlier.first().waitFor();
+      assert(await earlier.count() === 1, `earlier conversations: ${await earlier.count()}`);
+      await earlier.first().click();
+      await admin.locator("#history-view").waitFor({ state: "visible" });
+      await admin.locator("#hs-thread .msg-visitor", { hasText: QUESTION }).waitFor();
       await v.context().close();
     });
 
@@ -82,6 +97,7 @@ export async function history16Checks({ check: runCheck, assert, newPage, BIN, s
       await thread.locator(".msg-note", { hasText: "free shipping" }).waitFor();
       assert(await admin.locator("#hs-pane textarea, #hs-pane #composer").count() === 0, "the past chat can be written to");
       await admin.locator("#hs-pane", { hasText: "Served by Hana Owner" }).waitFor();
+      await admin.locator("#hs-earlier button").first().waitFor();
       await shot(admin, "history16-found.png");
       // A note's words find it for staff; a word nobody wrote finds nothing.
       await admin.fill("#hs-q", "shipping");
@@ -90,12 +106,14 @@ export async function history16Checks({ check: runCheck, assert, newPage, BIN, s
       await admin.fill("#hs-q", "zeppelin");
       await admin.press("#hs-q", "Enter");
       await admin.locator("#hs-found", { hasText: "No conversation matches." }).waitFor();
-      // Filters: still open, and not ended.
+      // Filters: the umbrella chat has ended, the Norway one is open.
       await admin.fill("#hs-q", "");
       await admin.selectOption("#hs-status", "ended");
-      await admin.locator("#hs-found", { hasText: "No conversation matches." }).waitFor();
+      await admin.locator("#hs-list .item", { hasText: "Ended" }).first().waitFor();
+      assert(await admin.locator("#hs-list .item").count() === 1, "one ended chat");
       await admin.selectOption("#hs-status", "open");
-      await admin.locator("#hs-list .item", { hasText: "Open" }).first().waitFor();
+      await admin.locator("#hs-list .item .status-chip", { hasText: "Open" }).waitFor();
+      assert(await admin.locator("#hs-list .item").count() === 1, "one open chat");
     });
 
     await check("an agent who never served it does not find it", async () => {

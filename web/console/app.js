@@ -260,7 +260,7 @@ function openPendingChat() {
 function route() {
   const link = /^#chat=([A-Za-z0-9_-]{1,64})$/.exec(location.hash);
   if (link) pendingChat = link[1];
-  const r = location.hash.replace(/^#\/?/, "") || "inbox";
+  const [r, query] = (location.hash.replace(/^#\/?/, "") || "inbox").split("?");
   const isTeam = r === "team" && me.role_id === 1;
   const isWidget = r === "widget" && !!widgetView;
   const isHistory = r === "history" && !!historyView;
@@ -278,7 +278,11 @@ function route() {
   }
   if (isTeam && !following) team.show();
   if (isWidget && !following) widgetView.show();
-  if (isHistory && !following) historyView.show();
+  if (isHistory && !following) {
+    historyView.show();
+    const chat = new URLSearchParams(query || "").get("chat");
+    if (chat) historyView.openId(chat);
+  }
   openPendingChat();
 }
 

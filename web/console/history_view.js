@@ -43,6 +43,7 @@ addTexts("en", {
   "history.nobody": "Nobody served it",
   "history.rated": "Rated {rating}",
   "history.earlier": "The visitor's other conversations",
+  "history.earlier_short": "Earlier conversations",
   "history.older": "Show more messages",
   "history.note_by": "Note by {name}",
   "history.list_label": "Conversations found",
@@ -169,6 +170,15 @@ export class HistoryView {
     if (id === this.me.id) return staffName(this.me);
     const s = this.staff.get(id);
     return s ? staffName(s) : t("sys.someone");
+  }
+
+  /** Opens a chat by its id (a link such as `#/history?chat=ID`). */
+  async openId(id) {
+    try {
+      this.open(await api(`/api/v1/chats/${encodeURIComponent(id)}`));
+    } catch (e) {
+      this.error.textContent = e.message;
+    }
   }
 
   async open(c) {

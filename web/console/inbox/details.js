@@ -7,6 +7,8 @@ import { $, avatar, staffStateTag, PRIORITY } from "/console/inbox/ui.js";
 import { contextView, tickLocalTimes } from "/console/inbox/visitor_context.js";
 import { tagsOf, setTags } from "/console/inbox/actions14.js";
 import { ct } from "/console/texts.js";
+import { api } from "/console/api.js";
+import { t } from "/shared/i18n.js";
 
 export class DetailsView {
   constructor(inbox) {
@@ -57,6 +59,23 @@ export class DetailsView {
       : el("li", { class: "empty" }, ct("tags.none")));
   }
 
+  /** The visitor's other conversations (as far as this staff member may see them), each a
+   * link to it on the History page; asked once per visitor and chat. */
+  async renderEarlier(r) {
+    const key = `${r.id}:${r.chatId || ""}`;
+    if (this.earlierKey === key) return;
+    this.earlierKey = key;
+    $("visitor-earlier-box").hidden = true;
+    let page;
+    try { page = await api(`/api/v1/visitors/${encodeURIComponent(r.id)}/chats?limit=6`); } catch { return; }
+    if (this.earlierKey !== key) return;
+    const others = (page.results || []).filter((c) => c.id !== r.chatId).slice(0, 5);
+    $("visitor-earlier-box").hidden = !others.length;
+    setChildren($("visitor-earlier"), others.map((c) => el("li", null,
+      el("a", { href: `#/history?chat=${encodeURIComponent(c.id)}` },
+        `${formatFull(c.created_at)} · ${t("history.count", { n: c.message_count ?? 0 })}`))));
+  }
+
   render() {
     const { store, presence, me, isSupervisor } = this.inbox;
     const r = this.inbox.current();
@@ -77,6 +96,7 @@ export class DetailsView {
     $("visitor-pages-box").hidden = !ctx || !ctx.recent.length;
     setChildren($("visitor-pages"), ctx ? ctx.recent : []);
     this.renderTags(r);
+    this.renderEarlier(r);
 
     const serving = [...r.serving.values()];
     const canManage = isSupervisor && !store.isEnded(r) && (serving.length > 0 || store.isMine(r));
