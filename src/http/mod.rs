@@ -10,6 +10,7 @@ pub mod chats;
 pub mod email;
 pub mod history;
 mod ops;
+mod reports;
 pub mod settings;
 pub mod setup;
 pub mod staff_admin;
@@ -46,6 +47,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(chats::routes(app.clone()))
         .unify()
         .or(history::routes(app.clone()))
+        .unify()
+        .or(reports::routes(app.clone()))
         .unify()
         .or(staff_admin::routes(app.clone()))
         .unify()

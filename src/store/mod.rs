@@ -13,6 +13,7 @@ pub mod chats;
 pub mod history;
 pub mod migrate;
 pub mod ops;
+pub mod reports;
 pub mod search;
 #[cfg(target_env = "musl")]
 pub mod sqlite_alloc;

@@ -1,8 +1,9 @@
 // Browser checks of issue 16's History page, against a server of its own: a visitor asks about
 // an umbrella in the chat page, the admin claims, answers and leaves a note in the console; the
 // visitor ends the chat and starts another, whose visitor card links the first one; the History
-// page finds that chat by a word in it, opens it read-only with the reply and the note, and an
-// agent who never served it does not find it.
+// page finds that chat by a word in it, opens it read-only with the reply and the note; the
+// Reports page shows the figures, bars and heat map and downloads the CSV; and an agent who
+// never served it does not find it (nor has Reports).
 //
 //   node history16.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import fs from "node:fs";
@@ -116,9 +117,28 @@ export async function history16Checks({ check: runCheck, assert, newPage, BIN, s
       assert(await admin.locator("#hs-list .item").count() === 1, "one open chat");
     });
 
+    await check("Reports: the figures, the agents' bars, the week's heat map and the CSV", async () => {
+      await admin.click("#nav-reports");
+      await admin.locator("#reports-view").waitFor({ state: "visible" });
+      await admin.locator("#rp-chats .rp-value", { hasText: "2" }).waitFor();
+      // The umbrella chat was answered at once; the Norway one still waits, within its time.
+      assert((await admin.textContent("#rp-answered .rp-value")).trim() === "1", "answered in time");
+      assert((await admin.textContent("#rp-missed .rp-value")).trim() === "0", "missed");
+      assert(await admin.locator("#rp-bars rect.rp-bar").count() === 1, "one agent's bar");
+      assert(await admin.locator("#rp-agents tbody tr", { hasText: "Hana Owner" }).count() === 1, "the agent table names the admin");
+      assert(await admin.locator("#rp-heat rect.rp-heat-cell").count() === 7 * 24, "a cell per hour of the week");
+      const filled = await admin.locator("#rp-heat rect[data-n='2'], #rp-heat rect[data-n='1']").count();
+      assert(filled >= 1, "no hour of the week has the chats");
+      await shot(admin, "history16-reports.png");
+      const [download] = await Promise.all([admin.waitForEvent("download"), admin.click("#rp-csv")]);
+      const csv = fs.readFileSync(await download.path(), "utf8");
+      assert(csv.startsWith("section,name,value\n") && csv.includes("\nsummary,chats,2\n"), csv.slice(0, 200));
+    });
+
     await check("an agent who never served it does not find it", async () => {
       const agent = await newPage("history16 agent", { width: 390, height: 844 });
       await signIn(agent, AGENT);
+      assert(await agent.locator("#nav-reports").isHidden(), "an agent has the Reports tab");
       await agent.click("#nav-history");
       await agent.fill("#hs-q", "umbrella");
       await agent.press("#hs-q", "Enter");

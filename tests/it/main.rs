@@ -27,6 +27,7 @@ mod presence;
 mod profiles;
 mod protocol;
 mod receipts;
+mod reports;
 mod resilience;
 mod resume;
 mod routing;

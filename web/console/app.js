@@ -9,6 +9,7 @@ import { Inbox } from "/console/inbox/inbox.js";
 import { Team } from "/console/team.js";
 import { WidgetSettings } from "/console/widget_settings.js";
 import { HistoryView } from "/console/history_view.js";
+import { ReportsView } from "/console/reports_view.js";
 import { Profile } from "/console/profile.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
@@ -24,6 +25,7 @@ let inbox = null;
 let team = null;
 let widgetView = null; // staff who are not admins: the widget's settings, read-only
 let historyView = null;
+let reportsView = null; // supervisors and admins
 let connTimer = null;
 let tabs = null;
 let following = false;   // another tab (or window) holds the live session
@@ -137,6 +139,8 @@ function boot(staff) {
   if (me.role_id === 1) team = new Team({ me, toast });
   else if (!widgetView) widgetView = new WidgetSettings({ toast, readOnly: true, before: $("widget-view-end") });
   if (!historyView) historyView = new HistoryView({ me, root: $("history-view") });
+  $("nav-reports").hidden = me.role_id === 3;
+  if (me.role_id !== 3 && !reportsView) reportsView = new ReportsView({ root: $("reports-view") });
   if (team) inbox.onCannedChanged = (list) => team.canned.changed(list);
 
   tabs = new ConsoleTabs(me.id, {
@@ -264,20 +268,23 @@ function route() {
   const isTeam = r === "team" && me.role_id === 1;
   const isWidget = r === "widget" && !!widgetView;
   const isHistory = r === "history" && !!historyView;
-  const isInbox = !isTeam && !isWidget && !isHistory;
+  const isReports = r === "reports" && !!reportsView;
+  const isInbox = !isTeam && !isWidget && !isHistory && !isReports;
   // While another tab is live this one shows only the "open in another tab" page.
   $("inbox-view").hidden = !isInbox || following;
   $("team-view").hidden = !isTeam || following;
   $("widget-view").hidden = !isWidget || following;
   $("history-view").hidden = !isHistory || following;
+  $("reports-view").hidden = !isReports || following;
   // My availability is the live tab's to set.
   $("availability").hidden = following;
-  for (const [id, on] of [["nav-inbox", isInbox], ["nav-history", isHistory], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
+  for (const [id, on] of [["nav-inbox", isInbox], ["nav-history", isHistory], ["nav-reports", isReports], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
     $(id).classList.toggle("tab-active", on);
     $(id).setAttribute("aria-current", on ? "page" : "false");
   }
   if (isTeam && !following) team.show();
   if (isWidget && !following) widgetView.show();
+  if (isReports && !following) reportsView.show();
   if (isHistory && !following) {
     historyView.show();
     const chat = new URLSearchParams(query || "").get("chat");
