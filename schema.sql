@@ -213,3 +213,18 @@ CREATE TABLE staff_avatars (
     staff_id    TEXT PRIMARY KEY REFERENCES staff(id),
     png         BLOB NOT NULL
 );
+
+-- migration: 7
+-- Email to visitors (issue 15). A link in the email of replies a visitor missed resumes the
+-- conversation on any device: a random token, kept here only as its SHA-256 (like
+-- access_tokens), usable until it expires (7 days), exchanged for a visitor access token.
+CREATE TABLE resume_links (
+    token_hash  BLOB PRIMARY KEY,
+    visitor_id  TEXT NOT NULL REFERENCES visitors(id),
+    chat_id     TEXT NOT NULL REFERENCES chats(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX resume_links_visitor ON resume_links(visitor_id);
+-- The transcript a visitor asked for at the end of the chat: sent once per chat.
+ALTER TABLE chats ADD COLUMN transcript_sent_at INTEGER;

@@ -3,7 +3,7 @@
 //! visitor or a setting is escaped in the HTML part.
 
 use super::settings::SmtpUrl;
-use super::Notice;
+use super::{Loaded, Notice};
 use crate::settings::Settings;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
@@ -15,11 +15,39 @@ pub struct Brand {
     pub color: String,
 }
 
-/// Frontdesk's own until the settings name the business.
-pub fn brand(_settings: &Settings) -> Brand {
+/// The business as the widget shows it (setting `widget`): its title names the business, and
+/// its colour (checked as `#rgb` or `#rrggbb` there) heads every email. "Frontdesk" while
+/// the title is empty.
+pub fn brand(settings: &Settings) -> Brand {
+    let look = &settings.widget;
+    let name = match look.title.trim() {
+        "" => "Frontdesk".to_string(),
+        t => t.to_string(),
+    };
     Brand {
-        name: "Frontdesk".into(),
-        color: "#2563eb".into(),
+        name,
+        color: long_hex(&look.color).unwrap_or_else(|| "#2f6fed".into()),
+    }
+}
+
+/// `#rgb` as `#rrggbb` (some mail clients know only the long form); anything that is not a
+/// hex colour is `None`.
+fn long_hex(c: &str) -> Option<String> {
+    let hex = c.strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    match hex.len() {
+        6 => Some(format!("#{}", hex.to_ascii_lowercase())),
+        3 => Some(
+            hex.chars()
+                .flat_map(|c| [c, c])
+                .fold(String::from("#"), |mut s, c| {
+                    s.push(c.to_ascii_lowercase());
+                    s
+                }),
+        ),
+        _ => None,
     }
 }
 
@@ -52,15 +80,15 @@ pub fn message_text(content: &serde_json::value::RawValue) -> String {
 }
 
 /// One email's words, written once for both parts.
-struct Body<'a> {
-    heading: String,
+pub(super) struct Body<'a> {
+    pub heading: String,
     /// Lines of the lead paragraph.
-    lead: String,
+    pub lead: String,
     /// A quoted message, if any.
-    quote: Option<String>,
+    pub quote: Option<String>,
     /// `(label, url)` of the one button.
-    link: Option<(&'a str, String)>,
-    footer: String,
+    pub link: Option<(&'a str, String)>,
+    pub footer: String,
 }
 
 impl Body<'_> {
@@ -119,7 +147,7 @@ impl Body<'_> {
     }
 }
 
-fn build(
+pub(super) fn build(
     from: &Mailbox,
     to: &[Mailbox],
     subject: &str,
@@ -142,7 +170,7 @@ fn build(
 }
 
 /// The SMTP URL and sender, or why email is off.
-fn sender(settings: &Settings) -> Result<(SmtpUrl, Mailbox), String> {
+pub(super) fn sender(settings: &Settings) -> Result<(SmtpUrl, Mailbox), String> {
     let e = &settings.email;
     let url = e
         .smtp_url
@@ -186,12 +214,19 @@ pub fn notice(
     settings: &Settings,
     public_url: &str,
     notice: &Notice,
+    loaded: &Loaded,
 ) -> Result<Option<(SmtpUrl, Message)>, String> {
     let Ok((url, from)) = sender(settings) else {
         return Ok(None);
     };
     let brand = brand(settings);
     match notice {
+        Notice::VisitorReplies { visitor, .. } => {
+            super::visitor::replies(&brand, &from, visitor, loaded).map(|m| m.map(|m| (url, m)))
+        }
+        Notice::Transcript { to, .. } => {
+            super::visitor::transcript(&brand, &from, to, loaded).map(|m| m.map(|m| (url, m)))
+        }
         Notice::OfflineMessage {
             chat_id,
             visitor,

@@ -166,6 +166,7 @@ pub fn delete_chat(conn: &Connection, chat_id: &str) -> Result<Vec<String>, Stor
         "DELETE FROM chat_staff WHERE chat_id = ?1",
         "DELETE FROM chat_tags WHERE chat_id = ?1",
         "DELETE FROM offline_queue WHERE chat_id = ?1",
+        "DELETE FROM resume_links WHERE chat_id = ?1",
         "DELETE FROM chats WHERE id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([chat_id])?;
