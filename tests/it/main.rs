@@ -16,6 +16,7 @@ mod context;
 mod conversation;
 mod crash_kill;
 mod email;
+mod email_visitor;
 mod hardening;
 mod http_api;
 mod live_core;
