@@ -9,8 +9,9 @@
 //!   or expired one is 401, and failures per address are limited like visitor creations.
 //! - `POST /api/v1/visitors/transcript {email?}` with the visitor's token: the transcript of
 //!   their chat that just ended (their latest chat, which must be ended, as `rate_chat`), to
-//!   `email` or the address they gave. Once per chat (409 after that); 409 when email is off;
-//!   400 for a bad address; `202 {to}` when it is handed to the outbox.
+//!   `email` or the address they gave. Once per chat (409 `transcript_sent` after that); 409
+//!   `email_off`, 409 `no_ended_chat`, 400 for a bad address; `202 {to}` when it is handed to
+//!   the outbox.
 
 use super::{bearer, body, client_ip, parse_json, require_principal, respond, with_app};
 use crate::app::App;
@@ -98,6 +99,13 @@ async fn resume(app: &App, ip: IpAddr, body: &[u8]) -> Result<Value, ApiError> {
     )
 }
 
+/// The refusals, each with its own code (`error.code`) so the chat page can say it in the
+/// visitor's language.
+const EMAIL_OFF: &str =
+    "Sorry, this business does not send emails, so the transcript cannot be sent.";
+const NO_ENDED_CHAT: &str = "There is no ended chat to send.";
+const ALREADY_SENT: &str = "The transcript of this chat was already sent (once per chat).";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TranscriptRequest {
@@ -123,16 +131,14 @@ async fn transcript(app: &App, token: Option<String>, body: &[u8]) -> Result<Val
         .live
         .mailer
         .as_ref()
-        .ok_or_else(|| ApiError::conflict("Email is not available on this server."))?;
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "email_off", EMAIL_OFF))?;
     let settings = app
         .store
         .read(accounts::load_settings)
         .await
         .map(|rows| crate::settings::Settings::from_rows(&rows))?;
     if !settings.email.is_on() {
-        return Err(ApiError::conflict(
-            "Sorry, this business does not send emails, so the transcript cannot be sent.",
-        ));
+        return Err(ApiError::new(StatusCode::CONFLICT, "email_off", EMAIL_OFF));
     }
     let given = req
         .email
@@ -149,21 +155,16 @@ async fn transcript(app: &App, token: Option<String>, body: &[u8]) -> Result<Val
     let chat = app
         .store
         .write(move |c| {
-            let Some(latest) = store_email::latest_chat(c, &vid)? else {
-                return Ok(Err("There is no ended chat to send."));
+            let Some(latest) = store_email::latest_chat(c, &vid)?.filter(|l| l.ended) else {
+                return Ok(Err(("no_ended_chat", NO_ENDED_CHAT)));
             };
-            if !latest.ended {
-                return Ok(Err("There is no ended chat to send."));
-            }
-            if !store_email::mark_transcript_sent(c, &latest.chat_id)? {
-                return Ok(Err(
-                    "The transcript of this chat was already sent (once per chat).",
-                ));
+            if latest.transcript_sent || !store_email::mark_transcript_sent(c, &latest.chat_id)? {
+                return Ok(Err(("transcript_sent", ALREADY_SENT)));
             }
             Ok(Ok(latest.chat_id))
         })
         .await?
-        .map_err(ApiError::conflict)?;
+        .map_err(|(code, why)| ApiError::new(StatusCode::CONFLICT, code, why))?;
     let handed = mailer.notify(Notice::Transcript {
         chat_id: ChatId(chat.clone()),
         visitor,

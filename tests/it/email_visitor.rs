@@ -319,6 +319,7 @@ async fn the_transcript_asked_for_at_the_end_has_what_the_visitor_saw_once() {
     let (st, r) = transcript(&s, &v.token, json!({})).await;
     assert_error(st, &r, 409);
     assert_eq!(r["error"]["message"], "There is no ended chat to send.");
+    assert_eq!(r["error"]["code"], "no_ended_chat");
     assert_eq!(v.c.emit("visitor_leave_room", Value::Null).await, ok());
     // A bad address, or a staff token: refused, nothing sent, still once to go.
     let (st, r) = transcript(&s, &v.token, json!({"email": "not-an-address"})).await;
@@ -380,5 +381,6 @@ async fn the_transcript_asked_for_at_the_end_has_what_the_visitor_saw_once() {
         r["error"]["message"],
         "The transcript of this chat was already sent (once per chat)."
     );
+    assert_eq!(r["error"]["code"], "transcript_sent");
     still(&sink, 1, 2, "once per chat").await;
 }
