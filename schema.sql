@@ -228,3 +228,13 @@ CREATE TABLE resume_links (
 CREATE INDEX resume_links_visitor ON resume_links(visitor_id);
 -- The transcript a visitor asked for at the end of the chat: sent once per chat.
 ALTER TABLE chats ADD COLUMN transcript_sent_at INTEGER;
+-- Emails waiting to be sent (or to be tried again), so a restart does not lose them: one row
+-- per email from when the outbox takes it until it is sent or given up; `notice` is its JSON
+-- (ids, not copies of people's details), `attempts` the tries so far.
+CREATE TABLE email_outbox (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    notice      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+);

@@ -4,10 +4,13 @@
 //! Nothing here is on the chat path: the live state's rules put a `Notice` in their plan, the
 //! delivery task hands it over (`Mailer::notify`, never waits) once the plan is committed, and
 //! the outbox task composes the email from the settings of that moment and sends it, retried
-//! with backoff. The last outcome per kind of email is kept for admins
-//! (`GET /api/v1/email/status`).
+//! with backoff; a notice waits in the `email_outbox` table until it is sent or given up, so a
+//! restart resumes it (`outbox.rs`). The last outcome per kind of email is kept for admins
+//! (`GET /api/v1/email/status`). The emails to visitors (missed replies with a resume link, the
+//! transcript) are in `visitor.rs`.
 
 pub mod compose;
+mod outbox;
 pub mod settings;
 pub mod smtp;
 pub mod visitor;
@@ -223,8 +226,21 @@ impl Mailer {
         }
     }
 
+    /// Sends one notice (kept in the outbox table as `row` until sent or given up), after
+    /// `tried` tries in an earlier run.
+    async fn deliver(&self, notice: Notice, row: Option<i64>, tried: u32, retry_first: Duration) {
+        self.try_deliver(notice, row, tried, retry_first).await;
+        outbox::done(&self.store, row).await;
+    }
+
     /// Composes and sends one notice, retrying transient failures.
-    async fn deliver(&self, notice: Notice, retry_first: Duration) {
+    async fn try_deliver(
+        &self,
+        notice: Notice,
+        row: Option<i64>,
+        tried: u32,
+        retry_first: Duration,
+    ) {
         let kind = notice.kind();
         let loaded = match self.load(&notice).await {
             Ok(Some(l)) => l,
@@ -235,8 +251,8 @@ impl Mailer {
                 return;
             }
         };
-        let mut wait = retry_first;
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut wait = retry_first.saturating_mul(4u32.saturating_pow(tried.min(8)));
+        for attempt in tried.saturating_add(1)..=MAX_ATTEMPTS {
             // Composed at each try from the settings of that moment: an admin who fixes the
             // SMTP URL while an email waits to retry gets it sent with the fix.
             let composed = match self.settings().await {
@@ -266,6 +282,7 @@ impl Mailer {
                     if last {
                         return;
                     }
+                    outbox::tried(&self.store, row, attempt).await;
                 }
             }
             tokio::time::sleep(wait).await;
@@ -276,13 +293,25 @@ impl Mailer {
 
 async fn run(mailer: Mailer, mut rx: mpsc::Receiver<Notice>, retry_first: Duration) {
     let slots = Arc::new(Semaphore::new(PARALLEL));
-    while let Some(notice) = rx.recv().await {
+    // What the last run left first, then what comes.
+    let mut resumed = outbox::waiting(&mailer.store).await.into_iter();
+    loop {
+        let (notice, row, tried) = match resumed.next() {
+            Some((row, notice, tried)) => (notice, Some(row), tried),
+            None => match rx.recv().await {
+                Some(notice) => {
+                    let row = outbox::keep(&mailer.store, &notice).await;
+                    (notice, row, 0)
+                }
+                None => return,
+            },
+        };
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
         let m = mailer.clone();
         tokio::spawn(async move {
-            m.deliver(notice, retry_first).await;
+            m.deliver(notice, row, tried, retry_first).await;
             drop(slot);
         });
     }

@@ -107,3 +107,39 @@ pub fn chat_excerpt(
     }
     Ok(ChatExcerpt { messages, names })
 }
+
+/// Keeps an email the outbox is about to send; its row id.
+pub fn outbox_add(conn: &Connection, kind: &str, notice: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO email_outbox (kind, notice, attempts, created_at) VALUES (?1, ?2, 0, ?3)",
+    )?
+    .execute(params![kind, notice, now_ms()])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Records the tries so far of a waiting email.
+pub fn outbox_tried(conn: &Connection, id: i64, attempts: u32) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE email_outbox SET attempts = ?2 WHERE id = ?1")?
+        .execute(params![id, attempts])?;
+    Ok(())
+}
+
+/// The email was sent or given up.
+pub fn outbox_done(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM email_outbox WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// A waiting email: `(id, kind, notice JSON, attempts, created_at)`.
+pub type Waiting = (i64, String, String, u32, i64);
+
+/// Every waiting email, oldest first.
+pub fn outbox_waiting(conn: &Connection) -> Result<Vec<Waiting>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT id, kind, notice, attempts, created_at FROM email_outbox ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
