@@ -180,6 +180,17 @@ export async function email15Checks({ check: runCheck, assert, newPage, BIN, sho
       const text = textPart(raw);
       assert(text.includes("> You: Are you open on Sunday?") && text.includes("> Erin Owner: Yes, from 10 to 4 on Sundays."), text);
     });
+    await check("the same link after the chat ended shows it ended; the transcript is not sent twice", async () => {
+      assert(resumeLink, "no link from the step before");
+      const page = await newPage("email15 resumed again", { width: 390, height: 844 });
+      await page.goto(resumeLink);
+      await page.locator("#messages", { hasText: "Yes, from 10 to 4 on Sundays." }).waitFor({ timeout: WAIT });
+      await page.locator("#ended").waitFor({ state: "visible", timeout: WAIT });
+      await page.click("#transcript-open");
+      await page.click("#transcript-send");
+      await page.locator("#transcript-error", { hasText: "already sent" }).waitFor({ timeout: WAIT });
+      assert(sink.mails.length === 3, `${sink.mails.length} emails`);
+    });
   } finally {
     sink.server.close();
     await stopServer(server);
