@@ -99,7 +99,7 @@ async fn still(sink: &Sink, n: usize, secs: u64, why: &str) {
 #[tokio::test]
 async fn a_reply_the_visitor_missed_is_emailed_once_and_its_link_resumes_the_chat() {
     let sink = Sink::start(0).await;
-    let (s, _admin) = server(&sink).await;
+    let (s, admin) = server(&sink).await;
     let agent = staff(&s, Transport::Ws, "ann@shop.test", "agent").await;
     let v = visitor_with(&s, Some("eve@example.test")).await;
     let chat_id = claimed(&agent, &v, "Where is my order?").await;
@@ -152,6 +152,9 @@ async fn a_reply_the_visitor_missed_is_emailed_once_and_its_link_resumes_the_cha
         assert!(!part.contains("Where is my order"), "not a reply: {part}");
     }
     still(&sink, 1, 3, "the same replies are emailed once").await;
+    let (_, st) = get(&s, "/api/v1/email/status", Some(&admin)).await;
+    assert_eq!(st["visitor_replies"]["ok"], true, "{st}");
+    assert_eq!(st["visitor_replies"]["attempts"], 1, "{st}");
 
     // The link, followed on another device: a visitor token for the same visitor and chat.
     let (st, r) = post(&s, "/api/v1/visitors/resume", json!({"token": token}), None).await;
@@ -383,4 +386,6 @@ async fn the_transcript_asked_for_at_the_end_has_what_the_visitor_saw_once() {
     );
     assert_eq!(r["error"]["code"], "transcript_sent");
     still(&sink, 1, 2, "once per chat").await;
+    let (_, st) = get(&s, "/api/v1/email/status", Some(&admin)).await;
+    assert_eq!(st["transcript"]["ok"], true, "{st}");
 }
