@@ -30,6 +30,29 @@ pub fn brand(settings: &Settings) -> Brand {
     }
 }
 
+/// The text colour that reads on a `#rrggbb` background: near-black on light colours, white on
+/// dark ones (as the chat page does for the widget's colour).
+fn text_on(background: &str) -> &'static str {
+    let channel = |i: usize| {
+        let v = background
+            .get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0) as f64
+            / 255.0;
+        if v <= 0.03928 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let lum = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    if lum > 0.45 {
+        "#111827"
+    } else {
+        "#ffffff"
+    }
+}
+
 /// `#rgb` as `#rrggbb` (some mail clients know only the long form); anything that is not a
 /// hex colour is `None`.
 fn long_hex(c: &str) -> Option<String> {
@@ -111,11 +134,12 @@ impl Body<'_> {
 
     fn html(&self, brand: &Brand) -> String {
         let color = esc(&brand.color);
+        let on = text_on(&brand.color);
         let mut h = format!(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
              <body style=\"margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,sans-serif;color:#18181b\">\
              <div style=\"max-width:560px;margin:0 auto;background:#fff;border-radius:8px;overflow:hidden\">\
-             <div style=\"background:{color};color:#fff;padding:16px 24px;font-weight:600\">{}</div>\
+             <div style=\"background:{color};color:{on};padding:16px 24px;font-weight:600\">{}</div>\
              <div style=\"padding:24px\"><h1 style=\"font-size:18px;margin:0 0 12px\">{}</h1>\
              <p style=\"margin:0 0 16px;white-space:pre-wrap\">{}</p>",
             esc(&self.heading),
@@ -133,7 +157,7 @@ impl Body<'_> {
         if let Some((label, url)) = &self.link {
             h.push_str(&format!(
                 "<p style=\"margin:0 0 16px\"><a href=\"{}\" style=\"display:inline-block;background:{color};\
-                 color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{}</a></p>",
+                 color:{on};padding:10px 16px;border-radius:6px;text-decoration:none\">{}</a></p>",
                 esc(url),
                 esc(label)
             ));
@@ -289,5 +313,15 @@ mod tests {
         assert!(html.contains("#chat=&quot;&gt;&lt;x"));
         let text = body.text();
         assert!(text.contains("> <script>alert('x')</script>\n"), "{text}");
+        assert!(html.contains("background:#123456;color:#ffffff"), "{html}");
+    }
+
+    #[test]
+    fn the_brand_colour_is_long_and_its_text_readable() {
+        assert_eq!(long_hex("#AbC").as_deref(), Some("#aabbcc"));
+        assert_eq!(long_hex("#123ABC").as_deref(), Some("#123abc"));
+        assert_eq!(long_hex("red"), None);
+        assert_eq!(text_on("#ffee00"), "#111827");
+        assert_eq!(text_on("#2f6fed"), "#ffffff");
     }
 }
