@@ -215,6 +215,31 @@ CREATE TABLE staff_avatars (
 );
 
 -- migration: 7
+-- Email to visitors (issue 15). A link in the email of replies a visitor missed resumes the
+-- conversation on any device: a random token, kept here only as its SHA-256 (like
+-- access_tokens), usable until it expires (7 days), exchanged for a visitor access token.
+CREATE TABLE resume_links (
+    token_hash  BLOB PRIMARY KEY,
+    visitor_id  TEXT NOT NULL REFERENCES visitors(id),
+    chat_id     TEXT NOT NULL REFERENCES chats(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX resume_links_visitor ON resume_links(visitor_id);
+-- The transcript a visitor asked for at the end of the chat: sent once per chat.
+ALTER TABLE chats ADD COLUMN transcript_sent_at INTEGER;
+-- Emails waiting to be sent (or to be tried again), so a restart does not lose them: one row
+-- per email from when the outbox takes it until it is sent or given up; `notice` is its JSON
+-- (ids, not copies of people's details), `attempts` the tries so far.
+CREATE TABLE email_outbox (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    notice      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+);
+
+-- migration: 8
 -- History and search (issue 16): the chat list pages newest first by (created_at, id) and filters
 -- by visitor and by tag without reading every chat.
 CREATE INDEX chats_created ON chats(created_at, id);

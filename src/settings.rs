@@ -175,7 +175,7 @@ impl Settings {
                 }
                 "widget_texts" => next.widget_texts = widget_texts(value)?,
                 "widget" => next.widget = next.widget.merged(value)?,
-                "smtp_url" | "email_from" | "notify_emails" => next.email.patch(key, value)?,
+                k if crate::email::settings::KEYS.contains(&k) => next.email.patch(key, value)?,
                 other => return Err(Invalid(format!("{other}: there is no such setting."))),
             }
         }
@@ -265,6 +265,7 @@ pub const KEYS: &[&str] = &[
     "smtp_url",
     "email_from",
     "notify_emails",
+    "email_reply_after_secs",
 ];
 
 fn widget_texts(value: &Value) -> Result<std::collections::BTreeMap<String, String>, Invalid> {

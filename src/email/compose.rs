@@ -3,7 +3,7 @@
 //! visitor or a setting is escaped in the HTML part.
 
 use super::settings::SmtpUrl;
-use super::Notice;
+use super::{Loaded, Notice};
 use crate::settings::Settings;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
@@ -15,11 +15,62 @@ pub struct Brand {
     pub color: String,
 }
 
-/// Frontdesk's own until the settings name the business.
-pub fn brand(_settings: &Settings) -> Brand {
+/// The business as the widget shows it (setting `widget`): its title names the business, and
+/// its colour (checked as `#rgb` or `#rrggbb` there) heads every email. "Frontdesk" while
+/// the title is empty.
+pub fn brand(settings: &Settings) -> Brand {
+    let look = &settings.widget;
+    let name = match look.title.trim() {
+        "" => "Frontdesk".to_string(),
+        t => t.to_string(),
+    };
     Brand {
-        name: "Frontdesk".into(),
-        color: "#2563eb".into(),
+        name,
+        color: long_hex(&look.color).unwrap_or_else(|| "#2f6fed".into()),
+    }
+}
+
+/// The text colour that reads on a `#rrggbb` background: near-black on light colours, white on
+/// dark ones (as the chat page does for the widget's colour).
+fn text_on(background: &str) -> &'static str {
+    let channel = |i: usize| {
+        let v = background
+            .get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0) as f64
+            / 255.0;
+        if v <= 0.03928 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let lum = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    if lum > 0.45 {
+        "#111827"
+    } else {
+        "#ffffff"
+    }
+}
+
+/// `#rgb` as `#rrggbb` (some mail clients know only the long form); anything that is not a
+/// hex colour is `None`.
+fn long_hex(c: &str) -> Option<String> {
+    let hex = c.strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    match hex.len() {
+        6 => Some(format!("#{}", hex.to_ascii_lowercase())),
+        3 => Some(
+            hex.chars()
+                .flat_map(|c| [c, c])
+                .fold(String::from("#"), |mut s, c| {
+                    s.push(c.to_ascii_lowercase());
+                    s
+                }),
+        ),
+        _ => None,
     }
 }
 
@@ -52,15 +103,15 @@ pub fn message_text(content: &serde_json::value::RawValue) -> String {
 }
 
 /// One email's words, written once for both parts.
-struct Body<'a> {
-    heading: String,
+pub(super) struct Body<'a> {
+    pub heading: String,
     /// Lines of the lead paragraph.
-    lead: String,
+    pub lead: String,
     /// A quoted message, if any.
-    quote: Option<String>,
+    pub quote: Option<String>,
     /// `(label, url)` of the one button.
-    link: Option<(&'a str, String)>,
-    footer: String,
+    pub link: Option<(&'a str, String)>,
+    pub footer: String,
 }
 
 impl Body<'_> {
@@ -83,11 +134,12 @@ impl Body<'_> {
 
     fn html(&self, brand: &Brand) -> String {
         let color = esc(&brand.color);
+        let on = text_on(&brand.color);
         let mut h = format!(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
              <body style=\"margin:0;padding:24px;background:#f4f4f5;font-family:system-ui,sans-serif;color:#18181b\">\
              <div style=\"max-width:560px;margin:0 auto;background:#fff;border-radius:8px;overflow:hidden\">\
-             <div style=\"background:{color};color:#fff;padding:16px 24px;font-weight:600\">{}</div>\
+             <div style=\"background:{color};color:{on};padding:16px 24px;font-weight:600\">{}</div>\
              <div style=\"padding:24px\"><h1 style=\"font-size:18px;margin:0 0 12px\">{}</h1>\
              <p style=\"margin:0 0 16px;white-space:pre-wrap\">{}</p>",
             esc(&self.heading),
@@ -105,7 +157,7 @@ impl Body<'_> {
         if let Some((label, url)) = &self.link {
             h.push_str(&format!(
                 "<p style=\"margin:0 0 16px\"><a href=\"{}\" style=\"display:inline-block;background:{color};\
-                 color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{}</a></p>",
+                 color:{on};padding:10px 16px;border-radius:6px;text-decoration:none\">{}</a></p>",
                 esc(url),
                 esc(label)
             ));
@@ -119,7 +171,7 @@ impl Body<'_> {
     }
 }
 
-fn build(
+pub(super) fn build(
     from: &Mailbox,
     to: &[Mailbox],
     subject: &str,
@@ -142,7 +194,7 @@ fn build(
 }
 
 /// The SMTP URL and sender, or why email is off.
-fn sender(settings: &Settings) -> Result<(SmtpUrl, Mailbox), String> {
+pub(super) fn sender(settings: &Settings) -> Result<(SmtpUrl, Mailbox), String> {
     let e = &settings.email;
     let url = e
         .smtp_url
@@ -186,12 +238,19 @@ pub fn notice(
     settings: &Settings,
     public_url: &str,
     notice: &Notice,
+    loaded: &Loaded,
 ) -> Result<Option<(SmtpUrl, Message)>, String> {
     let Ok((url, from)) = sender(settings) else {
         return Ok(None);
     };
     let brand = brand(settings);
     match notice {
+        Notice::VisitorReplies { visitor, .. } => {
+            super::visitor::replies(&brand, &from, visitor, loaded).map(|m| m.map(|m| (url, m)))
+        }
+        Notice::Transcript { to, .. } => {
+            super::visitor::transcript(&brand, &from, to, loaded).map(|m| m.map(|m| (url, m)))
+        }
         Notice::OfflineMessage {
             chat_id,
             visitor,
@@ -254,5 +313,15 @@ mod tests {
         assert!(html.contains("#chat=&quot;&gt;&lt;x"));
         let text = body.text();
         assert!(text.contains("> <script>alert('x')</script>\n"), "{text}");
+        assert!(html.contains("background:#123456;color:#ffffff"), "{html}");
+    }
+
+    #[test]
+    fn the_brand_colour_is_long_and_its_text_readable() {
+        assert_eq!(long_hex("#AbC").as_deref(), Some("#aabbcc"));
+        assert_eq!(long_hex("#123ABC").as_deref(), Some("#123abc"));
+        assert_eq!(long_hex("red"), None);
+        assert_eq!(text_on("#ffee00"), "#111827");
+        assert_eq!(text_on("#2f6fed"), "#ffffff");
     }
 }

@@ -4,16 +4,20 @@
 //! Nothing here is on the chat path: the live state's rules put a `Notice` in their plan, the
 //! delivery task hands it over (`Mailer::notify`, never waits) once the plan is committed, and
 //! the outbox task composes the email from the settings of that moment and sends it, retried
-//! with backoff. The last outcome per kind of email is kept for admins
-//! (`GET /api/v1/email/status`).
+//! with backoff; a notice waits in the `email_outbox` table until it is sent or given up, so a
+//! restart resumes it (`outbox.rs`). The last outcome per kind of email is kept for admins
+//! (`GET /api/v1/email/status`). The emails to visitors (missed replies with a resume link, the
+//! transcript) are in `visitor.rs`.
 
 pub mod compose;
+mod outbox;
 pub mod settings;
 pub mod smtp;
+pub mod visitor;
 
 use crate::model::{ChatId, Visitor};
 use crate::settings::Settings;
-use crate::store::{accounts, Store};
+use crate::store::{accounts, email as store_email, Store};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -39,14 +43,43 @@ pub enum Notice {
         visitor: Visitor,
         content: Arc<RawValue>,
     },
+    /// Staff replies the visitor has not seen, while they are away (state/unseen.rs): the
+    /// visitor hears them, with a link that resumes the chat.
+    VisitorReplies {
+        chat_id: ChatId,
+        visitor: Visitor,
+        /// The visitor's read pointer: the replies after it are the unseen ones.
+        after_seq: i64,
+    },
+    /// The transcript of an ended chat, asked for by its visitor (http/visitor_email.rs).
+    Transcript {
+        chat_id: ChatId,
+        visitor: Visitor,
+        to: lettre::message::Mailbox,
+    },
 }
 
 impl Notice {
     pub fn kind(&self) -> &'static str {
         match self {
             Notice::OfflineMessage { .. } => "offline_message",
+            Notice::VisitorReplies { .. } => "visitor_replies",
+            Notice::Transcript { .. } => "transcript",
         }
     }
+}
+
+/// How long a resume link works.
+pub const RESUME_LINK_TTL: Duration = Duration::from_secs(7 * 86_400);
+/// At most this many messages in one email (a transcript of a longer chat says it is cut).
+pub const MAX_EXCERPT: i64 = 2000;
+
+/// What an email needs from the database besides the notice, read once before the first try.
+#[derive(Default)]
+pub struct Loaded {
+    pub excerpt: Option<store_email::ChatExcerpt>,
+    /// `{public_url}/chat/?resume=TOKEN`.
+    pub resume_url: Option<String>,
 }
 
 /// The last outcome of one kind of email.
@@ -85,8 +118,8 @@ impl Mailer {
         mailer
     }
 
-    /// Hands a notice to the outbox task; never waits.
-    pub fn notify(&self, notice: Notice) {
+    /// Hands a notice to the outbox task; never waits. `false`: dropped (the outbox is full).
+    pub fn notify(&self, notice: Notice) -> bool {
         if let Err(e) = self.tx.try_send(notice) {
             let kind = match &e {
                 mpsc::error::TrySendError::Full(n) | mpsc::error::TrySendError::Closed(n) => {
@@ -98,7 +131,9 @@ impl Mailer {
                 "the email outbox is full or stopped; an email is dropped"
             );
             self.record(kind, 0, Err("Not sent: too many emails waiting.".into()));
+            return false;
         }
+        true
     }
 
     /// The last outcome per kind.
@@ -140,15 +175,88 @@ impl Mailer {
         outcome
     }
 
+    /// Reads what the notice's email shows (the chat's messages; for unseen replies, a new
+    /// resume link kept hashed). `Ok(None)`: nothing to send (email off, or nothing unseen).
+    async fn load(&self, notice: &Notice) -> Result<Option<Loaded>, String> {
+        let failed = |e: crate::error::StoreError| format!("The chat could not be read: {e}.");
+        match notice {
+            Notice::OfflineMessage { .. } => Ok(Some(Loaded::default())),
+            Notice::VisitorReplies {
+                chat_id,
+                visitor,
+                after_seq,
+            } => {
+                if !self.settings().await?.email.is_on() {
+                    return Ok(None);
+                }
+                let (id, after) = (chat_id.0.clone(), *after_seq);
+                let excerpt = self
+                    .store
+                    .read(move |c| store_email::chat_excerpt(c, &id, after, MAX_EXCERPT))
+                    .await
+                    .map_err(failed)?;
+                if !excerpt.messages.iter().any(visitor::is_reply) {
+                    return Ok(None);
+                }
+                let (token, hash, expires_at) = crate::auth::mint(RESUME_LINK_TTL);
+                let (vid, cid) = (visitor.id.0.clone(), chat_id.0.clone());
+                self.store
+                    .write(move |c| {
+                        store_email::insert_resume_link(c, &hash, &vid, &cid, expires_at)
+                    })
+                    .await
+                    .map_err(|e| format!("The resume link could not be kept: {e}."))?;
+                Ok(Some(Loaded {
+                    excerpt: Some(excerpt),
+                    resume_url: Some(format!("{}/chat/?resume={token}", self.public_url)),
+                }))
+            }
+            Notice::Transcript { chat_id, .. } => {
+                let id = chat_id.0.clone();
+                let excerpt = self
+                    .store
+                    .read(move |c| store_email::chat_excerpt(c, &id, 0, MAX_EXCERPT))
+                    .await
+                    .map_err(failed)?;
+                Ok(Some(Loaded {
+                    excerpt: Some(excerpt),
+                    resume_url: None,
+                }))
+            }
+        }
+    }
+
+    /// Sends one notice (kept in the outbox table as `row` until sent or given up), after
+    /// `tried` tries in an earlier run.
+    async fn deliver(&self, notice: Notice, row: Option<i64>, tried: u32, retry_first: Duration) {
+        self.try_deliver(notice, row, tried, retry_first).await;
+        outbox::done(&self.store, row).await;
+    }
+
     /// Composes and sends one notice, retrying transient failures.
-    async fn deliver(&self, notice: Notice, retry_first: Duration) {
+    async fn try_deliver(
+        &self,
+        notice: Notice,
+        row: Option<i64>,
+        tried: u32,
+        retry_first: Duration,
+    ) {
         let kind = notice.kind();
-        let mut wait = retry_first;
-        for attempt in 1..=MAX_ATTEMPTS {
+        let loaded = match self.load(&notice).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(why) => {
+                tracing::warn!(kind, error = %why, "an email could not be prepared");
+                self.record(kind, 0, Err(why));
+                return;
+            }
+        };
+        let mut wait = retry_first.saturating_mul(4u32.saturating_pow(tried.min(8)));
+        for attempt in tried.saturating_add(1)..=MAX_ATTEMPTS {
             // Composed at each try from the settings of that moment: an admin who fixes the
             // SMTP URL while an email waits to retry gets it sent with the fix.
             let composed = match self.settings().await {
-                Ok(s) => compose::notice(&s, &self.public_url, &notice),
+                Ok(s) => compose::notice(&s, &self.public_url, &notice, &loaded),
                 Err(why) => Err(why),
             };
             let (url, message) = match composed {
@@ -174,6 +282,7 @@ impl Mailer {
                     if last {
                         return;
                     }
+                    outbox::tried(&self.store, row, attempt).await;
                 }
             }
             tokio::time::sleep(wait).await;
@@ -184,13 +293,25 @@ impl Mailer {
 
 async fn run(mailer: Mailer, mut rx: mpsc::Receiver<Notice>, retry_first: Duration) {
     let slots = Arc::new(Semaphore::new(PARALLEL));
-    while let Some(notice) = rx.recv().await {
+    // What the last run left first, then what comes.
+    let mut resumed = outbox::waiting(&mailer.store).await.into_iter();
+    loop {
+        let (notice, row, tried) = match resumed.next() {
+            Some((row, notice, tried)) => (notice, Some(row), tried),
+            None => match rx.recv().await {
+                Some(notice) => {
+                    let row = outbox::keep(&mailer.store, &notice).await;
+                    (notice, row, 0)
+                }
+                None => return,
+            },
+        };
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
         let m = mailer.clone();
         tokio::spawn(async move {
-            m.deliver(notice, retry_first).await;
+            m.deliver(notice, row, tried, retry_first).await;
             drop(slot);
         });
     }

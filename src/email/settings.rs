@@ -1,4 +1,5 @@
-//! The email settings (product.md §8.9): `smtp_url`, `email_from`, `notify_emails`. Kept in
+//! The email settings (product.md §8.9): `smtp_url`, `email_from`, `notify_emails`,
+//! `email_reply_after_secs`. Kept in
 //! `Settings` (src/settings.rs delegates each key here). The SMTP password is stored as given
 //! and never shown: `GET /api/v1/settings` and `Debug` print the URL with `********` in its
 //! place, and a PATCH that sends that masked URL back keeps the stored password.
@@ -15,7 +16,15 @@ pub const MAX_NOTIFY_EMAILS: usize = 20;
 const MAX_URL_CHARS: usize = 1000;
 
 /// The keys handled here.
-pub const KEYS: &[&str] = &["smtp_url", "email_from", "notify_emails"];
+pub const KEYS: &[&str] = &[
+    "smtp_url",
+    "email_from",
+    "notify_emails",
+    "email_reply_after_secs",
+];
+/// `email_reply_after_secs`: 0 is off.
+pub const REPLY_AFTER_SECS: std::ops::RangeInclusive<u64> = 0..=86_400;
+pub const DEFAULT_REPLY_AFTER_SECS: u64 = 300;
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +157,7 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// The email part of the settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailSettings {
     /// `None`: email is off.
     pub smtp_url: Option<SmtpUrl>,
@@ -156,6 +165,20 @@ pub struct EmailSettings {
     pub email_from: Option<Mailbox>,
     /// Who hears of a message left while nobody was available.
     pub notify_emails: Vec<Mailbox>,
+    /// A staff reply the visitor has not read for this long, while they are not connected,
+    /// is emailed to them (if they gave an address); 0: never.
+    pub email_reply_after_secs: u64,
+}
+
+impl Default for EmailSettings {
+    fn default() -> EmailSettings {
+        EmailSettings {
+            smtp_url: None,
+            email_from: None,
+            notify_emails: vec![],
+            email_reply_after_secs: DEFAULT_REPLY_AFTER_SECS,
+        }
+    }
 }
 
 impl EmailSettings {
@@ -213,6 +236,18 @@ impl EmailSettings {
                 }
                 self.notify_emails = out;
             }
+            "email_reply_after_secs" => {
+                self.email_reply_after_secs = value
+                    .as_u64()
+                    .filter(|n| REPLY_AFTER_SECS.contains(n))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "must be a whole number of seconds from {} (off) to {}.",
+                            REPLY_AFTER_SECS.start(),
+                            REPLY_AFTER_SECS.end()
+                        ))
+                    })?;
+            }
             other => return Err(Invalid(format!("{other}: there is no such setting."))),
         }
         Ok(())
@@ -258,6 +293,10 @@ impl EmailSettings {
                 )
                 .to_string(),
             ),
+            (
+                "email_reply_after_secs",
+                Value::from(self.email_reply_after_secs).to_string(),
+            ),
         ]
     }
 }
@@ -288,10 +327,10 @@ pub fn mailbox(s: &str) -> Result<Mailbox, String> {
     })
 }
 
-/// Shown by `GET /api/v1/settings`: the three keys, the password masked.
+/// Shown by `GET /api/v1/settings`: the four keys, the password masked.
 impl Serialize for EmailSettings {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut m = ser.serialize_map(Some(3))?;
+        let mut m = ser.serialize_map(Some(4))?;
         m.serialize_entry("smtp_url", &self.smtp_url.as_ref().map(SmtpUrl::masked))?;
         m.serialize_entry(
             "email_from",
@@ -299,6 +338,7 @@ impl Serialize for EmailSettings {
         )?;
         let list: Vec<String> = self.notify_emails.iter().map(|e| e.to_string()).collect();
         m.serialize_entry("notify_emails", &list)?;
+        m.serialize_entry("email_reply_after_secs", &self.email_reply_after_secs)?;
         m.end()
     }
 }
@@ -363,6 +403,9 @@ mod tests {
             ("notify_emails", json!("a@b.example")),
             ("notify_emails", json!(["a@b.example", "nope"])),
             ("notify_emails", json!(vec!["a@b.example"; 21])),
+            ("email_reply_after_secs", json!(-1)),
+            ("email_reply_after_secs", json!(86_401)),
+            ("email_reply_after_secs", json!("300")),
         ] {
             let Err(Invalid(why)) = e.patch(key, &v) else {
                 panic!("{key} {v} accepted")

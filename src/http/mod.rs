@@ -15,6 +15,7 @@ pub mod settings;
 pub mod setup;
 pub mod staff_admin;
 pub mod tickets;
+mod visitor_email;
 
 pub use accounts::check_email;
 pub use setup::open_if_needed as open_setup_if_needed;
@@ -63,6 +64,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(avatars::routes(app.clone()))
         .unify()
         .or(email::routes(app.clone()))
+        .unify()
+        .or(visitor_email::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

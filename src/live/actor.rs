@@ -54,7 +54,8 @@ enum Command {
     Timer(Timer),
     Tick,
     /// The admin changed the settings.
-    Settings(crate::settings::Settings),
+    /// Boxed: the largest command by far, and rare.
+    Settings(Box<crate::settings::Settings>),
     /// An admin changed a staff account (its capacity).
     StaffChanged(crate::model::Staff),
     /// What a widget asks before creating a visitor (`GET /api/v1/availability`).
@@ -226,7 +227,7 @@ impl Live {
 
     /// New settings, applied from now on.
     pub async fn set_settings(&self, settings: crate::settings::Settings) {
-        let _ = self.tx.send(Command::Settings(settings)).await;
+        let _ = self.tx.send(Command::Settings(Box::new(settings))).await;
     }
 
     /// A staff account changed (e.g. an admin set its `max_chats`).
@@ -366,7 +367,7 @@ impl Runner {
                     self.carry_out(plan, None).await;
                 }
                 Command::Settings(settings) => {
-                    let plan = self.state.set_settings(settings, now);
+                    let plan = self.state.set_settings(*settings, now);
                     self.carry_out(plan, None).await;
                 }
                 Command::StaffChanged(staff) => {

@@ -27,6 +27,7 @@ pub mod restore;
 pub mod rooms;
 pub mod roster;
 pub mod routing;
+pub mod unseen;
 pub mod views;
 pub mod visits;
 
@@ -96,6 +97,8 @@ pub struct LiveState {
     pub(crate) visits: visits::Visits,
     /// The canned replies every console has (`staff_init`, `canned_replies_changed`).
     pub(crate) canned: Vec<crate::store::canned::Canned>,
+    /// Chats with staff replies their visitor has not seen (emailed on a tick: `unseen.rs`).
+    pub(crate) unseen: unseen::Unseen,
 }
 
 impl LiveState {
@@ -111,6 +114,7 @@ impl LiveState {
             undecided_until: 0,
             visits: Default::default(),
             canned: vec![],
+            unseen: Default::default(),
         }
     }
 

@@ -386,10 +386,12 @@ fn revoke_all_tokens(conn: &Connection, kind: &str, subject: &str) -> Result<(),
 /// Drops tokens that expired or were revoked more than a day ago.
 pub fn purge_tokens(conn: &Connection) -> Result<usize, StoreError> {
     let cutoff = now_ms() - 86_400_000;
-    Ok(conn.execute(
-        "DELETE FROM access_tokens WHERE expires_at < ?1 OR revoked_at < ?1",
-        [cutoff],
-    )?)
+    let links = super::email::purge_resume_links(conn, cutoff)?;
+    Ok(links
+        + conn.execute(
+            "DELETE FROM access_tokens WHERE expires_at < ?1 OR revoked_at < ?1",
+            [cutoff],
+        )?)
 }
 
 /// The changes an admin may make to a staff account.

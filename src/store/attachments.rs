@@ -162,10 +162,13 @@ pub fn delete_chat(conn: &Connection, chat_id: &str) -> Result<Vec<String>, Stor
         .collect::<Result<_, _>>()?;
     for sql in [
         "DELETE FROM attachments WHERE chat_id = ?1",
+        // The search index forgets its words before the messages go.
+        "DELETE FROM message_search WHERE rowid IN (SELECT rowid FROM messages WHERE chat_id = ?1)",
         "DELETE FROM messages WHERE chat_id = ?1",
         "DELETE FROM chat_staff WHERE chat_id = ?1",
         "DELETE FROM chat_tags WHERE chat_id = ?1",
         "DELETE FROM offline_queue WHERE chat_id = ?1",
+        "DELETE FROM resume_links WHERE chat_id = ?1",
         "DELETE FROM chats WHERE id = ?1",
     ] {
         conn.prepare_cached(sql)?.execute([chat_id])?;

@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod backup;
 pub mod canned;
 pub mod chats;
+pub mod email;
 pub mod history;
 pub mod migrate;
 pub mod ops;

@@ -2,6 +2,9 @@
 // nobody is available, the server emails the staff list (a real SMTP sink on loopback, here),
 // the link is read out of the email's text part, and opening it in a fresh browser (sign-in
 // first, as someone coming from their mailbox) shows that very chat selected in the console.
+// Then the visitor's side: the staff reply she missed while away is emailed to her, and its
+// "continue the conversation" link opened in a fresh browser (a phone, no session) shows the
+// conversation; at its end, "Email me the transcript" sends it to the sink.
 //
 //   node email15.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import fs from "node:fs";
@@ -73,8 +76,12 @@ export async function email15Checks({ check: runCheck, assert, newPage, BIN, sho
       body: body ? JSON.stringify(body) : undefined,
     });
     let link = null;
+    let adminToken = null;
+    let visitorPage = null;
+    let consolePage = null;
     await check("a message left while nobody is there reaches the staff list by email", async () => {
       const login = await (await json("POST", "/api/v1/auth/login", { email: ADMIN.email, password: ADMIN.password })).json();
+      adminToken = login.access_token;
       const res = await json("PATCH", "/api/v1/settings", {
         smtp_url: `smtp://127.0.0.1:${sink.port}?tls=none`, email_from: "Shop <shop@example.com>", notify_emails: [ADMIN.email],
       }, login.access_token);
@@ -82,6 +89,7 @@ export async function email15Checks({ check: runCheck, assert, newPage, BIN, sho
       const v = await (await json("POST", "/api/v1/visitors", { name: "Nora Night", email: "nora@example.net" })).json();
       const { ticket } = await (await json("POST", "/api/v1/ws-ticket", null, v.access_token)).json();
       const page = await newPage("email15 visitor");
+      visitorPage = page;
       const ack = await page.evaluate(({ url }) => new Promise((resolve, reject) => {
         const ws = new WebSocket(url);
         ws.onopen = () => ws.send(JSON.stringify({ event: "visitor_msg", data: { content: "Are you open on Sunday?", timestamp: Date.now() }, id: 1 }));
@@ -100,6 +108,7 @@ export async function email15Checks({ check: runCheck, assert, newPage, BIN, sho
     await check("the email's link opens that chat in the console after signing in", async () => {
       assert(link, "no link from the step before");
       const page = await newPage("email15 console", { width: 1280, height: 800 });
+      consolePage = page;
       await page.goto(link);
       await page.fill("#login-email", ADMIN.email);
       await page.fill("#login-password", ADMIN.password);
@@ -111,6 +120,76 @@ export async function email15Checks({ check: runCheck, assert, newPage, BIN, sho
       const hash = await page.evaluate(() => location.hash);
       assert(hash === "#/inbox", `the address still says ${hash}`);
       await shot(page, "email15-linked-chat-1280.png");
+    });
+    let resumeLink = null;
+    await check("a reply the visitor missed while away is emailed to her with a resume link", async () => {
+      assert(consolePage && visitorPage && adminToken, "no console or visitor from the steps before");
+      const res = await json("PATCH", "/api/v1/settings", { email_reply_after_secs: 1, widget: { title: "Sunny Shop" } }, adminToken);
+      assert(res.ok, `PATCH settings: ${res.status} ${await res.text()}`);
+      await consolePage.click("#claim-btn");
+      await consolePage.locator("#composer-input").waitFor({ state: "visible", timeout: WAIT });
+      await consolePage.fill("#composer-input", "Yes, from 10 to 4 on Sundays.");
+      await consolePage.press("#composer-input", "Enter");
+      await consolePage.locator("#thread", { hasText: "Yes, from 10 to 4 on Sundays." }).waitFor({ timeout: WAIT });
+      // She closes her tab without reading it.
+      await visitorPage.context().close();
+      const t0 = Date.now();
+      while (sink.mails.length < 2 && Date.now() - t0 < WAIT) await sleep(100);
+      assert(sink.mails.length === 2, `${sink.mails.length} emails`);
+      const raw = sink.mails[1];
+      assert(/^To: .*nora@example\.net/m.test(raw), raw.slice(0, 600));
+      assert(/^Subject: Erin Owner replied to you \(Sunny Shop\)/m.test(raw), raw.slice(0, 600));
+      const text = textPart(raw);
+      assert(text.includes("> Erin Owner: Yes, from 10 to 4 on Sundays."), text);
+      resumeLink = (text.match(/Continue the conversation: (\S+)/) || [])[1];
+      assert(resumeLink && resumeLink.startsWith(`${BASE}/chat/?resume=`), `no resume link in: ${text}`);
+    });
+    await check("the resume link opened in a fresh browser (a phone) shows the conversation", async () => {
+      assert(resumeLink, "no link from the step before");
+      const page = await newPage("email15 resumed", { width: 390, height: 844 }, { isMobile: true, hasTouch: true });
+      await page.goto(resumeLink);
+      await page.locator("#messages", { hasText: "Yes, from 10 to 4 on Sundays." }).waitFor({ timeout: WAIT });
+      await page.locator("#messages", { hasText: "Are you open on Sunday?" }).waitFor({ timeout: WAIT });
+      const search = await page.evaluate(() => location.search);
+      assert(!search.includes("resume"), `the token stays in the address bar: ${search}`);
+      const session = await page.evaluate(() => JSON.parse(localStorage.getItem("frontdesk.visitor") || "null"));
+      assert(session && session.visitor && session.visitor.name === "Nora Night", `session: ${JSON.stringify(session)}`);
+      await shot(page, "email15-resumed-390.png");
+
+      // A second try of a wrong link says so, and the page still works as a fresh start.
+      const other = await newPage("email15 bad link", { width: 390, height: 844 });
+      await other.goto(`${BASE}/chat/?resume=${"0".repeat(64)}`);
+      await other.locator("#notice", { hasText: "does not work any more" }).waitFor({ timeout: WAIT });
+      await other.context().close();
+
+      // The end of the chat: the transcript by email, the address prefilled.
+      await page.click("#end-chat");
+      await page.click("#confirm-end-yes");
+      await page.locator("#transcript-open").waitFor({ state: "visible", timeout: WAIT });
+      await page.click("#transcript-open");
+      const prefilled = await page.inputValue("#transcript-email");
+      assert(prefilled === "nora@example.net", `prefilled: ${prefilled}`);
+      await shot(page, "email15-transcript-form-390.png");
+      await page.click("#transcript-send");
+      await page.locator(".transcript-sent", { hasText: "nora@example.net" }).waitFor({ timeout: WAIT });
+      const t0 = Date.now();
+      while (sink.mails.length < 3 && Date.now() - t0 < WAIT) await sleep(100);
+      assert(sink.mails.length === 3, `${sink.mails.length} emails`);
+      const raw = sink.mails[2];
+      assert(/^Subject: Your chat transcript \(Sunny Shop\)/m.test(raw), raw.slice(0, 600));
+      const text = textPart(raw);
+      assert(text.includes("> You: Are you open on Sunday?") && text.includes("> Erin Owner: Yes, from 10 to 4 on Sundays."), text);
+    });
+    await check("the same link after the chat ended shows it ended; the transcript is not sent twice", async () => {
+      assert(resumeLink, "no link from the step before");
+      const page = await newPage("email15 resumed again", { width: 390, height: 844 });
+      await page.goto(resumeLink);
+      await page.locator("#messages", { hasText: "Yes, from 10 to 4 on Sundays." }).waitFor({ timeout: WAIT });
+      await page.locator("#ended").waitFor({ state: "visible", timeout: WAIT });
+      await page.click("#transcript-open");
+      await page.click("#transcript-send");
+      await page.locator("#transcript-error", { hasText: "already sent" }).waitFor({ timeout: WAIT });
+      assert(sink.mails.length === 3, `${sink.mails.length} emails`);
     });
   } finally {
     sink.server.close();

@@ -3,6 +3,7 @@
 //! type 2 messages on both transports, come back down with safe headers to those who may see
 //! the chat, and every refused or unfinished upload leaves no file in `<data>/attachments`.
 
+use crate::conv::db;
 use crate::harness::*;
 use crate::rt::*;
 use serde_json::{json, Value};
@@ -470,10 +471,24 @@ async fn a_closed_chat_takes_no_file_and_an_admin_deletes_it_with_its_files() {
         let (status, body) = delete(&s, token, &chat_path).await;
         assert_error(status, &body, 403);
     }
+    // The files' names are in the search index (a search catches it up) until the chat goes.
+    let (status, found) = get(&s, "/api/v1/chats?q=pdf", Some(&admin)).await;
+    assert_eq!(
+        (status, found["results"][0]["id"].as_str()),
+        (200, Some(chat_id.as_str())),
+        "{found}"
+    );
+    let indexed = || -> i64 {
+        db(&s)
+            .query_row("SELECT count(*) FROM message_search", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(indexed() > 0);
     let (status, body) = delete(&s, &admin, &chat_path).await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(files(&s), Vec::<String>::new());
     assert_eq!(rows(&s, &chat_id), 0);
+    assert_eq!(indexed(), 0, "the search index still has the chat's words");
     let (status, _) = get(&s, &chat_path, Some(&admin)).await;
     assert_eq!(status, 404);
     let (status, body) = delete(&s, &admin, &chat_path).await;

@@ -388,3 +388,64 @@ async fn email_settings_refuse_bad_values_by_name_and_never_show_the_password() 
     let v = set_settings(&s, &admin, json!({"smtp_url": null})).await;
     assert_eq!(v["smtp_url"], Value::Null);
 }
+
+#[tokio::test]
+async fn an_email_waiting_for_its_retry_is_sent_after_a_crash_and_a_restart() {
+    let sink = Sink::start(1).await;
+    // The second try would come in ten minutes: only the restart can send it in time.
+    let mut s = Server::start_with(Options {
+        config: Some("email_retry_first_ms = 600000\n".into()),
+        ..Default::default()
+    });
+    let admin = admin(&s).await;
+    set_settings(
+        &s,
+        &admin,
+        json!({"smtp_url": sink.url(), "email_from": "support@shop.test",
+               "notify_emails": ["owner@shop.test"]}),
+    )
+    .await;
+    let (_, v) = visitor_with_email(&s).await;
+    assert_eq!(
+        v.emit("visitor_msg", text("left before the crash")).await,
+        ok()
+    );
+    let end = Instant::now() + Duration::from_secs(10);
+    let st = loop {
+        let st = status(&s, &admin).await;
+        if st["offline_message"]["attempts"] == 1 || Instant::now() > end {
+            break st;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(st["offline_message"]["ok"], false, "{st}");
+    let waiting: i64 = db(&s)
+        .query_row("SELECT attempts FROM email_outbox", [], |r| r.get(0))
+        .expect("the email waits in the outbox table");
+    assert_eq!(waiting, 1);
+    assert!(sink.mails().is_empty());
+    drop(v);
+    s.kill9();
+    s.restart();
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].rcpt, ["owner@shop.test"]);
+    let p = parse(&mails[0]);
+    assert_eq!(p.headers["subject"], "New message from Eve (Frontdesk)");
+    assert!(p.text.contains("> left before the crash\n"), "{}", p.text);
+    let admin = s.login("admin@shop.test").await;
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let st = status(&s, &admin).await;
+        let left: i64 = db(&s)
+            .query_row("SELECT COUNT(*) FROM email_outbox", [], |r| r.get(0))
+            .unwrap();
+        if (st["offline_message"]["ok"] == true && left == 0) || Instant::now() > end {
+            assert_eq!(st["offline_message"]["attempts"], 2, "{st}");
+            assert_eq!(left, 0, "a sent email leaves the outbox table");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sink.mails().len(), 1, "sent once");
+}

@@ -16,6 +16,7 @@ mod context;
 mod conversation;
 mod crash_kill;
 mod email;
+mod email_visitor;
 mod hardening;
 mod history;
 mod http_api;

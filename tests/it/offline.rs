@@ -361,7 +361,8 @@ async fn bad_settings_and_capacity_are_refused_naming_the_key_and_change_nothing
         "widget_texts": {},
         "widget": {"color": "#2f6fed", "title": "", "greeting": "", "position": "right",
                    "language": "auto", "launcher_text": ""},
-        "smtp_url": null, "email_from": null, "notify_emails": []});
+        "smtp_url": null, "email_from": null, "notify_emails": [],
+        "email_reply_after_secs": 300});
     let (st, got) = get(&s, "/api/v1/settings", Some(&agent.token)).await;
     assert_eq!(st, 200, "{got}");
     assert_eq!(got, defaults, "any staff may read the settings");

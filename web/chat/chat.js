@@ -7,8 +7,9 @@ import { asMessage } from "/shared/ws.js";
 import { staffName, unlockAudio, chime } from "/shared/format.js";
 import { t, applyTexts } from "./texts.js";
 import { attachmentOf, setupAttachments } from "./attach.js";
-import { ratingForm, inactivityNotice } from "./ending.js";
-import { PENDING_KEY, TYPING_SHOW_MS, embedded, hostOrigin, hideWhenOffline, AVAILABILITY_POLL_MS, CONTENT_LIMIT, $, ui, state, applyConfig, rememberStaff } from "./state.js";
+import { ratingForm, inactivityNotice, transcriptForm } from "./ending.js";
+import { resumeFromLink } from "./resume.js";
+import { PENDING_KEY, TYPING_SHOW_MS, embedded, hostOrigin, hideWhenOffline, AVAILABILITY_POLL_MS, CONTENT_LIMIT, $, ui, state, applyConfig, rememberStaff, params } from "./state.js";
 import { socket, cursor, role, tabs, request, on } from "./link.js";
 import { mergeMessages, rememberChat, syncSoon, hideTyping, staffJoined, announce, addNote, noteKey, endChat, resetConversation, showEndedConversation, startOver } from "./conversation.js";
 import { submitMessage, onInputTyping, stopTyping } from "./sending.js";
@@ -231,6 +232,19 @@ export const notice = inactivityNotice(ui.notice);
 
 export const rating = ratingForm(ui.rating, (value, comment) => request("rate_chat", comment ? { rating: value, comment } : { rating: value }), announce);
 
+// The transcript by email (issue 15): for the chat that just ended, once.
+export const transcript = transcriptForm(ui.transcript, async (email) => {
+  const res = await fetch("/api/v1/visitors/transcript", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: state.session && state.session.token },
+    body: JSON.stringify({ email }),
+  });
+  if (res.ok) return (await res.json()).to || email;
+  let code = "";
+  try { code = (await res.json()).error.code; } catch { /* not JSON */ }
+  throw Object.assign(new Error(code || String(res.status)), { code });
+}, () => (state.session && state.session.visitor && state.session.visitor.email) || ui.ctEmail.value.trim() || ui.pcEmail.value.trim(), announce);
+
 on("chat_timeout_warning", (d) => {
   if (!d || (state.phase !== "active" && state.phase !== "waiting")) return;
   notice.warn(d.seconds_left);
@@ -391,6 +405,9 @@ render();
 checkAvailability();
 
 if (hideWhenOffline) setInterval(() => { if (state.phase === "new") checkAvailability(); }, AVAILABILITY_POLL_MS);
+
+// A link from an email resumes that conversation: its session first, then the usual start.
+await resumeFromLink(params, ui.notice);
 
 tabs.start(); // the leader tab connects (onLeader); the others follow it
 

@@ -5,7 +5,7 @@ import { attachmentOf } from "./attach.js";
 import { LAST_CHAT_KEY, ENDED_KEEP_MS, $, ui, state, rememberStaff } from "./state.js";
 import { socket, cursor, role, on } from "./link.js";
 import { render, systemText } from "./view.js";
-import { notice, rating } from "./chat.js";
+import { notice, rating, transcript } from "./chat.js";
 
 /**
  * Adds server messages (any order, any overlap) to the conversation: each once, in
@@ -101,7 +101,7 @@ export function endChat(text, byMe) {
   ui.endedText.textContent = text;
   hideTyping();
   notice.clear();
-  if (state.chatId || state.list.items.some((m) => !m.local)) rating.offer();
+  if (state.chatId || state.list.items.some((m) => !m.local)) { rating.offer(); transcript.offer(); }
   if (byMe) addNote(t("you_ended"));
 }
 
@@ -118,6 +118,7 @@ export function resetConversation(keepPending) {
   state.readSent = 0;
   notice.clear();
   rating.reset();
+  transcript.reset();
 }
 
 /**
@@ -139,6 +140,7 @@ export async function showEndedConversation() {
     state.phase = "ended";
     ui.endedText.textContent = t("ended");
     rating.offer();
+    transcript.offer();
     render();
   } catch { /* offline: nothing to show */ }
 }

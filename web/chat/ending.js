@@ -95,3 +95,78 @@ export function inactivityNotice(node) {
     },
   };
 }
+
+/**
+ * "Email me the transcript" (issue 15), under the rating once the chat has ended: a button
+ * that opens a small form with the address (prefilled when the visitor gave one, editable).
+ * `send(email)` → Promise of the address it went to, or rejects with an Error carrying the
+ * server's `code`. Sent once per chat (the server says so after that).
+ * Returns {offer(), reset(), render()}.
+ */
+export function transcriptForm(section, send, knownEmail, announce) {
+  const s = { shown: false, open: false, busy: false, sentTo: null, error: "" };
+  const toggle = el("button", { type: "button", class: "btn-secondary", id: "transcript-open", "aria-expanded": "false", "aria-controls": "transcript-form" });
+  const input = el("input", { type: "email", id: "transcript-email", autocomplete: "email", maxlength: "254", required: true, "aria-describedby": "transcript-error" });
+  const submit = el("button", { type: "submit", class: "btn-primary", id: "transcript-send" });
+  const error = el("p", { class: "field-error", id: "transcript-error", role: "alert" });
+  const label = el("label", { for: "transcript-email", class: "rate-label" });
+  const form = el("form", { class: "transcript-form", id: "transcript-form", novalidate: true }, label, input, error, submit);
+  toggle.addEventListener("click", () => {
+    s.open = !s.open;
+    if (s.open && !input.value) input.value = knownEmail() || "";
+    render();
+    if (s.open) input.focus();
+  });
+  input.addEventListener("input", () => { if (s.error) { s.error = ""; render(); } });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (s.busy || s.sentTo) return;
+    const email = input.value.trim();
+    if (!email || !input.checkValidity()) { s.error = t("transcript_email_invalid"); render(); input.focus(); return; }
+    s.busy = true; s.error = ""; render();
+    try {
+      s.sentTo = await send(email);
+      announce(t("transcript_sent", { email: s.sentTo }));
+    } catch (err) {
+      s.error = transcriptError(err);
+    }
+    s.busy = false;
+    render();
+    if (s.sentTo) section.querySelector(".transcript-sent")?.focus();
+    else if (s.error) input.focus();
+  });
+
+  function render() {
+    section.hidden = !s.shown;
+    if (!s.shown) return;
+    if (s.sentTo) {
+      setChildren(section, el("p", { class: "transcript-sent", tabindex: "-1" }, t("transcript_sent", { email: s.sentTo })));
+      return;
+    }
+    toggle.textContent = t("transcript_offer");
+    toggle.setAttribute("aria-expanded", String(s.open));
+    label.textContent = t("transcript_email");
+    submit.textContent = s.busy ? t("transcript_sending") : t("transcript_send");
+    submit.disabled = s.busy;
+    error.textContent = s.error;
+    if (s.error) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+    form.hidden = !s.open;
+    if (section.firstChild !== toggle) setChildren(section, toggle, form);
+  }
+
+  return {
+    offer() { if (!s.shown) { s.shown = true; render(); } },
+    reset() { Object.assign(s, { shown: false, open: false, busy: false, sentTo: null, error: "" }); input.value = ""; render(); },
+    render,
+  };
+}
+
+/** A refusal in the visitor's language (the server's code), else its own sentence. */
+function transcriptError(err) {
+  const byCode = {
+    transcript_sent: "transcript_already", email_off: "transcript_off",
+    no_ended_chat: "transcript_none", bad_request: "transcript_email_invalid",
+  };
+  if (err && byCode[err.code]) return t(byCode[err.code]);
+  return t("transcript_failed");
+}

@@ -61,6 +61,7 @@ export const ui = {
   ctChange: $("contact-change"),
   attach: $("attach"), fileInput: $("file-input"), attachHint: $("attach-hint"), dropzone: $("dropzone"),
   notice: $("notice"), composerError: $("composer-error"), rating: $("rating"),
+  transcript: $("transcript"),
 };
 
 export const state = {

@@ -280,6 +280,8 @@ fn staff_message(
     }
     chat.counted(true, now);
     let chat_id = chat.chat_id.clone();
+    // A reply the visitor may not see: emailed if it stays unseen (state/unseen.rs).
+    s.unseen.replied(vid, &chat_id, chat.last_seq, now);
     // An agent routing gave this chat to has answered: it is theirs.
     s.answered(vid, &staff.id);
     let mut plan = Plan::ok();

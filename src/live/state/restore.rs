@@ -79,6 +79,7 @@ impl LiveState {
             self.if_nobody_available(&mut plan, now);
         }
         self.check_idle(&mut plan, now);
+        self.check_unseen(&mut plan, now);
         if !self.queues.take_dirty() {
             return plan;
         }

@@ -119,4 +119,16 @@ export default {
   // the team that is there to answer, before a chat (issue 15)
   team_here: "Für Sie da: {names}",
   team_more: "{names} und {more} weitere",
+  // das Protokoll per E-Mail und Links aus E-Mails (issue 15)
+  transcript_offer: "Protokoll per E-Mail senden",
+  transcript_email: "Ihre E-Mail-Adresse",
+  transcript_send: "Protokoll senden",
+  transcript_sending: "Wird gesendet…",
+  transcript_sent: "Das Protokoll ist unterwegs an {email}.",
+  transcript_email_invalid: "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
+  transcript_already: "Das Protokoll dieses Chats wurde bereits gesendet.",
+  transcript_off: "Leider können Protokolle hier nicht per E-Mail gesendet werden.",
+  transcript_none: "Es gibt keinen beendeten Chat zum Senden.",
+  transcript_failed: "Das Protokoll konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+  resume_failed: "Dieser Link funktioniert nicht mehr (er ist falsch oder älter als 7 Tage). Sie können einen neuen Chat beginnen.",
 };

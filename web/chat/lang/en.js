@@ -129,4 +129,16 @@ export default {
   // the team that is there to answer, before a chat (issue 15)
   team_here: "Here to help: {names}",
   team_more: "{names} and {more} more",
+  // the transcript by email and links from emails (issue 15)
+  transcript_offer: "Email me the transcript",
+  transcript_email: "Your email address",
+  transcript_send: "Send transcript",
+  transcript_sending: "Sending…",
+  transcript_sent: "The transcript is on its way to {email}.",
+  transcript_email_invalid: "Please enter a valid email address.",
+  transcript_already: "The transcript of this chat was already sent.",
+  transcript_off: "Sorry, transcripts cannot be sent by email here.",
+  transcript_none: "There is no ended chat to send.",
+  transcript_failed: "The transcript could not be sent. Please try again.",
+  resume_failed: "This link does not work any more (it is wrong or older than 7 days). You can start a new chat.",
 };

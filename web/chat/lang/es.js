@@ -119,4 +119,16 @@ export default {
   // the team that is there to answer, before a chat (issue 15)
   team_here: "Aquí para ayudarte: {names}",
   team_more: "{names} y {more} más",
+  // la transcripción por correo y los enlaces de los correos (issue 15)
+  transcript_offer: "Enviarme la transcripción por correo",
+  transcript_email: "Tu dirección de correo",
+  transcript_send: "Enviar transcripción",
+  transcript_sending: "Enviando…",
+  transcript_sent: "La transcripción va de camino a {email}.",
+  transcript_email_invalid: "Introduce una dirección de correo válida.",
+  transcript_already: "La transcripción de este chat ya se envió.",
+  transcript_off: "Lo sentimos, aquí no se pueden enviar transcripciones por correo.",
+  transcript_none: "No hay ningún chat terminado que enviar.",
+  transcript_failed: "No se pudo enviar la transcripción. Inténtalo de nuevo.",
+  resume_failed: "Este enlace ya no funciona (es incorrecto o tiene más de 7 días). Puedes empezar un chat nuevo.",
 };

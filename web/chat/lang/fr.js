@@ -119,4 +119,16 @@ export default {
   // the team that is there to answer, before a chat (issue 15)
   team_here: "À votre écoute : {names}",
   team_more: "{names} et {more} autres",
+  // la transcription par e-mail et les liens des e-mails (issue 15)
+  transcript_offer: "M'envoyer la transcription par e-mail",
+  transcript_email: "Votre adresse e-mail",
+  transcript_send: "Envoyer la transcription",
+  transcript_sending: "Envoi…",
+  transcript_sent: "La transcription est en route vers {email}.",
+  transcript_email_invalid: "Veuillez saisir une adresse e-mail valide.",
+  transcript_already: "La transcription de ce chat a déjà été envoyée.",
+  transcript_off: "Désolé, les transcriptions ne peuvent pas être envoyées par e-mail ici.",
+  transcript_none: "Il n'y a pas de chat terminé à envoyer.",
+  transcript_failed: "La transcription n'a pas pu être envoyée. Veuillez réessayer.",
+  resume_failed: "Ce lien ne fonctionne plus (il est erroné ou date de plus de 7 jours). Vous pouvez commencer un nouveau chat.",
 };
