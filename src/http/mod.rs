@@ -9,6 +9,7 @@ pub mod canned;
 pub mod chats;
 pub mod email;
 mod ops;
+pub mod push;
 pub mod settings;
 pub mod setup;
 pub mod staff_admin;
@@ -57,6 +58,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(avatars::routes(app.clone()))
         .unify()
         .or(email::routes(app.clone()))
+        .unify()
+        .or(push::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

@@ -96,6 +96,9 @@ pub struct LiveState {
     pub(crate) visits: visits::Visits,
     /// The canned replies every console has (`staff_init`, `canned_replies_changed`).
     pub(crate) canned: Vec<crate::store::canned::Canned>,
+    /// Who has Web Push subscriptions (`None`: push is off); read only for staff with no
+    /// console open (`live/events/messages.rs`).
+    pub(crate) push_staff: Option<crate::push::Subscribed>,
 }
 
 impl LiveState {
@@ -111,6 +114,7 @@ impl LiveState {
             undecided_until: 0,
             visits: Default::default(),
             canned: vec![],
+            push_staff: None,
         }
     }
 

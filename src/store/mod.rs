@@ -12,6 +12,7 @@ pub mod canned;
 pub mod chats;
 pub mod migrate;
 pub mod ops;
+pub mod push;
 #[cfg(target_env = "musl")]
 pub mod sqlite_alloc;
 pub mod writer;

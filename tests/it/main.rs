@@ -25,6 +25,7 @@ mod offline;
 mod presence;
 mod profiles;
 mod protocol;
+mod push;
 mod receipts;
 mod resilience;
 mod resume;

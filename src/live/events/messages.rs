@@ -145,6 +145,8 @@ fn visitor_message(
     };
     chat.counted(true, now);
     let chat_id = chat.chat_id.clone();
+    // Who hears a message in the room if all are connected (Web Push below).
+    let listeners = chat.serving().len() + chat.watchers.len();
     let m = plan.insert_message(NewMessage {
         id: new_id(),
         chat_id,
@@ -154,6 +156,9 @@ fn visitor_message(
         created_at: now,
         client_msg_id,
     });
+    if status.is_none() {
+        push_new_chat(s, &mut plan, vid, &content);
+    }
     // Nobody to answer (closed, or no agent available): the chat waits in the offline queue,
     // and the visitor is told so, with when the business opens if it says.
     let nobody = match status {
@@ -202,12 +207,17 @@ fn visitor_message(
         Some(ChatStatus::Unclaimed) => tell_waiting_msg(s, &mut plan, vid, m),
         Some(ChatStatus::Claimed) => {
             let room = s.message_room(vid);
+            let sends = plan.sends.len();
             s.tell(
                 &mut plan,
                 Audience::Serving(vid, None),
                 Out::VisitorSend,
                 vec![("visitor", room.clone()), ("content", Part::Message(m))],
             );
+            let heard = plan.sends.get(sends).map_or(0, |x| x.to.len());
+            if heard < listeners {
+                push_message(s, &mut plan, vid, &content);
+            }
             s.tell_if_heard(
                 &mut plan,
                 Audience::Supervisors(None),
@@ -305,4 +315,49 @@ fn staff_message(
         },
     );
     plan
+}
+
+/// Web Push (src/push/): a new chat, to every subscribed staff member with no console open.
+fn push_new_chat(s: &LiveState, plan: &mut Plan, vid: &VisitorId, content: &Arc<RawValue>) {
+    let Some(subscribed) = s.push_staff.as_ref().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let staff = subscribed.those(|sid| s.roster.staff_conn(sid).is_none());
+    push(s, plan, crate::push::Kind::NewChat, staff, vid, content);
+}
+
+/// Web Push: a visitor's message, to the subscribed staff serving the chat whose console is
+/// not connected (within their reconnect grace they still serve it). Only called when fewer
+/// connections heard it than serve or watch the chat, so it costs nothing while all are there.
+fn push_message(s: &LiveState, plan: &mut Plan, vid: &VisitorId, content: &Arc<RawValue>) {
+    let (Some(subscribed), Some(chat)) = (s.push_staff.as_ref(), s.rooms.get(vid)) else {
+        return;
+    };
+    let staff = chat
+        .serving()
+        .iter()
+        .filter(|sid| s.roster.staff_conn(sid).is_none() && subscribed.contains(sid))
+        .cloned()
+        .collect();
+    push(s, plan, crate::push::Kind::Message, staff, vid, content);
+}
+
+fn push(
+    s: &LiveState,
+    plan: &mut Plan,
+    kind: crate::push::Kind,
+    staff: Vec<crate::model::StaffId>,
+    vid: &VisitorId,
+    content: &Arc<RawValue>,
+) {
+    let Some(chat) = s.rooms.get(vid).filter(|_| !staff.is_empty()) else {
+        return;
+    };
+    plan.pushes.push(crate::push::Push {
+        kind,
+        staff,
+        chat_id: chat.chat_id.clone(),
+        visitor: chat.visitor.name.clone(),
+        content: content.clone(),
+    });
 }
