@@ -657,6 +657,7 @@ try {
   await (await import("./widget14.mjs")).widget14Checks({ check, assert, newPage, BIN, shot });
   await (await import("./settings15.mjs")).settings15Checks({ check, assert, newPage, BIN, shot });
   await (await import("./email15.mjs")).email15Checks({ check, assert, newPage, BIN, shot });
+  await (await import("./push15.mjs")).push15Checks({ check, assert, newPage, BIN, shot });
 
   await check("no page errors", async () => {
     assert(pageErrors.length === 0, pageErrors.join("\n"));
