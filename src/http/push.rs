@@ -101,10 +101,14 @@ async fn subscribe(
         p256dh: req.keys.p256dh,
         auth: req.keys.auth,
     };
-    app.store
+    let taken_from = app
+        .store
         .write(move |c| db::subscribe(c, &sub, push::MAX_PER_STAFF, now_ms()))
         .await?;
     pusher.subscribed().set(&staff.id, true);
+    if let Some(other) = taken_from {
+        pusher.subscribed().set(&other, false);
+    }
     Ok(json!({"subscribed": true}))
 }
 

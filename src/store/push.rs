@@ -38,13 +38,18 @@ pub fn vapid_key(
 }
 
 /// Keeps `sub` for its staff member (an endpoint subscribed again moves to them with its new
-/// keys); beyond `max` subscriptions of theirs the oldest go.
+/// keys); beyond `max` subscriptions of theirs the oldest go. Answers the other staff member
+/// the endpoint was taken from (one browser profile, two accounts) if they have none left.
 pub fn subscribe(
     conn: &Connection,
     sub: &Subscription,
     max: usize,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Option<StaffId>, StoreError> {
+    let before: Option<String> = conn
+        .prepare_cached("SELECT staff_id FROM push_subscriptions WHERE endpoint = ?1")?
+        .query_row([&sub.endpoint], |r| r.get(0))
+        .optional()?;
     conn.prepare_cached(
         "INSERT INTO push_subscriptions (id, staff_id, endpoint, p256dh, auth, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -66,7 +71,12 @@ pub fn subscribe(
              ORDER BY created_at DESC, id LIMIT ?2)",
     )?
     .execute(params![sub.staff_id.as_str(), max as i64])?;
-    Ok(())
+    match before {
+        Some(prev) if prev != sub.staff_id.as_str() && !has_subscriptions(conn, &prev)? => {
+            Ok(Some(StaffId(prev)))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Removes the caller's subscription with this endpoint; whether there was one.

@@ -447,6 +447,19 @@ async fn bad_subscriptions_are_refused_naming_the_field_and_visitors_cannot_subs
     assert_eq!(endpoints.len(), 10, "{endpoints:?}");
     assert!(!endpoints.contains(&"https://push.example.net/send/abc".to_string()));
 
+    // One browser profile, another account: the endpoint moves to whoever subscribed last.
+    let (other_id, other) = s.staff("other@shop.test", "agent").await;
+    let moved = d.json("https://push.example.net/d/9");
+    assert_eq!(subscribe(&s, &other, moved).await.0, 201);
+    let owner: String = db(&s)
+        .query_row(
+            "SELECT staff_id FROM push_subscriptions WHERE endpoint = ?1",
+            ["https://push.example.net/d/9"],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(owner, other_id);
+
     let (_, visitor) = s.visitor(Some("Eve")).await;
     let (st, v) = subscribe(&s, &visitor, good.clone()).await;
     assert_error(st, &v, 403);
