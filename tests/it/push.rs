@@ -29,7 +29,8 @@ struct Received {
     body: Vec<u8>,
 }
 
-/// A push service on loopback: answers 201, or 410 for paths ending in `/gone`.
+/// A push service on loopback: answers 201; 410 for paths ending in `/gone`, 400 for `/bad`,
+/// and 503 to the first request for `/flaky`.
 struct PushSink {
     port: u16,
     rx: Mutex<mpsc::UnboundedReceiver<Received>>,
@@ -40,18 +41,31 @@ impl PushSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = mpsc::unbounded_channel();
+        let flaky_seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let tx = tx.clone();
+                let flaky_seen = flaky_seen.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req: http::Request<_>| {
                         let tx = tx.clone();
+                        let flaky_seen = flaky_seen.clone();
                         async move {
                             let (parts, body) = req.into_parts();
                             let body: hyper::body::Incoming = body;
                             let body = body.collect().await?.to_bytes().to_vec();
                             let path = parts.uri.path().to_string();
-                            let status = if path.ends_with("/gone") { 410 } else { 201 };
+                            let status = if path.ends_with("/gone") {
+                                410
+                            } else if path.ends_with("/bad") {
+                                400
+                            } else if path.ends_with("/flaky")
+                                && !flaky_seen.swap(true, std::sync::atomic::Ordering::SeqCst)
+                            {
+                                503
+                            } else {
+                                201
+                            };
                             let _ = tx.send(Received {
                                 path,
                                 headers: parts.headers,
@@ -492,4 +506,59 @@ async fn the_vapid_key_is_made_once_and_survives_a_restart() {
         .query_row("SELECT COUNT(*) FROM push_vapid", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn a_503_is_tried_again_and_a_400_is_noted_on_the_subscription() {
+    let sink = PushSink::start().await;
+    let s = Server::start();
+    let (_, agent) = s.staff("agent@shop.test", "agent").await;
+    let public_key = key(&s, &agent).await;
+    let flaky = Device::new();
+    assert_eq!(
+        subscribe(&s, &agent, flaky.json(&sink.endpoint("flaky")))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        subscribe(&s, &agent, Device::new().json(&sink.endpoint("bad")))
+            .await
+            .0,
+        201
+    );
+    let v = visitor(&s, Transport::Ws, "Eve").await;
+    assert_eq!(v.c.emit("visitor_msg", text("hi")).await, ok());
+    let mut first = vec![sink.next().await.path, sink.next().await.path];
+    first.sort();
+    assert_eq!(first, ["/push/bad", "/push/flaky"]);
+    // The 503 is tried again after a pause; the 400 is not.
+    let again = sink.next().await;
+    assert_eq!(again.path, "/push/flaky");
+    let note = open(&again, &sink, &public_key, &flaky);
+    assert_eq!(note["title"], "New chat from Eve");
+    let last_error = |path: &str| -> Option<String> {
+        db(&s)
+            .query_row(
+                "SELECT last_error FROM push_subscriptions WHERE endpoint LIKE ?1",
+                [format!("%{path}")],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while last_error("/bad").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error noted for /bad"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        last_error("/bad").unwrap().contains("400"),
+        "{:?}",
+        last_error("/bad")
+    );
+    assert_eq!(last_error("/flaky"), None);
+    sink.none(1000).await;
 }
