@@ -257,3 +257,27 @@ CREATE TABLE search_state (
     indexed_rowid  INTEGER NOT NULL
 );
 INSERT INTO search_state (id, indexed_rowid) VALUES (1, 0);
+
+-- migration: 9
+-- Web Push for staff (issue 15): the server's VAPID key pair (RFC 8292), made on first start
+-- and kept, so the subscriptions browsers made with its public key stay good across restarts;
+-- one row. `private_key` is the P-256 secret scalar (32 bytes); the public key follows from it.
+CREATE TABLE push_vapid (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    private_key  BLOB NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+-- A browser's push subscription (`PushSubscription.toJSON()`) for a staff member: where to
+-- POST and the keys to encrypt for (RFC 8291), base64url as the browser gave them. An endpoint
+-- belongs to one browser profile; subscribing it again moves it to the caller. `last_error` is
+-- the last failed delivery's sentence (NULL after a success).
+CREATE TABLE push_subscriptions (
+    id          TEXT PRIMARY KEY,
+    staff_id    TEXT NOT NULL REFERENCES staff(id),
+    endpoint    TEXT NOT NULL UNIQUE,
+    p256dh      TEXT NOT NULL,
+    auth        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    last_error  TEXT
+) WITHOUT ROWID;
+CREATE INDEX push_subscriptions_staff ON push_subscriptions(staff_id, created_at);

@@ -18,6 +18,7 @@ pub mod live;
 pub mod model;
 pub mod net;
 pub mod notify;
+pub mod push;
 pub mod realtime;
 pub mod server;
 pub mod settings;

@@ -52,6 +52,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             config.max_staffs_in_chat,
         ),
         Some(mailer),
+        Some(crate::push::Pusher::start(store.clone(), &config.public_url).await?),
     )
     .await?;
     let app = App::new(config, store.clone(), live.clone());

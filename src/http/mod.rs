@@ -10,6 +10,7 @@ pub mod chats;
 pub mod email;
 pub mod history;
 mod ops;
+pub mod push;
 mod reports;
 pub mod settings;
 pub mod setup;
@@ -66,6 +67,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(email::routes(app.clone()))
         .unify()
         .or(visitor_email::routes(app.clone()))
+        .unify()
+        .or(push::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

@@ -104,6 +104,8 @@ pub struct Live {
     pub messages_stored: Arc<AtomicU64>,
     /// The email outbox, told of a plan's notices after its commit (`None`: no email).
     pub mailer: Option<crate::email::Mailer>,
+    /// The Web Push sender, told of a plan's pushes after its commit (`None`: no push).
+    pub pusher: Option<crate::push::Pusher>,
 }
 
 impl Live {
@@ -112,6 +114,7 @@ impl Live {
         store: Store,
         cfg: LiveConfig,
         mailer: Option<crate::email::Mailer>,
+        pusher: Option<crate::push::Pusher>,
     ) -> Result<Live, crate::error::StoreError> {
         let settings = store.read(crate::store::accounts::load_settings).await?;
         let settings = crate::settings::Settings::from_rows(&settings);
@@ -129,9 +132,11 @@ impl Live {
             commands: Arc::new(AtomicU64::new(0)),
             messages_stored: Arc::new(AtomicU64::new(0)),
             mailer,
+            pusher,
         };
         let mut state = LiveState::new(cfg);
         state.settings = settings;
+        state.push_staff = live.pusher.as_ref().map(|p| p.subscribed().clone());
         state.canned = store
             .read(|c| Ok(crate::store::canned::load_canned(c)?))
             .await?;
@@ -476,6 +481,7 @@ impl Runner {
             && plan.sends.is_empty()
             && plan.closes.is_empty()
             && plan.notices.is_empty()
+            && plan.pushes.is_empty()
         {
             if let (Some(r), Some(a)) = (reply, answer) {
                 r(a);
@@ -488,6 +494,7 @@ impl Runner {
             sends,
             closes,
             notices,
+            pushes,
             ..
         } = plan;
         // Resolve connections now: a connection that closes later still gets what was
@@ -521,6 +528,7 @@ impl Runner {
                         sends,
                         closes,
                         notices,
+                        pushes,
                     }));
                 },
             )

@@ -23,6 +23,8 @@ pub(super) struct Committed {
     pub closes: Vec<Outbox>,
     /// Emails to hand to the outbox once committed.
     pub notices: Vec<crate::email::Notice>,
+    /// Web pushes to hand to the push sender once committed.
+    pub pushes: Vec<crate::push::Push>,
 }
 
 pub(super) enum Delivery {
@@ -81,6 +83,11 @@ pub(super) async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Liv
                 if let Some(mailer) = &live.mailer {
                     for notice in c.notices {
                         mailer.notify(notice);
+                    }
+                }
+                if let Some(pusher) = &live.pusher {
+                    for push in c.pushes {
+                        pusher.notify(push);
                     }
                 }
             }

@@ -100,6 +100,8 @@ pub struct Plan {
     pub timers: Vec<(Duration, Timer)>,
     /// Emails to send once the plan is committed (src/email/).
     pub notices: Vec<crate::email::Notice>,
+    /// Web pushes to send once the plan is committed (src/push/).
+    pub pushes: Vec<crate::push::Push>,
     slots: usize,
 }
 

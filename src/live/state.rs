@@ -99,6 +99,9 @@ pub struct LiveState {
     pub(crate) canned: Vec<crate::store::canned::Canned>,
     /// Chats with staff replies their visitor has not seen (emailed on a tick: `unseen.rs`).
     pub(crate) unseen: unseen::Unseen,
+    /// Who has Web Push subscriptions (`None`: push is off); read only for staff with no
+    /// console open (`live/events/messages.rs`).
+    pub(crate) push_staff: Option<crate::push::Subscribed>,
 }
 
 impl LiveState {
@@ -115,6 +118,7 @@ impl LiveState {
             visits: Default::default(),
             canned: vec![],
             unseen: Default::default(),
+            push_staff: None,
         }
     }
 

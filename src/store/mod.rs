@@ -14,6 +14,7 @@ pub mod email;
 pub mod history;
 pub mod migrate;
 pub mod ops;
+pub mod push;
 pub mod reports;
 pub mod search;
 #[cfg(target_env = "musl")]

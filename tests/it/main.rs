@@ -27,6 +27,7 @@ mod offline;
 mod presence;
 mod profiles;
 mod protocol;
+mod push;
 mod receipts;
 mod reports;
 mod resilience;

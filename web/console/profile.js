@@ -1,8 +1,10 @@
 // "Your profile" (issue 15): every staff member sets the display name, title and photo that
-// visitors see (PATCH /api/v1/staff/{me}, PUT/DELETE /api/v1/staff/{me}/avatar). Opened from
-// the name in the top bar.
+// visitors see (PATCH /api/v1/staff/{me}, PUT/DELETE /api/v1/staff/{me}/avatar), and switches
+// Web Push on this device (`PushSwitch` below, with /console/sw.js). Opened from the name in
+// the top bar.
 
-import { staffName, setChildren, hueFor } from "/shared/format.js";
+import { staffName, setChildren, hueFor, el } from "/shared/format.js";
+import "/console/texts.js";
 import { addTexts, t } from "/shared/i18n.js";
 import { api, getToken } from "/console/api.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
@@ -38,6 +40,7 @@ export class Profile {
     $("profile-choose").addEventListener("click", () => $("profile-file").click());
     $("profile-file").addEventListener("change", () => this.upload());
     $("profile-remove").addEventListener("click", () => this.removePhoto());
+    this.push = new PushSwitch(toast);
   }
 
   open() {
@@ -45,6 +48,7 @@ export class Profile {
     $("pf-display-name").value = this.me.display_name || "";
     $("pf-title").value = this.me.title || "";
     this.drawPhoto();
+    this.push.refresh();
     $("profile-dialog").showModal();
     $("pf-display-name").focus();
   }
@@ -107,5 +111,125 @@ export class Profile {
     } catch (e) {
       $("profile-error").textContent = e.message;
     }
+  }
+}
+
+// ---- Web Push on this device ---------------------------------------------------------------
+
+const SW_URL = "/console/sw.js";
+const SW_SCOPE = "/console/";
+
+/** The VAPID key (base64url) as the bytes `pushManager.subscribe` takes. */
+function keyBytes(b64url) {
+  const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function pushSupported() {
+  return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+}
+
+/**
+ * "Notifications on this device": a switch in the profile dialog. On: the service worker is
+ * registered, permission asked, the browser subscribed with the server's VAPID key and the
+ * subscription POSTed; off: unsubscribed here and DELETEd on the server. The worker is
+ * registered whenever the console loads, so a notification's click works in any case.
+ */
+class PushSwitch {
+  constructor(toast) {
+    this.toast = toast;
+    this.box = el("input", { type: "checkbox", role: "switch", id: "pf-push", "aria-describedby": "pf-push-status" });
+    this.status = el("p", { class: "muted", id: "pf-push-status", "aria-live": "polite" });
+    const row = el("div", { class: "push-setting", id: "pf-push-row" },
+      el("label", { class: "check", for: "pf-push" }, this.box, " ", el("span", { text: t("push.switch") })),
+      this.status);
+    $("profile-error").before(row);
+    this.box.addEventListener("change", () => this.toggle());
+    if (pushSupported() && window.isSecureContext) {
+      navigator.serviceWorker.register(SW_URL, { scope: SW_SCOPE }).catch(() => { /* said on use */ });
+    }
+  }
+
+  say(key, vars) { this.status.textContent = t(key, vars); }
+
+  async subscription() {
+    const reg = await navigator.serviceWorker.getRegistration(SW_SCOPE);
+    return reg ? reg.pushManager.getSubscription() : null;
+  }
+
+  /** Shows what this device is set to now. */
+  async refresh() {
+    if (!window.isSecureContext) return this.disable("push.insecure");
+    if (!pushSupported()) return this.disable("push.unsupported");
+    this.box.disabled = false;
+    if (Notification.permission === "denied") {
+      this.box.checked = false;
+      return this.say("push.blocked");
+    }
+    try {
+      const sub = await this.subscription();
+      this.box.checked = Boolean(sub);
+      this.say(sub ? "push.on" : "push.help");
+    } catch {
+      this.box.checked = false;
+      this.say("push.help");
+    }
+  }
+
+  disable(key) {
+    this.box.checked = false;
+    this.box.disabled = true;
+    this.say(key);
+  }
+
+  async toggle() {
+    const on = this.box.checked;
+    this.box.disabled = true;
+    this.say("push.working");
+    try {
+      if (on) await this.turnOn();
+      else await this.turnOff();
+      this.toast(t(on ? "push.turned_on" : "push.turned_off"));
+    } catch (e) {
+      this.box.checked = !on;
+      this.say(e && e.sentenceKey ? e.sentenceKey : "push.failed", { reason: (e && e.message) || String(e) });
+      this.box.disabled = false;
+      return;
+    }
+    this.box.disabled = false;
+    await this.refresh();
+  }
+
+  async turnOn() {
+    await navigator.serviceWorker.register(SW_URL, { scope: SW_SCOPE });
+    const permission = await Notification.requestPermission();
+    if (permission !== "granted") {
+      const e = new Error(permission);
+      e.sentenceKey = permission === "denied" ? "push.blocked" : "push.refused";
+      throw e;
+    }
+    const reg = await navigator.serviceWorker.ready;
+    const { public_key: key } = await api("/api/v1/push/key");
+    let sub = await reg.pushManager.getSubscription();
+    if (sub && sub.options && sub.options.applicationServerKey) {
+      // Made with another server key (a restored or different server): start over.
+      const had = new Uint8Array(sub.options.applicationServerKey);
+      const want = keyBytes(key);
+      if (had.length !== want.length || had.some((b, i) => b !== want[i])) {
+        await sub.unsubscribe();
+        sub = null;
+      }
+    }
+    if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+    await api("/api/v1/push/subscriptions", { method: "POST", body: sub.toJSON() });
+  }
+
+  async turnOff() {
+    const sub = await this.subscription();
+    if (!sub) return;
+    const endpoint = sub.endpoint;
+    await sub.unsubscribe();
+    await api("/api/v1/push/subscriptions", { method: "DELETE", body: { endpoint } });
   }
 }

@@ -132,3 +132,19 @@ addTexts("en", {
   "widget.copied": "Copied",
   "widget.copy_selected": "Selected: press Ctrl+C (⌘C) to copy",
 });
+
+// Issue 15: Web Push on this device, in "Your profile" (web/console/profile.js, sw.js).
+addTexts("en", {
+  "push.switch": "Notifications on this device",
+  "push.help": "When no console tab of yours is open, this device tells you of new chats and of messages in your chats.",
+  "push.on": "On: this device is told of new chats and of messages in your chats while your console is closed.",
+  "push.off": "Off on this device.",
+  "push.working": "Setting up notifications…",
+  "push.unsupported": "This browser cannot receive push notifications. On an iPhone or iPad, add the console to the Home Screen first.",
+  "push.insecure": "Notifications need the console to be opened over https://.",
+  "push.blocked": "Notifications are blocked for this site. Allow them in the browser's site settings, then try again.",
+  "push.refused": "Notifications were not allowed, so they stay off.",
+  "push.failed": "Notifications could not be switched: {reason}",
+  "push.turned_on": "Notifications are on for this device.",
+  "push.turned_off": "Notifications are off for this device.",
+});

@@ -152,6 +152,8 @@ fn visitor_message(
     };
     chat.counted(true, now);
     let chat_id = chat.chat_id.clone();
+    // Who hears a message in the room if all are connected (Web Push below).
+    let listeners = chat.serving().len() + chat.watchers.len();
     let m = plan.insert_message(NewMessage {
         id: new_id(),
         chat_id,
@@ -161,6 +163,9 @@ fn visitor_message(
         created_at: now,
         client_msg_id,
     });
+    if status.is_none() {
+        push_new_chat(s, &mut plan, vid, &content);
+    }
     // Nobody to answer (closed, or no agent available): the chat waits in the offline queue,
     // and the visitor is told so, with when the business opens if it says.
     let nobody = match status {
@@ -209,12 +214,17 @@ fn visitor_message(
         Some(ChatStatus::Unclaimed) => tell_waiting_msg(s, &mut plan, vid, m),
         Some(ChatStatus::Claimed) => {
             let room = s.message_room(vid);
+            let sends = plan.sends.len();
             s.tell(
                 &mut plan,
                 Audience::Serving(vid, None),
                 Out::VisitorSend,
                 vec![("visitor", room.clone()), ("content", Part::Message(m))],
             );
+            let heard = plan.sends.get(sends).map_or(0, |x| x.to.len());
+            if heard < listeners {
+                push_message(s, &mut plan, vid, &content);
+            }
             s.tell_if_heard(
                 &mut plan,
                 Audience::Supervisors(None),
@@ -314,4 +324,125 @@ fn staff_message(
         },
     );
     plan
+}
+
+/// Web Push (src/push/): a new chat, to every subscribed staff member with no console open.
+fn push_new_chat(s: &LiveState, plan: &mut Plan, vid: &VisitorId, content: &Arc<RawValue>) {
+    let Some(subscribed) = s.push_staff.as_ref().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let staff = subscribed.those(|sid| s.roster.staff_conn(sid).is_none());
+    push(s, plan, crate::push::Kind::NewChat, staff, vid, content);
+}
+
+/// Web Push: a visitor's message, to the subscribed staff serving the chat whose console is
+/// not connected (within their reconnect grace they still serve it). Only called when fewer
+/// connections heard it than serve or watch the chat, so it costs nothing while all are there.
+fn push_message(s: &LiveState, plan: &mut Plan, vid: &VisitorId, content: &Arc<RawValue>) {
+    let (Some(subscribed), Some(chat)) = (s.push_staff.as_ref(), s.rooms.get(vid)) else {
+        return;
+    };
+    let staff = chat
+        .serving()
+        .iter()
+        .filter(|sid| s.roster.staff_conn(sid).is_none() && subscribed.contains(sid))
+        .cloned()
+        .collect();
+    push(s, plan, crate::push::Kind::Message, staff, vid, content);
+}
+
+fn push(
+    s: &LiveState,
+    plan: &mut Plan,
+    kind: crate::push::Kind,
+    staff: Vec<crate::model::StaffId>,
+    vid: &VisitorId,
+    content: &Arc<RawValue>,
+) {
+    let Some(chat) = s.rooms.get(vid).filter(|_| !staff.is_empty()) else {
+        return;
+    };
+    plan.pushes.push(crate::push::Push {
+        kind,
+        staff,
+        chat_id: chat.chat_id.clone(),
+        visitor: chat.visitor.name.clone(),
+        content: content.clone(),
+    });
+}
+
+#[cfg(test)]
+mod push_rules {
+    //! Web Push decisions, plans in and pushes out: to subscribed staff with no console only.
+    use crate::auth::Principal;
+    use crate::live::plan::ConnId;
+    use crate::live::state::{LiveConfig, LiveState};
+    use crate::model::{Role, Staff, StaffId, Visitor};
+    use crate::push::{Kind, Subscribed};
+    use serde_json::{json, value::RawValue};
+    use std::time::Duration;
+
+    fn staff(id: &str) -> Principal {
+        Principal::Staff(Staff {
+            id: id.into(),
+            email: format!("{id}@shop.test"),
+            full_name: id.into(),
+            display_name: None,
+            organisation_id: "org".into(),
+            role_id: Role::Agent,
+            disabled: false,
+            created_at: 0,
+            updated_at: None,
+            max_chats: crate::model::DEFAULT_MAX_CHATS,
+            availability: Default::default(),
+            title: None,
+            avatar_url: None,
+        })
+    }
+
+    fn msg(l: &mut LiveState, text: &str, now: i64) -> crate::live::plan::Plan {
+        let raw = RawValue::from_string(json!({ "content": text }).to_string()).unwrap();
+        let req = crate::live::events::Request::parse("visitor_msg", Some(&raw), 1 << 14).unwrap();
+        l.request(ConnId(10), req, now)
+    }
+
+    #[test]
+    fn pushes_go_only_to_subscribed_staff_without_a_console() {
+        let mut l = LiveState::new(LiveConfig::new(Duration::from_secs(60), 5));
+        let subscribed = Subscribed::default();
+        l.push_staff = Some(subscribed.clone());
+        subscribed.set(&StaffId::from("a"), true);
+        subscribed.set(&StaffId::from("away"), true);
+        l.connect(ConnId(1), &staff("a"), false, 0);
+        let v = Visitor {
+            id: "v".into(),
+            name: "Eve".into(),
+            email: None,
+            is_anonymous: false,
+            disabled: false,
+            created_at: 0,
+            updated_at: None,
+        };
+        l.connect(ConnId(10), &Principal::Visitor(v), false, 0);
+        // A new chat: "away" (subscribed, no console) hears of it; "a" is connected.
+        let p = msg(&mut l, "hello", 1);
+        assert_eq!(p.pushes.len(), 1);
+        assert_eq!(p.pushes[0].kind, Kind::NewChat);
+        assert_eq!(p.pushes[0].staff, [StaffId::from("away")]);
+        assert_eq!(p.pushes[0].visitor, "Eve");
+        // "a" serves it: messages push nothing while a's console is connected…
+        let raw = RawValue::from_string(json!({"visitor": "v"}).to_string()).unwrap();
+        let join = crate::live::events::Request::parse("staff_join", Some(&raw), 1 << 14).unwrap();
+        assert_eq!(l.request(ConnId(1), join, 2).reply, Some(Ok(())));
+        assert!(msg(&mut l, "still there?", 3).pushes.is_empty());
+        // …and push to "a" once it drops (still serving within the grace).
+        l.disconnect(ConnId(1), 4);
+        let p = msg(&mut l, "hello?", 5);
+        assert_eq!(p.pushes.len(), 1);
+        assert_eq!(p.pushes[0].kind, Kind::Message);
+        assert_eq!(p.pushes[0].staff, [StaffId::from("a")]);
+        // Not subscribed any more: nothing.
+        subscribed.set(&StaffId::from("a"), false);
+        assert!(msg(&mut l, "anyone?", 6).pushes.is_empty());
+    }
 }
