@@ -59,19 +59,22 @@ export async function emailSettings15Checks({ check: runCheck, assert, newPage, 
       await admin.goto(`${BASE}/console/#/team`);
       await admin.locator("#email-settings-form[data-loaded=true]").waitFor();
       await admin.locator("#em-state", { hasText: "Email is off" }).waitFor();
-      for (const id of ["em-smtp_url", "em-email_from", "em-notify_emails", "em-test-to"]) {
+      for (const id of ["em-smtp_url", "em-email_from", "em-notify_emails", "em-email_reply_after_secs", "em-test-to"]) {
         assert(await admin.locator(`label[for=${id}]`).count() === 1, `no label for #${id}`);
       }
       assert(await admin.inputValue("#em-test-to") === ADMIN.email, "the test address is not the admin's own");
       await admin.fill("#em-smtp_url", SMTP);
       await admin.fill("#em-email_from", "Atlas Maps <shop@example.com>");
       await admin.fill("#em-notify_emails", `${ADMIN.email}\nsam@example.com`);
+      assert(await admin.inputValue("#em-email_reply_after_secs") === "300", "the default delay is not shown");
+      await admin.fill("#em-email_reply_after_secs", "600");
       await admin.click("#em-save");
       await admin.locator("#em-saved", { hasText: "Email settings saved." }).waitFor();
       await admin.locator("#em-state", { hasText: "Email is on." }).waitFor();
       const s = await settings();
       assert(s.smtp_url === SMTP && s.email_from === "Atlas Maps <shop@example.com>"
-        && JSON.stringify(s.notify_emails) === JSON.stringify([ADMIN.email, "sam@example.com"]), JSON.stringify(s));
+        && JSON.stringify(s.notify_emails) === JSON.stringify([ADMIN.email, "sam@example.com"])
+        && s.email_reply_after_secs === 600, JSON.stringify(s));
       await shot(admin, "console-email-settings.png");
     });
 

@@ -10,7 +10,7 @@ import { Team } from "/console/team.js";
 import { WidgetSettings } from "/console/widget_settings.js";
 import { HistoryView } from "/console/history_view.js";
 import { ReportsView } from "/console/reports_view.js";
-import { Profile } from "/console/profile.js";
+import { Profile, forgetPushDevice } from "/console/profile.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
 import { applyTexts } from "/shared/i18n.js";
@@ -87,6 +87,7 @@ async function signOut(message = "") {
   if (socket) { socket.destroy(); socket = null; }
   setToken(null);
   if (token && !message) {
+    await forgetPushDevice(token);
     try { await fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: token } }); } catch { /* offline */ }
   }
   // A fresh page is the simplest way to drop every piece of live state.

@@ -11,13 +11,16 @@ import { t, addTexts } from "/shared/i18n.js";
 
 addTexts("en", {
   "email.title": "Email",
-  "email.intro": "Emails to your team when a visitor leaves a message while nobody is there, and to visitors about replies they missed.",
+  "email.intro": "Emails to your team when a visitor leaves a message while nobody is there, and to visitors about replies they missed and the transcripts they ask for.",
   "email.smtp_url": "SMTP server",
   "email.smtp_url_help": "smtp://user:password@smtp.example.com:587 (STARTTLS) or smtps://…:465 (TLS from the start). Empty: no email. The password is never shown again; leave ******** to keep it.",
   "email.from": "From",
   "email.from_help": "The sender of every email, such as Shop Support <support@shop.example>.",
   "email.notify": "Notify",
   "email.notify_help": "Staff addresses that hear of messages left while nobody was available, one per line (at most 20).",
+  "email.reply_after": "Email missed replies after",
+  "email.reply_after_help": "A reply the visitor has not seen this many seconds after they left is emailed to them, with a link back to the chat (0 = never, up to 86400).",
+  "email.seconds": "seconds",
   "email.save": "Save email settings",
   "email.saved": "Email settings saved.",
   "email.off": "Email is off: set the SMTP server and the sender to turn it on.",
@@ -34,13 +37,13 @@ addTexts("en", {
   "email.status_ok": "Sent {at}",
   "email.status_failed": "Not sent {at} (try {n} of {max}): {error}",
   "email.kind.offline_message": "Message left while nobody was available",
-  "email.kind.visitor_reply": "Reply the visitor missed",
+  "email.kind.visitor_replies": "Replies a visitor missed",
   "email.kind.transcript": "Transcript for a visitor",
   "email.kind.test": "Test email",
   "email.unavailable": "Email is not available in this server.",
 });
 
-const FIELDS = ["smtp_url", "email_from", "notify_emails"];
+const FIELDS = ["smtp_url", "email_from", "notify_emails", "email_reply_after_secs"];
 /** How many tries an email gets in all (`email::MAX_ATTEMPTS` on the server). */
 const MAX_ATTEMPTS = 5;
 
@@ -71,6 +74,7 @@ export class EmailSettings {
       email_from: el("input", { type: "text", maxlength: "320", spellcheck: "false", autocomplete: "off",
         placeholder: "Shop Support <support@shop.example>" }),
       notify_emails: el("textarea", { rows: "3", spellcheck: "false", autocomplete: "off", placeholder: "owner@shop.example" }),
+      email_reply_after_secs: el("input", { type: "number", min: "0", max: "86400", step: "1", inputmode: "numeric" }),
     };
     this.state = el("p", { class: "muted", id: "em-state", role: "status" });
     this.error = el("p", { class: "form-error", id: "em-error", role: "alert" });
@@ -93,7 +97,8 @@ export class EmailSettings {
         el("div", { class: "settings-grid" },
           field("smtp_url", t("email.smtp_url"), this.inputs.smtp_url, t("email.smtp_url_help")),
           field("email_from", t("email.from"), this.inputs.email_from, t("email.from_help")),
-          field("notify_emails", t("email.notify"), this.inputs.notify_emails, t("email.notify_help"))),
+          field("notify_emails", t("email.notify"), this.inputs.notify_emails, t("email.notify_help")),
+          field("email_reply_after_secs", t("email.reply_after"), this.inputs.email_reply_after_secs, t("email.reply_after_help"))),
         this.error,
         el("div", { class: "settings-actions" }, this.status, this.saveBtn),
         el("div", { class: "em-test" },
@@ -128,6 +133,7 @@ export class EmailSettings {
     this.inputs.smtp_url.value = typeof s.smtp_url === "string" ? s.smtp_url : "";
     this.inputs.email_from.value = typeof s.email_from === "string" ? s.email_from : "";
     this.inputs.notify_emails.value = Array.isArray(s.notify_emails) ? s.notify_emails.join("\n") : "";
+    this.inputs.email_reply_after_secs.value = s.email_reply_after_secs ?? 300;
     this.state.textContent = t(s.smtp_url && s.email_from ? "email.on" : "email.off");
     this.clearErrors();
     this.form.dataset.loaded = "true";
@@ -139,6 +145,9 @@ export class EmailSettings {
       smtp_url: text(this.inputs.smtp_url.value),
       email_from: text(this.inputs.email_from.value),
       notify_emails: this.inputs.notify_emails.value.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean),
+      // As typed when it is not a whole number: the server names the key it refuses.
+      email_reply_after_secs: /^\d+$/.test(this.inputs.email_reply_after_secs.value.trim())
+        ? Number(this.inputs.email_reply_after_secs.value.trim()) : this.inputs.email_reply_after_secs.value,
     };
   }
 

@@ -131,6 +131,24 @@ function pushSupported() {
 }
 
 /**
+ * Signing out on a shared computer: this device stops getting the person's pushes (the browser
+ * unsubscribes, the server forgets the subscription). Never throws; nothing to do without one.
+ */
+export async function forgetPushDevice(token) {
+  try {
+    if (!pushSupported()) return;
+    const reg = await navigator.serviceWorker.getRegistration(SW_SCOPE);
+    const sub = reg && (await reg.pushManager.getSubscription());
+    if (!sub) return;
+    const endpoint = sub.endpoint;
+    await sub.unsubscribe();
+    await fetch("/api/v1/push/subscriptions", {
+      method: "DELETE", headers: { Authorization: token, "Content-Type": "application/json" }, body: JSON.stringify({ endpoint }),
+    });
+  } catch { /* offline or refused: the push service drops it in time */ }
+}
+
+/**
  * "Notifications on this device": a switch in the profile dialog. On: the service worker is
  * registered, permission asked, the browser subscribed with the server's VAPID key and the
  * subscription POSTed; off: unsubscribed here and DELETEd on the server. The worker is
