@@ -11,43 +11,25 @@
 //     and says so; the "Recent emails" list shows the test email as sent.
 //
 //   node email_settings15.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, execFileSync } from "node:child_process";
-import { WAIT, sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs";
+import { WAIT, stopServer, isMain, runAlone, ownServer, chained } from "./suite.mjs";
 import { smtpSink, textPart } from "./email15.mjs";
 
 const ADMIN = { email: "olga@example.com", password: "olga-pass-123", name: "Olga Owner", role: "admin" };
 
 export async function emailSettings15Checks({ check: runCheck, assert, newPage, BIN, shot = async () => {} }) {
-  let broken = false;
   // One chain: each step needs the one before.
-  const check = (name, fn) => runCheck(`email settings15: ${name}`, async () => {
-    if (broken) throw new Error("skipped: an earlier step of this chain failed");
-    try { await fn(); } catch (e) { broken = true; throw e; }
-  }, { independent: true });
+  const check = chained(runCheck, "email settings15");
   if (!BIN) {
     await check("needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); });
     return;
   }
-  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-emailset15-"));
-  const PORT = await freePort();
-  const BASE = `http://127.0.0.1:${PORT}`;
-  execFileSync(BIN, ["user", "add", "--email", ADMIN.email, "--name", ADMIN.name, "--role", ADMIN.role, "--password", ADMIN.password, "--data", DATA],
-    { stdio: ["ignore", "ignore", "inherit"] });
-  const fd = fs.openSync(path.join(DATA, "server.log"), "a");
-  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
+  const { BASE, server } = await ownServer(BIN, "emailset15", [ADMIN]);
   const sink = await smtpSink();
   const SMTP = `smtp://127.0.0.1:${sink.port}?tls=none`;
   let admin = null;
   let token = null;
   const settings = async () => (await fetch(`${BASE}/api/v1/settings`, { headers: { Authorization: token } })).json();
   try {
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
-    }
     await check("the admin turns email on from the console", async () => {
       admin = await newPage("email settings admin", { width: 1280, height: 900 });
       await admin.goto(`${BASE}/console/`);

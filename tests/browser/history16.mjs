@@ -7,34 +7,19 @@
 //
 //   node history16.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, execFileSync } from "node:child_process";
-import { sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs";
+import { stopServer, isMain, runAlone, ownServer, chained } from "./suite.mjs";
 
 const ADMIN = { email: "hana@example.com", password: "hana-pass-123", name: "Hana Owner", role: "admin" };
 const AGENT = { email: "ivo@example.com", password: "ivo-pass-1234", name: "Ivo Agent", role: "agent" };
 const QUESTION = "Do you still have the blue umbrella with the wooden handle?";
 
 export async function history16Checks({ check: runCheck, assert, newPage, BIN, shot = async () => {} }) {
-  let broken = false;
-  const check = (name, fn) => runCheck(`history16: ${name}`, async () => {
-    if (broken) throw new Error("skipped: an earlier step of this chain failed");
-    try { await fn(); } catch (e) { broken = true; throw e; }
-  }, { independent: true });
+  const check = chained(runCheck, "history16");
   if (!BIN) {
     await check("needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); });
     return;
   }
-  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-history16-"));
-  const PORT = await freePort();
-  const BASE = `http://127.0.0.1:${PORT}`;
-  for (const u of [ADMIN, AGENT]) {
-    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
-      { stdio: ["ignore", "ignore", "inherit"] });
-  }
-  const fd = fs.openSync(path.join(DATA, "server.log"), "a");
-  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
+  const { BASE, server } = await ownServer(BIN, "history16", [ADMIN, AGENT]);
   const signIn = async (page, u) => {
     await page.goto(`${BASE}/console/`);
     await page.fill("#login-email", u.email);
@@ -44,10 +29,6 @@ export async function history16Checks({ check: runCheck, assert, newPage, BIN, s
   };
   let admin = null;
   try {
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) {
-      try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
-    }
     await check("a conversation with a reply and a note, made in the chat page and the console", async () => {
       admin = await newPage("history16 admin", { width: 1280, height: 860 });
       await signIn(admin, ADMIN);

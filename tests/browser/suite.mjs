@@ -102,3 +102,37 @@ export async function runAlone(name, checks) {
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }
+
+/**
+ * A server of its own for a suite: a fresh data directory, `users` ({email, name, role,
+ * password}) added with the CLI, `serve` on a free port with its log in the data directory;
+ * resolves once /healthz answers (or after 10 s).
+ */
+export async function ownServer(BIN, name, users = []) {
+  const { spawn, execFileSync } = await import("node:child_process");
+  const os = await import("node:os");
+  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), `frontdesk-${name}-`));
+  const PORT = await freePort();
+  const BASE = `http://127.0.0.1:${PORT}`;
+  const log = path.join(DATA, "server.log");
+  for (const u of users) {
+    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
+      { stdio: ["ignore", "ignore", "inherit"] });
+  }
+  const fd = fs.openSync(log, "a");
+  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
+  let up = false;
+  for (let i = 0; i < 100 && !up; i++) {
+    try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
+  }
+  return { DATA, BASE, log, server };
+}
+
+/** Checks that form one chain under `prefix`: after a failed step, the rest say they were skipped. */
+export function chained(runCheck, prefix) {
+  let broken = false;
+  return (name, fn) => runCheck(`${prefix}: ${name}`, async () => {
+    if (broken) throw new Error("skipped: an earlier step of this chain failed");
+    try { await fn(); } catch (e) { broken = true; throw e; }
+  }, { independent: true });
+}
