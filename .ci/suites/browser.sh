@@ -29,4 +29,5 @@ echo "node $(node --version), npm $(npm --version)"
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo build
-timeout 300 tests/browser/run.sh target/debug/frontdesk
+# About 4-5 minutes for ~100 checks on the 2-core VM (5.5 under load); the limit only stops a hang.
+timeout 900 tests/browser/run.sh target/debug/frontdesk
