@@ -119,7 +119,8 @@ fn id_param(q: &Query, key: &str) -> Result<Option<String>, ApiError> {
         .transpose()
 }
 
-fn int_param(
+/// A whole number from `min` to `max`, or 400 naming `key` and saying `what` it should be.
+pub(crate) fn int_param(
     q: &Query,
     key: &str,
     min: i64,

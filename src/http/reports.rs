@@ -57,14 +57,7 @@ fn bad(key: &str, what: &str) -> ApiError {
 }
 
 fn ms_param(q: &Query, key: &str) -> Result<Option<i64>, ApiError> {
-    q.get(key)
-        .map(|v| {
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| bad(key, "milliseconds since the epoch, ≥ 0"))
-        })
-        .transpose()
+    super::history::int_param(q, key, 0, i64::MAX, "milliseconds since the epoch, ≥ 0")
 }
 
 async fn report(app: &App, token: Option<String>, q: &Query) -> Result<Answer, ApiError> {
@@ -91,14 +84,8 @@ async fn report(app: &App, token: Option<String>, q: &Query) -> Result<Answer, A
     if since >= until || until - since > MAX_RANGE_MS {
         return Err(bad("since", "before until, and at most 366 days before it"));
     }
-    let missed_after_secs = match q.get("missed_after_secs") {
-        None => 300,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=86_400).contains(n))
-            .ok_or_else(|| bad("missed_after_secs", "1 to 86400"))?,
-    };
+    let missed_after_secs =
+        super::history::int_param(q, "missed_after_secs", 1, 86_400, "1 to 86400")?.unwrap_or(300);
     let zone_name = match q.get("tz") {
         Some(z) => z.clone(),
         None => {

@@ -260,4 +260,4 @@ impl LiveState {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -16,10 +16,7 @@
 //
 //   node console14.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, execFileSync } from "node:child_process";
-import { WAIT, sleep, freePort, stopServer, png, isMain, runAlone } from "./suite.mjs";
+import { WAIT, sleep, stopServer, png, isMain, runAlone, ownServer } from "./suite.mjs";
 
 
 const ADMIN = { email: "carla@example.com", password: "carla-pass-123", name: "Carla Chief", role: "admin" };
@@ -49,20 +46,7 @@ export async function console14Checks({ check: runCheck, assert, newPage, BIN, s
     await check("needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); });
     return;
   }
-  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-console14-"));
-  const PORT = await freePort();
-  const BASE = `http://127.0.0.1:${PORT}`;
-  const log = path.join(DATA, "server.log");
-  for (const u of [ADMIN, AGENT_A, AGENT_B]) {
-    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
-      { stdio: ["ignore", "ignore", "inherit"] });
-  }
-  const fd = fs.openSync(log, "a");
-  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
-  let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
-    try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
-  }
+  const { DATA, BASE, log, server } = await ownServer(BIN, "console14", [ADMIN, AGENT_A, AGENT_B]);
 
   const login = async (page, who) => {
     await page.goto(`${BASE}/console/`);

@@ -15,10 +15,7 @@
 //   node settings15.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import http from "node:http";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, execFileSync } from "node:child_process";
-import { sleep, freePort, stopServer, isMain, runAlone } from "./suite.mjs";
+import { sleep, stopServer, isMain, runAlone, ownServer } from "./suite.mjs";
 
 const ADMIN = { email: "sven@example.com", password: "sven-pass-123", name: "Sven Owner", role: "admin" };
 const AGENT = { email: "ada@example.com", password: "ada-pass-1234", name: "Ada Agent", role: "agent" };
@@ -26,25 +23,6 @@ const GREETING = "Welcome to Atlas Maps! Ask us <anything> about our maps.";
 const TEAL = "#0f766e";
 const TEAL_RGB = "rgb(15, 118, 110)";
 const VIOLET_RGB = "rgb(124, 58, 237)";
-
-/** A server of its own on a free port; `users` are added with the CLI first. */
-async function startServer(BIN, name, users) {
-  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), `frontdesk-${name}-`));
-  const PORT = await freePort();
-  const BASE = `http://127.0.0.1:${PORT}`;
-  const log = path.join(DATA, "server.log");
-  for (const u of users) {
-    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
-      { stdio: ["ignore", "ignore", "inherit"] });
-  }
-  const fd = fs.openSync(log, "a");
-  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
-  let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
-    try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
-  }
-  return { DATA, BASE, log, server };
-}
 
 /**
  * @param {object} ctx  check(name, fn, {independent}), assert, newPage(label, viewport, contextOptions), BIN, shot
@@ -61,7 +39,7 @@ export async function settings15Checks({ check: runCheck, assert, newPage, BIN, 
     await check("needs --bin (it starts servers of its own)", async () => { throw new Error("no --bin given"); }, { independent: true });
     return;
   }
-  const main = await startServer(BIN, "settings15", [ADMIN, AGENT]);
+  const main = await ownServer(BIN, "settings15", [ADMIN, AGENT]);
   const { BASE } = main;
   const SNIPPET = `<script src="${BASE}/widget.js" async></script>`;
   const shopPage = (attrs) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -208,7 +186,7 @@ ${attrs ? SNIPPET.replace(" async>", ` async ${attrs}>`) : SNIPPET}</body></html
     }, { independent: true });
 
     await check("setup: an empty form names every missing field; afterwards the link says the admin exists", async () => {
-      setup = await startServer(BIN, "settings15-setup", []);
+      setup = await ownServer(BIN, "settings15-setup", []);
       let token = "";
       for (let i = 0; i < 100 && !token; i++) {
         const m = /\/setup\?token=([0-9a-f]{64})/.exec(fs.readFileSync(setup.log, "utf8"));

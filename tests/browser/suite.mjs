@@ -106,7 +106,7 @@ export async function runAlone(name, checks) {
 /**
  * A server of its own for a suite: a fresh data directory, `users` ({email, name, role,
  * password}) added with the CLI, `serve` on a free port with its log in the data directory;
- * resolves once /healthz answers (or after 10 s).
+ * resolves once /healthz answers (or after 10 s; `up` says which).
  */
 export async function ownServer(BIN, name, users = []) {
   const { spawn, execFileSync } = await import("node:child_process");
@@ -125,7 +125,7 @@ export async function ownServer(BIN, name, users = []) {
   for (let i = 0; i < 100 && !up; i++) {
     try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
   }
-  return { DATA, BASE, log, server };
+  return { DATA, BASE, log, server, up };
 }
 
 /** Checks that form one chain under `prefix`: after a failed step, the rest say they were skipped. */

@@ -20,10 +20,7 @@
 //   node widget14.mjs --bin path/to/frontdesk        (alone; journey.mjs also calls it)
 import http from "node:http";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, execFileSync } from "node:child_process";
-import { WAIT, sleep, freePort, stopServer, png, isMain, runAlone } from "./suite.mjs";
+import { WAIT, sleep, stopServer, png, isMain, runAlone, ownServer } from "./suite.mjs";
 
 
 const ADMIN = { email: "wanda@example.com", password: "wanda-pass-123", name: "Wanda Admin", role: "admin" };
@@ -51,20 +48,7 @@ export async function widget14Checks({ check: runCheck, assert, newPage, BIN, sh
     await check("widget14: needs --bin (it starts a server of its own)", async () => { throw new Error("no --bin given"); }, { independent: true });
     return;
   }
-  const DATA = fs.mkdtempSync(path.join(os.tmpdir(), "frontdesk-widget14-"));
-  const PORT = await freePort();
-  const BASE = `http://127.0.0.1:${PORT}`;
-  const log = path.join(DATA, "server.log");
-  for (const u of [ADMIN, AGENT]) {
-    execFileSync(BIN, ["user", "add", "--email", u.email, "--name", u.name, "--role", u.role, "--password", u.password, "--data", DATA],
-      { stdio: ["ignore", "ignore", "inherit"] });
-  }
-  const fd = fs.openSync(log, "a");
-  const server = spawn(BIN, ["serve", "--listen", `127.0.0.1:${PORT}`, "--data", DATA], { stdio: ["ignore", fd, fd] });
-  let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
-    try { up = (await fetch(`${BASE}/healthz`)).ok; } catch { await sleep(100); }
-  }
+  const { DATA, BASE, log, server, up } = await ownServer(BIN, "widget14", [ADMIN, AGENT]);
 
   const TITLE = "Atlas help";
   const hostPage = (lang) => `<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -9,7 +9,7 @@ import { api } from "/console/api.js";
 import { t, addTexts } from "/shared/i18n.js";
 import { noteRow, dayLabel } from "/console/inbox/ui.js";
 import { attachmentOf, attachmentView } from "/console/inbox/attachments.js";
-import { routingText } from "/console/inbox/thread.js";
+import { systemText } from "/console/inbox/thread.js";
 
 addTexts("en", {
   "nav.history": "History",
@@ -229,7 +229,7 @@ export class HistoryView {
   }
 
   row(m, c) {
-    if (m.type_id === 0) return noteRow(routingText(m.content, (id) => this.nameOf(id)) ?? systemWords(m, this.nameOf(m.sender)), m.created_at);
+    if (m.type_id === 0) return noteRow(systemText(m, m.sender ? this.nameOf(m.sender) : t("sys.someone"), (id) => this.nameOf(id)), m.created_at);
     const fromVisitor = m.sender == null;
     const isNote = m.type_id === 3;
     const name = fromVisitor ? visitorName(c.visitor) : this.nameOf(m.sender);
@@ -251,13 +251,4 @@ export class HistoryView {
         `${formatFull(o.created_at)} · ${t("history.count", { n: o.message_count ?? 0 })}`)))
       : [el("li", { class: "muted" }, "—")]);
   }
-}
-
-/** A system message's words: joins and leaves by name, anything else as stored. */
-function systemWords(m, who) {
-  const c = contentText(m.content).toLowerCase();
-  if (c === "join room") return `${who} joined the chat`;
-  if (c === "take over room") return `${who} took over the chat`;
-  if (c === "leave room") return `${who} left the chat`;
-  return contentText(m.content);
 }

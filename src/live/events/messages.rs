@@ -374,31 +374,12 @@ fn push(
 #[cfg(test)]
 mod push_rules {
     //! Web Push decisions, plans in and pushes out: to subscribed staff with no console only.
-    use crate::auth::Principal;
     use crate::live::plan::ConnId;
-    use crate::live::state::{LiveConfig, LiveState};
-    use crate::model::{Role, Staff, StaffId, Visitor};
+    use crate::live::state::tests::{live, staff, visitor};
+    use crate::live::state::LiveState;
+    use crate::model::{Role, StaffId};
     use crate::push::{Kind, Subscribed};
     use serde_json::{json, value::RawValue};
-    use std::time::Duration;
-
-    fn staff(id: &str) -> Principal {
-        Principal::Staff(Staff {
-            id: id.into(),
-            email: format!("{id}@shop.test"),
-            full_name: id.into(),
-            display_name: None,
-            organisation_id: "org".into(),
-            role_id: Role::Agent,
-            disabled: false,
-            created_at: 0,
-            updated_at: None,
-            max_chats: crate::model::DEFAULT_MAX_CHATS,
-            availability: Default::default(),
-            title: None,
-            avatar_url: None,
-        })
-    }
 
     fn msg(l: &mut LiveState, text: &str, now: i64) -> crate::live::plan::Plan {
         let raw = RawValue::from_string(json!({ "content": text }).to_string()).unwrap();
@@ -408,28 +389,19 @@ mod push_rules {
 
     #[test]
     fn pushes_go_only_to_subscribed_staff_without_a_console() {
-        let mut l = LiveState::new(LiveConfig::new(Duration::from_secs(60), 5));
+        let mut l = live(60);
         let subscribed = Subscribed::default();
         l.push_staff = Some(subscribed.clone());
         subscribed.set(&StaffId::from("a"), true);
         subscribed.set(&StaffId::from("away"), true);
-        l.connect(ConnId(1), &staff("a"), false, 0);
-        let v = Visitor {
-            id: "v".into(),
-            name: "Eve".into(),
-            email: None,
-            is_anonymous: false,
-            disabled: false,
-            created_at: 0,
-            updated_at: None,
-        };
-        l.connect(ConnId(10), &Principal::Visitor(v), false, 0);
+        l.connect(ConnId(1), &staff("a", Role::Agent), false, 0);
+        l.connect(ConnId(10), &visitor("v"), false, 0);
         // A new chat: "away" (subscribed, no console) hears of it; "a" is connected.
         let p = msg(&mut l, "hello", 1);
         assert_eq!(p.pushes.len(), 1);
         assert_eq!(p.pushes[0].kind, Kind::NewChat);
         assert_eq!(p.pushes[0].staff, [StaffId::from("away")]);
-        assert_eq!(p.pushes[0].visitor, "Eve");
+        assert_eq!(p.pushes[0].visitor, "Visitor v");
         // "a" serves it: messages push nothing while a's console is connected…
         let raw = RawValue::from_string(json!({"visitor": "v"}).to_string()).unwrap();
         let join = crate::live::events::Request::parse("staff_join", Some(&raw), 1 << 14).unwrap();

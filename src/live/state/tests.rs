@@ -26,7 +26,8 @@ fn take_over(visitor: &str) -> Request {
     req("take_over_chat", json!({ "visitor": visitor }))
 }
 
-fn staff(id: &str, role: Role) -> Principal {
+/// Test fixtures other modules' tests use too (`live/events/messages.rs`).
+pub(crate) fn staff(id: &str, role: Role) -> Principal {
     Principal::Staff(Staff {
         id: id.into(),
         email: format!("{id}@shop.test"),
@@ -44,7 +45,7 @@ fn staff(id: &str, role: Role) -> Principal {
     })
 }
 
-fn visitor(id: &str) -> Principal {
+pub(crate) fn visitor(id: &str) -> Principal {
     Principal::Visitor(Visitor {
         id: id.into(),
         name: format!("Visitor {id}"),
@@ -56,7 +57,7 @@ fn visitor(id: &str) -> Principal {
     })
 }
 
-fn live(grace_secs: u64) -> LiveState {
+pub(crate) fn live(grace_secs: u64) -> LiveState {
     LiveState::new(LiveConfig::new(Duration::from_secs(grace_secs), 5))
 }
 

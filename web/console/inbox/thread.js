@@ -81,15 +81,8 @@ export class ThreadView {
 
   systemText(m) {
     const me = this.inbox.me;
-    const c = contentText(m.content).toLowerCase();
     const who = m.sender ? (m.sender === me.id ? "You" : staffName(this.inbox.staffById(m.sender))) : "Someone";
-    const routed = routingText(m.content);
-    if (routed != null) return routed;
-    if (c === "join room") return `${who} joined the chat`;
-    if (c === "take over room") return `${who} took over the chat`;
-    if (c === "leave room") return `${who} left the chat`;
-    if (c === "closed inactive") return ct("sys.closed_inactive");
-    return contentText(m.content);
+    return systemText(m, who);
   }
 
   renderTyping() {
@@ -100,6 +93,18 @@ export class ThreadView {
       line.append(el("span", { class: "dots", "aria-hidden": "true" }, el("i"), el("i"), el("i")), `${r.typing.name} is typing…`);
     }
   }
+}
+
+/** A system message in words; `who` names its sender ("You", a colleague's name). */
+export function systemText(m, who, nameOf = () => null) {
+  const routed = routingText(m.content, nameOf);
+  if (routed != null) return routed;
+  const c = contentText(m.content).toLowerCase();
+  if (c === "join room") return `${who} joined the chat`;
+  if (c === "take over room") return `${who} took over the chat`;
+  if (c === "leave room") return `${who} left the chat`;
+  if (c === "closed inactive") return ct("sys.closed_inactive");
+  return contentText(m.content);
 }
 
 /**
