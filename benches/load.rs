@@ -228,7 +228,9 @@ async fn main() {
     let idle_server = ServerProc::start(&bin(), &server_config(""), None);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let rss_idle = idle_server.rss_mb();
+    let rss_anon_idle = idle_server.rss_anon_mb();
     row("(1) idle server RSS, MB", format!("{rss_idle:.1}"));
+    row("(1) idle server RSS, anonymous part, MB", format!("{rss_anon_idle:.1}"));
     drop(idle_server);
     let startup_ms = startup_with_messages(o.startup_messages);
     row(
@@ -257,6 +259,10 @@ async fn main() {
     row(
         "(2) server RSS with all connected, before any chat, MB",
         format!("{:.1}", floor.rss_connected_mb),
+    );
+    row(
+        "(2) the same, anonymous part (no mapped binary), MB",
+        format!("{:.1}", floor.rss_anon_connected_mb),
     );
     let hold = if o.quick { 2.0 } else { o.duration };
     tokio::time::sleep(Duration::from_secs_f64(hold)).await;
@@ -386,6 +392,8 @@ async fn main() {
         "server_rss_mb_idle": round(rss_idle),
         "server_rss_mb_peak": round(rss_peak),
         "server_rss_mb_connected": round(floor.rss_connected_mb),
+        "server_rss_anon_mb_idle": round(rss_anon_idle),
+        "server_rss_anon_mb_connected": round(floor.rss_anon_connected_mb),
         "startup_ms": round(startup_ms),
         "startup_messages": o.startup_messages,
         "ws_msgs_per_s": round(ws_rate),

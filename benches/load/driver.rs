@@ -183,11 +183,22 @@ impl ServerProc {
 
     /// Resident memory of the server, in MB.
     pub fn rss_mb(&self) -> f64 {
+        self.status_mb("VmRSS:")
+    }
+
+    /// The anonymous part of the RSS (heap, stacks): the process's own memory, without the
+    /// binary's code and read-only data mapped from the page cache (`RssFile`), which grows with
+    /// the binary's size, is shared with the page cache and can be dropped under pressure.
+    pub fn rss_anon_mb(&self) -> f64 {
+        self.status_mb("RssAnon:")
+    }
+
+    fn status_mb(&self, key: &str) -> f64 {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map(|kb| kb / 1024.0)
             .unwrap_or(0.0)
@@ -792,6 +803,7 @@ pub struct Floor {
     pub connect_per_s: f64,
     /// Server RSS once everyone is connected, before any chat.
     pub rss_connected_mb: f64,
+    pub rss_anon_connected_mb: f64,
     /// The last number sent on each stream (chat × direction).
     pub seq: Mutex<Vec<u64>>,
 }
@@ -836,6 +848,7 @@ pub async fn open_floor(
     let connect_per_s = vs.len() as f64 / t0.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_connected_mb = server.rss_mb();
+    let rss_anon_connected_mb = server.rss_anon_mb();
     if claim {
         // First messages, then claims, pipelined.
         for (i, (_, c)) in vs.iter().enumerate() {
@@ -854,6 +867,7 @@ pub async fn open_floor(
         stats,
         connect_per_s,
         rss_connected_mb,
+        rss_anon_connected_mb,
         seq,
     }
 }

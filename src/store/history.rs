@@ -104,6 +104,60 @@ pub fn list_chats(
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<ChatRecord>, Option<Cursor>), StoreError> {
+    let (sql, params) = list_sql(scope, filter, after, limit);
+    let mut keys: Vec<(String, i64)> = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let more = keys.len() > limit;
+    keys.truncate(limit);
+    let next = if more {
+        keys.last().map(|(id, at)| Cursor {
+            created_at: *at,
+            id: id.clone(),
+        })
+    } else {
+        None
+    };
+    let notes = !matches!(scope, Scope::Visitor(_));
+    let mut out = Vec::with_capacity(keys.len());
+    for (id, _) in &keys {
+        if let Some(mut rec) = chat_record(conn, id)? {
+            if let Some(expr) = &filter.search {
+                rec.hit = search::first_hit(conn, id, expr, notes)?
+                    .map(|(sequence_num, text)| SearchHit { sequence_num, text });
+            }
+            out.push(rec);
+        }
+    }
+    Ok((out, next))
+}
+
+/// `EXPLAIN QUERY PLAN` of the query `list_chats` runs for these arguments, one line per step
+/// (the history benchmark prints it; a test checks that filters use an index).
+pub fn explain_list(
+    conn: &Connection,
+    scope: &Scope,
+    filter: &ChatFilter,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let (sql, params) = list_sql(scope, filter, after, limit);
+    Ok(conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?
+        .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// The keys query of a page: `(id, created_at)` of up to `limit + 1` chats, newest first.
+fn list_sql(
+    scope: &Scope,
+    filter: &ChatFilter,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> (String, Vec<Value>) {
     let (rule, mut params) = scope.condition();
     let mut sql = format!("SELECT c.id, c.created_at FROM chats c WHERE {rule}");
     let mut and = |cond: &str, values: Vec<Value>| {
@@ -171,33 +225,7 @@ pub fn list_chats(
     }
     sql.push_str(" ORDER BY c.created_at DESC, c.id DESC LIMIT ?");
     params.push(Value::Integer(limit as i64 + 1));
-    let mut keys: Vec<(String, i64)> = conn
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(params), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let more = keys.len() > limit;
-    keys.truncate(limit);
-    let next = if more {
-        keys.last().map(|(id, at)| Cursor {
-            created_at: *at,
-            id: id.clone(),
-        })
-    } else {
-        None
-    };
-    let mut out = Vec::with_capacity(keys.len());
-    for (id, _) in &keys {
-        if let Some(mut rec) = chat_record(conn, id)? {
-            if let Some(expr) = &filter.search {
-                rec.hit = search::first_hit(conn, id, expr, notes)?
-                    .map(|(sequence_num, text)| SearchHit { sequence_num, text });
-            }
-            out.push(rec);
-        }
-    }
-    Ok((out, next))
+    (sql, params)
 }
 
 /// Whether `scope` may see the chat (false when there is no such chat).
