@@ -571,3 +571,56 @@ async fn bad_bodies_are_refused_naming_the_field_and_only_admins_manage_hooks() 
     let (st, v) = get(&s, "/api/v1/webhooks/nope/deliveries", Some(&ad)).await;
     assert_error(st, &v, 404);
 }
+
+#[tokio::test]
+async fn a_file_sent_in_the_chat_is_a_message_created_with_its_attachment() {
+    let s = Server::start_with(quick_retries());
+    let rx = Receiver::start(0).await;
+    let ad = admin(&s).await;
+    let hook = create(
+        &s,
+        &ad,
+        json!({"url": rx.url("/m"), "events": ["message.created"]}),
+    )
+    .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    let a = staff(&s, Transport::Ws, "a@shop.test", "agent").await;
+    let v = visitor(&s, Transport::Ws, "Vic").await;
+    let chat_id = claimed(&a, &v, "here is the invoice").await;
+    let first = rx.next().await.verified(&secret);
+    assert_eq!(first["data"]["message"]["type_id"], 1, "{first}");
+    // The agent sends a PDF over HTTP (multipart), as the console does.
+    const BOUNDARY: &str = "webhook-test-boundary";
+    let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    let mut form = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"invoice.pdf\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(pdf);
+    form.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let r = http()
+        .post(s.url(&format!("/api/v1/chats/{chat_id}/attachments")))
+        .header("Authorization", a.token.as_str())
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .expect("upload");
+    let (st, up) = into_json(r).await;
+    assert_eq!(st, 201, "{up}");
+    let b = rx.next().await.verified(&secret);
+    let m = &b["data"]["message"];
+    assert_eq!(
+        (b["event"].clone(), m["type_id"].clone()),
+        (json!("message.created"), json!(2)),
+        "{b}"
+    );
+    assert_eq!(m["sender"], a.id, "{b}");
+    assert_eq!(m["content"]["attachment"]["name"], "invoice.pdf", "{b}");
+    assert_eq!(b["data"]["staff"]["id"], a.id, "{b}");
+    rx.none(500).await;
+}
