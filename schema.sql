@@ -281,3 +281,34 @@ CREATE TABLE push_subscriptions (
     last_error  TEXT
 ) WITHOUT ROWID;
 CREATE INDEX push_subscriptions_staff ON push_subscriptions(staff_id, created_at);
+
+-- migration: 10
+-- Webhooks (issue 16, product.md §8.12): an admin's HTTP endpoint told of chat events, signed
+-- with its own secret. `events` is the subscribed event names, comma-separated.
+CREATE TABLE webhooks (
+    id          TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    events      TEXT NOT NULL,
+    enabled     INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT
+) WITHOUT ROWID;
+-- One event for one hook, and the durable outbox: `next_at` is when the next attempt is due,
+-- NULL once finished (delivered, or given up after the last attempt); unfinished ones are
+-- resumed after a restart. `body` is the exact JSON posted (signed anew at each attempt).
+-- Only the last 50 finished deliveries of each hook are kept.
+CREATE TABLE webhook_deliveries (
+    id            TEXT PRIMARY KEY,
+    hook_id       TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event         TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       INTEGER,
+    status        INTEGER,
+    error         TEXT,
+    created_at    INTEGER NOT NULL,
+    delivered_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook_id, created_at);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE next_at IS NOT NULL;

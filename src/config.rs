@@ -64,6 +64,7 @@ pub struct FileConfig {
     pub socketio_anonymous_per_ip: Option<usize>,
     pub socketio_anonymous_total: Option<usize>,
     pub email_retry_first_ms: Option<u64>,
+    pub webhook_retry_first_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -131,6 +132,9 @@ pub struct Config {
     /// An email that failed waits this long before its second try, four times longer before
     /// each next one (src/email/); tests make it short.
     pub email_retry_first: Duration,
+    /// A webhook delivery that failed waits this long before its second try, then 4×, 20×,
+    /// 120× and 720× as long (src/webhooks/); tests make it short.
+    pub webhook_retry_first: Duration,
 }
 
 fn load_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
@@ -283,6 +287,12 @@ impl Config {
             email_retry_first: Duration::from_millis(positive(
                 "email_retry_first_ms",
                 file.email_retry_first_ms,
+                30_000,
+            )?),
+            // 30 s, 2 min, 10 min, 1 h, 6 h.
+            webhook_retry_first: Duration::from_millis(positive(
+                "webhook_retry_first_ms",
+                file.webhook_retry_first_ms,
                 30_000,
             )?),
         })

@@ -25,6 +25,7 @@ pub mod settings;
 pub mod sniff;
 pub mod store;
 pub mod supervise;
+pub mod webhooks;
 
 /// What the `cargo fuzz` targets assert, and the crash inputs they found as unit tests.
 #[doc(hidden)]

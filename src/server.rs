@@ -53,6 +53,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ),
         Some(mailer),
         Some(crate::push::Pusher::start(store.clone(), &config.public_url).await?),
+        Some(crate::webhooks::Webhooks::start(store.clone(), config.webhook_retry_first).await?),
     )
     .await?;
     let app = App::new(config, store.clone(), live.clone());

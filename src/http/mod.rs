@@ -17,6 +17,7 @@ pub mod setup;
 pub mod staff_admin;
 pub mod tickets;
 mod visitor_email;
+pub mod webhooks;
 
 pub use accounts::check_email;
 pub use setup::open_if_needed as open_setup_if_needed;
@@ -69,6 +70,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(visitor_email::routes(app.clone()))
         .unify()
         .or(push::routes(app.clone()))
+        .unify()
+        .or(webhooks::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

@@ -106,6 +106,8 @@ pub struct Live {
     pub mailer: Option<crate::email::Mailer>,
     /// The Web Push sender, told of a plan's pushes after its commit (`None`: no push).
     pub pusher: Option<crate::push::Pusher>,
+    /// The webhook sender, told of a plan's webhook events after its commit (`None`: none).
+    pub webhooks: Option<crate::webhooks::Webhooks>,
 }
 
 impl Live {
@@ -115,6 +117,7 @@ impl Live {
         cfg: LiveConfig,
         mailer: Option<crate::email::Mailer>,
         pusher: Option<crate::push::Pusher>,
+        webhooks: Option<crate::webhooks::Webhooks>,
     ) -> Result<Live, crate::error::StoreError> {
         let settings = store.read(crate::store::accounts::load_settings).await?;
         let settings = crate::settings::Settings::from_rows(&settings);
@@ -133,10 +136,14 @@ impl Live {
             messages_stored: Arc::new(AtomicU64::new(0)),
             mailer,
             pusher,
+            webhooks,
         };
         let mut state = LiveState::new(cfg);
         state.settings = settings;
         state.push_staff = live.pusher.as_ref().map(|p| p.subscribed().clone());
+        if let Some(w) = &live.webhooks {
+            state.hooks = w.mask().clone();
+        }
         state.canned = store
             .read(|c| Ok(crate::store::canned::load_canned(c)?))
             .await?;
@@ -482,6 +489,7 @@ impl Runner {
             && plan.closes.is_empty()
             && plan.notices.is_empty()
             && plan.pushes.is_empty()
+            && plan.hooks.is_empty()
         {
             if let (Some(r), Some(a)) = (reply, answer) {
                 r(a);
@@ -495,6 +503,7 @@ impl Runner {
             closes,
             notices,
             pushes,
+            hooks,
             ..
         } = plan;
         // Resolve connections now: a connection that closes later still gets what was
@@ -529,6 +538,7 @@ impl Runner {
                         closes,
                         notices,
                         pushes,
+                        hooks,
                     }));
                 },
             )

@@ -25,6 +25,8 @@ pub(super) struct Committed {
     pub notices: Vec<crate::email::Notice>,
     /// Web pushes to hand to the push sender once committed.
     pub pushes: Vec<crate::push::Push>,
+    /// Webhook events to hand to the webhook sender once committed.
+    pub hooks: Vec<crate::webhooks::Fire>,
 }
 
 pub(super) enum Delivery {
@@ -88,6 +90,19 @@ pub(super) async fn deliver(mut rx: mpsc::UnboundedReceiver<Delivery>, live: Liv
                 if let Some(pusher) = &live.pusher {
                     for push in c.pushes {
                         pusher.notify(push);
+                    }
+                }
+                if let Some(webhooks) = &live.webhooks {
+                    for fire in c.hooks {
+                        // A resent message was told of when it was stored.
+                        if !resent.is_empty() && shows_any(&fire.data, &resent) {
+                            continue;
+                        }
+                        webhooks.notify(crate::webhooks::Fired {
+                            event: fire.event,
+                            at: fire.at,
+                            data: render(&fire.data, &filled),
+                        });
                     }
                 }
             }

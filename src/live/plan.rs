@@ -102,6 +102,8 @@ pub struct Plan {
     pub notices: Vec<crate::email::Notice>,
     /// Web pushes to send once the plan is committed (src/push/).
     pub pushes: Vec<crate::push::Push>,
+    /// Webhook events to hand to the sender once the plan is committed (src/webhooks/).
+    pub hooks: Vec<crate::webhooks::Fire>,
     slots: usize,
 }
 

@@ -102,6 +102,9 @@ pub struct LiveState {
     /// Who has Web Push subscriptions (`None`: push is off); read only for staff with no
     /// console open (`live/events/messages.rs`).
     pub(crate) push_staff: Option<crate::push::Subscribed>,
+    /// The webhook events some enabled hook wants (src/webhooks/): one branch per event when
+    /// none does (`LiveState::hook`, state/lifecycle.rs).
+    pub(crate) hooks: crate::webhooks::Mask,
 }
 
 impl LiveState {
@@ -119,6 +122,7 @@ impl LiveState {
             canned: vec![],
             unseen: Default::default(),
             push_staff: None,
+            hooks: Default::default(),
         }
     }
 

@@ -37,16 +37,39 @@ fn tls() -> Result<Arc<rustls::ClientConfig>, String> {
 /// Sends `req` to `endpoint` (checked by `super::check_endpoint`); the push service's status,
 /// or a sentence saying why there is none.
 pub async fn post(endpoint: &url::Url, req: Request<Vec<u8>>) -> Result<StatusCode, String> {
-    match tokio::time::timeout(TIMEOUT, exchange(endpoint, req)).await {
+    post_with(endpoint, req, TIMEOUT, "the push service").await
+}
+
+/// The same exchange for another kind of receiver (webhooks): within `timeout`, the sentences
+/// naming `peer`.
+pub async fn post_with(
+    endpoint: &url::Url,
+    req: Request<Vec<u8>>,
+    timeout: Duration,
+    peer: &str,
+) -> Result<StatusCode, String> {
+    match tokio::time::timeout(timeout, exchange(endpoint, req, peer)).await {
         Ok(res) => res,
         Err(_) => Err(format!(
-            "The push service did not answer within {} s.",
-            TIMEOUT.as_secs()
+            "{} did not answer within {} s.",
+            capital(peer),
+            timeout.as_secs()
         )),
     }
 }
 
-async fn exchange(endpoint: &url::Url, req: Request<Vec<u8>>) -> Result<StatusCode, String> {
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+async fn exchange(
+    endpoint: &url::Url,
+    req: Request<Vec<u8>>,
+    peer: &str,
+) -> Result<StatusCode, String> {
     let host = match endpoint.host() {
         Some(url::Host::Domain(d)) => d.to_string(),
         Some(url::Host::Ipv4(a)) => a.to_string(),
@@ -58,7 +81,7 @@ async fn exchange(endpoint: &url::Url, req: Request<Vec<u8>>) -> Result<StatusCo
         .ok_or("The endpoint has no port.")?;
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
-        .map_err(|e| format!("Could not connect to the push service: {e}."))?;
+        .map_err(|e| format!("Could not connect to {peer}: {e}."))?;
     let _ = tcp.set_nodelay(true);
     // The request line carries the path only; the Host header says where.
     let (mut parts, body) = req.into_parts();
@@ -78,27 +101,27 @@ async fn exchange(endpoint: &url::Url, req: Request<Vec<u8>>) -> Result<StatusCo
         let tls = tokio_rustls::TlsConnector::from(tls()?)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS with the push service failed: {e}."))?;
-        http1(tls, req).await
+            .map_err(|e| format!("TLS with {peer} failed: {e}."))?;
+        http1(tls, req, peer).await
     } else {
-        http1(tcp, req).await
+        http1(tcp, req, peer).await
     }
 }
 
-async fn http1<IO>(io: IO, req: Request<Full<Bytes>>) -> Result<StatusCode, String>
+async fn http1<IO>(io: IO, req: Request<Full<Bytes>>, peer: &str) -> Result<StatusCode, String>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
-        .map_err(|e| format!("HTTP with the push service failed: {e}."))?;
+        .map_err(|e| format!("HTTP with {peer} failed: {e}."))?;
     // The connection is driven until the answer is in; dropping `sender` then ends it.
     let driver = tokio::spawn(conn);
     let res = sender
         .send_request(req)
         .await
         .map(|r| r.status())
-        .map_err(|e| format!("The push service did not answer: {e}."));
+        .map_err(|e| format!("{} did not answer: {e}.", capital(peer)));
     drop(sender);
     driver.abort();
     res

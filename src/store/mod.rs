@@ -19,6 +19,7 @@ pub mod reports;
 pub mod search;
 #[cfg(target_env = "musl")]
 pub mod sqlite_alloc;
+pub mod webhooks;
 pub mod writer;
 
 use crate::error::StoreError;

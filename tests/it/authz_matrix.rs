@@ -476,6 +476,7 @@ async fn call(
         "GET" => http().get(s.url(path)),
         "POST" => http().post(s.url(path)),
         "PATCH" => http().patch(s.url(path)),
+        "DELETE" => http().delete(s.url(path)),
         m => panic!("{m}"),
     };
     if let Some(b) = body {
@@ -568,6 +569,43 @@ async fn every_rest_endpoint_by_every_role() {
         ("GET", "/console/".into(), None, [200; 7]),
         ("GET", "/chat/".into(), None, [200; 7]),
         ("GET", "/widget.js".into(), None, [200; 7]),
+        // Webhooks (issue 16): admins only; a hook that does not exist is 404 to an admin.
+        (
+            "GET",
+            "/api/v1/webhooks".into(),
+            None,
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/webhooks".into(),
+            Some(json!({"url": "http://127.0.0.1:9/h", "events": ["chat.ended"]})),
+            [401, 403, 403, 403, 403, 403, 201],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/webhooks/{missing}"),
+            Some(json!({"enabled": false})),
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/webhooks/{missing}"),
+            None,
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
+        (
+            "GET",
+            format!("/api/v1/webhooks/{missing}/deliveries"),
+            None,
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
+        (
+            "POST",
+            format!("/api/v1/webhooks/{missing}/test"),
+            None,
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
     ];
     let staff_list = || async { get(s, "/api/v1/staff", Some(&cast.admin_token)).await.1 };
     let mut checked = 0;

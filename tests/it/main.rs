@@ -36,4 +36,5 @@ mod routing;
 mod security_accounts;
 mod security_net;
 mod transfer;
+mod webhooks;
 mod widget_look;

@@ -7,6 +7,7 @@ import { RoutingSettings } from "/console/settings.js";
 import { CannedAdmin } from "/console/canned_admin.js";
 import { ConversationSettings } from "/console/conv_settings.js";
 import { EmailSettings } from "/console/email_settings.js";
+import { WebhooksSettings } from "/console/webhooks_settings.js";
 import { t } from "/shared/i18n.js";
 import "/console/team_texts.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
@@ -21,6 +22,7 @@ export class Team {
     this.canned = new CannedAdmin({ toast });
     this.convSettings = new ConversationSettings({ toast });
     this.email = new EmailSettings({ toast, me, after: document.getElementById("routing-form") });
+    this.webhooks = new WebhooksSettings({ toast, after: this.email.form });
     const $ = (id) => document.getElementById(id);
     this.$ = $;
     $("team-new").addEventListener("click", () => this.openCreate());
@@ -38,6 +40,7 @@ export class Team {
     this.canned.show();
     this.convSettings.show();
     this.email.show();
+    this.webhooks.show();
     try {
       const data = await api("/api/v1/staff");
       this.staff = (data && (data.results || data)) || [];

@@ -4,9 +4,11 @@
 
 use super::{Args, Family, Sender};
 use crate::live::plan::*;
+use crate::live::state::lifecycle::hook_staff;
 use crate::live::state::views::raw;
 use crate::live::state::LiveState;
 use crate::model::{new_id, ChatId, VisitorId, MESSAGE_CHAT};
+use crate::webhooks::Event;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
@@ -195,6 +197,7 @@ fn visitor_message(
             }
         }
         tell_nobody(s, &mut plan, vid, opens_at);
+        hook_visitor_message(s, &mut plan, vid, status.is_none(), m, now);
         return plan;
     }
     match status {
@@ -234,7 +237,28 @@ fn visitor_message(
         }
         Some(ChatStatus::Ended) => {}
     }
+    hook_visitor_message(s, &mut plan, vid, status.is_none(), m, now);
     plan
+}
+
+/// Webhooks (src/webhooks/): `chat.started` for a new chat (once it waits, live or offline),
+/// then `message.created`.
+fn hook_visitor_message(
+    s: &LiveState,
+    plan: &mut Plan,
+    vid: &VisitorId,
+    new: bool,
+    m: usize,
+    now: i64,
+) {
+    if new {
+        s.hook(plan, Event::ChatStarted, vid, now, || {
+            vec![("message", Part::Message(m))]
+        });
+    }
+    s.hook(plan, Event::MessageCreated, vid, now, || {
+        vec![("message", Part::Message(m))]
+    });
 }
 
 /// Every console: a new chat waits, with its first message.
@@ -323,6 +347,9 @@ fn staff_message(
             ]
         },
     );
+    s.hook(&mut plan, Event::MessageCreated, vid, now, || {
+        vec![("message", Part::Message(m)), ("staff", hook_staff(staff))]
+    });
     plan
 }
 

@@ -6,6 +6,7 @@ use super::{Args, Family, Sender};
 use crate::live::plan::*;
 use crate::live::state::views::raw;
 use crate::live::state::LiveState;
+use crate::webhooks::{Event, Fire};
 
 pub const MAX_COMMENT_CHARS: usize = 1000;
 
@@ -80,6 +81,16 @@ impl Rating {
                 ("comment", raw(&comment)),
             ],
         );
+        // Webhooks (src/webhooks/): the chat has ended, so it is no longer in the rooms.
+        if s.hooks.wants(Event::ChatRated) {
+            let chat = serde_json::json!({ "id": chat_id, "visitor_id": vid, "status": "ended" });
+            let rating = serde_json::json!({ "rating": rating, "comment": comment });
+            plan.hooks.push(Fire {
+                event: Event::ChatRated,
+                at: now,
+                data: vec![("chat", Part::Json(chat)), ("rating", Part::Json(rating))],
+            });
+        }
         plan
     }
 }

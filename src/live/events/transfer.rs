@@ -5,10 +5,12 @@
 
 use super::{Args, Family, Sender};
 use crate::live::plan::*;
+use crate::live::state::lifecycle::hook_staff;
 use crate::live::state::routing::shown_name;
 use crate::live::state::views::{raw, system_payload};
 use crate::live::state::LiveState;
 use crate::model::{Staff, StaffId, VisitorId};
+use crate::webhooks::Event;
 use serde::Serialize;
 
 /// The longest note a transfer may carry, in characters.
@@ -128,6 +130,9 @@ fn transfer(
         with_note: note.is_some(),
     };
     s.system_message_with(&mut plan, vid, Some(&by.id), system_payload(&record), now);
+    s.hook(&mut plan, Event::ChatClaimed, vid, now, || {
+        vec![("staff", hook_staff(&target))]
+    });
 
     let (fj, tj) = (raw(&from), raw(&target));
     let history = plan.load_messages(&chat_id);

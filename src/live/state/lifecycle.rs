@@ -8,8 +8,53 @@ use super::views::{raw, system_content, QueuePosition};
 use super::LiveState;
 use crate::live::plan::*;
 use crate::model::{new_id, ChatId, Staff, StaffId, VisitorId, MESSAGE_SYSTEM};
+use crate::webhooks::{Event, Fire};
+
+/// A chat as webhooks show it: `{id, visitor_id, status, severity_level, tags, staff, visitor}`.
+pub(crate) fn hook_chat(chat: &Chat) -> Part {
+    Part::Json(serde_json::json!({
+        "id": chat.chat_id,
+        "visitor_id": chat.visitor.id,
+        "status": chat.status.as_str(),
+        "severity_level": chat.severity_level,
+        "tags": chat.tags,
+        "staff": chat.serving(),
+        "visitor": chat.visitor,
+    }))
+}
+
+/// A staff member as webhooks show them: `{id, name}`.
+pub(crate) fn hook_staff(staff: &Staff) -> Part {
+    let name = super::routing::shown_name(staff);
+    Part::Json(serde_json::json!({ "id": staff.id, "name": name }))
+}
 
 impl LiveState {
+    /// A webhook event about the open chat of `vid`, with data `{chat, ..more}`, delivered
+    /// after the commit (src/webhooks/). Unless an enabled hook wants `event`: one branch.
+    pub(crate) fn hook(
+        &self,
+        plan: &mut Plan,
+        event: Event,
+        vid: &str,
+        now: i64,
+        more: impl FnOnce() -> Vec<(&'static str, Part)>,
+    ) {
+        if !self.hooks.wants(event) {
+            return;
+        }
+        let Some(chat) = self.rooms.get(vid) else {
+            return;
+        };
+        let mut data = vec![("chat", hook_chat(chat))];
+        data.extend(more());
+        plan.hooks.push(Fire {
+            event,
+            at: now,
+            data,
+        });
+    }
+
     /// A new chat for a connected visitor, waiting in the live queue.
     pub(crate) fn open_chat(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) -> bool {
         let Some(visitor) = self.roster.visitor(vid).cloned() else {
@@ -151,6 +196,9 @@ impl LiveState {
                 ("contents", Part::Messages(vec![history])),
             ],
         );
+        self.hook(plan, Event::ChatClaimed, vid, now, || {
+            vec![("staff", hook_staff(staff))]
+        });
         Some(chat_id)
     }
 
@@ -237,6 +285,7 @@ impl LiveState {
 
     pub(crate) fn close_chat(&mut self, plan: &mut Plan, vid: &VisitorId, now: i64) {
         self.set_status(plan, vid, ChatStatus::Ended, now);
+        self.hook(plan, Event::ChatEnded, vid, now, Vec::new);
         self.rooms.close(vid);
         if !self.roster.has_visitor(vid) {
             // Nobody left to rate it.
