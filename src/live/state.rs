@@ -20,6 +20,7 @@ use std::time::Duration;
 use views::raw;
 
 pub mod conversation;
+pub mod forget;
 pub mod lifecycle;
 pub mod presence;
 pub mod queues;
@@ -102,6 +103,8 @@ pub struct LiveState {
     /// Who has Web Push subscriptions (`None`: push is off); read only for staff with no
     /// console open (`live/events/messages.rs`).
     pub(crate) push_staff: Option<crate::push::Subscribed>,
+    /// Visitors an admin deleted (`forget.rs`): never let back in with an older token.
+    pub(crate) forgotten: std::collections::HashSet<VisitorId>,
 }
 
 impl LiveState {
@@ -119,6 +122,7 @@ impl LiveState {
             canned: vec![],
             unseen: Default::default(),
             push_staff: None,
+            forgotten: Default::default(),
         }
     }
 
