@@ -96,8 +96,6 @@ pub fn settings_change(before: &Value, after: &Value, keys: &[String]) -> Value 
     let mut out = serde_json::Map::new();
     for k in keys {
         let v = if SECRET.contains(&k.as_str()) {
-            // The API shows it masked, so a new password alone would look unchanged: a key
-            // sent is a key set.
             Value::from("(changed)")
         } else {
             serde_json::json!({"from": before[k.as_str()], "to": after[k.as_str()]})
@@ -107,7 +105,9 @@ pub fn settings_change(before: &Value, after: &Value, keys: &[String]) -> Value 
     serde_json::json!({ "changes": out })
 }
 
-/// A settings change: the keys sent, old → new (`settings_change`).
+/// A settings change: the keys sent whose stored value changed (compared unmasked, so a new
+/// SMTP password counts), old → new as the API shows them (`settings_change`). Nothing is
+/// recorded when nothing changed.
 pub fn settings_changed(
     conn: &Connection,
     by: &Actor,
@@ -115,13 +115,23 @@ pub fn settings_changed(
     after: &crate::settings::Settings,
     keys: Vec<String>,
 ) -> Result<(), StoreError> {
+    let (rb, ra) = (before.to_rows(), after.to_rows());
+    let stored =
+        |rows: &[(&str, String)], k: &str| rows.iter().find(|r| r.0 == k).map(|r| r.1.clone());
+    let changed: Vec<String> = keys
+        .into_iter()
+        .filter(|k| stored(&rb, k) != stored(&ra, k))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
     let (b, a) = (json(before), json(after));
     record(
         conn,
         by,
         "settings.changed",
         None,
-        settings_change(&b, &a, &keys),
+        settings_change(&b, &a, &changed),
     )
 }
 

@@ -324,6 +324,8 @@ async fn the_audit_log_records_admin_actions_masks_secrets_and_is_for_admins_onl
         json!({"routing": "least_busy", "smtp_url": "smtp://mailer:hunter2pass@127.0.0.1:2525?tls=none"}),
     )
     .await;
+    // The same values again change nothing, and nothing is recorded.
+    set_settings(&s, &admin, json!({"routing": "least_busy"})).await;
     set_max_chats(&s, &admin, &agent_id, 5).await;
     let (status, body) = patch(
         &s,
@@ -354,6 +356,11 @@ async fn the_audit_log_records_admin_actions_masks_secrets_and_is_for_admins_onl
             .cloned()
             .unwrap_or_else(|| panic!("no {action} in {page}"))
     };
+    let n = all
+        .iter()
+        .filter(|e| e["action"] == "settings.changed")
+        .count();
+    assert_eq!(n, 1, "an unchanged PATCH was recorded: {page}");
     let settings = find("settings.changed");
     assert_eq!(settings["actor_name"], "admin@shop.test");
     assert!(settings["actor_id"].is_string());
