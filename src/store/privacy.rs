@@ -336,4 +336,55 @@ mod tests {
         assert_eq!(found, 1, "the new message is found, the deleted one is not");
         store.close().await;
     }
+
+    #[tokio::test]
+    async fn retention_takes_old_ended_chats_and_only_visitors_nobody_can_be_connected_as() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Synchronous::Normal).unwrap();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO visitors (id, name, is_anonymous, created_at)
+                        VALUES ('gone', 'G', 0, 0), ('token', 'T', 0, 0), ('open', 'O', 0, 0), ('new', 'N', 0, 900);
+                     INSERT INTO access_tokens (token_hash, kind, subject_id, created_at, expires_at)
+                        VALUES (x'01', 'visitor', 'token', 0, 5000), (x'02', 'visitor', 'gone', 0, 10);
+                     INSERT INTO chats (id, visitor_id, status, created_at, ended_at) VALUES
+                        ('old1', 'gone', 'ended', 0, 10), ('old2', 'token', 'ended', 0, 20),
+                        ('recent', 'new', 'ended', 900, 950), ('live', 'open', 'claimed', 0, NULL);
+                     INSERT INTO messages (id, chat_id, sequence_num, type_id, content, created_at)
+                        VALUES ('m1', 'old1', 1, 1, '{}', 0), ('m2', 'recent', 1, 1, '{}', 900);",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // Cutoff 100, now 1000: the two old ended chats go, one per batch of one.
+        let first = store
+            .write(|c| retention_batch(c, 100, 1000, 1))
+            .await
+            .unwrap();
+        assert_eq!((first.chats, first.visitors), (1, 0));
+        let second = store
+            .write(|c| retention_batch(c, 100, 1000, 10))
+            .await
+            .unwrap();
+        // 'gone' has no chat left and no good token; 'token' still holds one (it may be
+        // connected); 'open' has an open chat; 'new' came after the cutoff.
+        assert_eq!((second.chats, second.visitors), (1, 1));
+        let left: Vec<String> = store
+            .read(|c| {
+                Ok(c.prepare("SELECT id FROM visitors ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(left, ["new", "open", "token"]);
+        let chats: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM chats", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(chats, 2, "the recent and the open chat stay");
+        store.close().await;
+    }
 }
