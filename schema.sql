@@ -312,3 +312,21 @@ CREATE TABLE webhook_deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook_id, created_at);
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE next_at IS NOT NULL;
+
+-- migration: 11
+-- Data protection (issue 16): who did what, for admins to read. One row per admin action
+-- (settings, staff accounts, canned replies, a visitor's data deleted or exported) and per
+-- retention run. `actor_id` NULL: the system or the CLI (`actor_name` says which); `detail` is
+-- a JSON object (changed keys with old → new values, secrets only as "(changed)").
+CREATE TABLE audit_log (
+    id           INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,
+    actor_id     TEXT,
+    actor_name   TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    target_kind  TEXT,
+    target_id    TEXT,
+    detail       TEXT NOT NULL DEFAULT '{}'
+);
+-- Chats ended before a date, for retention.
+CREATE INDEX chats_ended ON chats(ended_at) WHERE ended_at IS NOT NULL;

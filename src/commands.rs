@@ -7,6 +7,7 @@ use crate::cli::{Command, PasswordSource, UserCommand};
 use crate::config;
 use crate::model::Role;
 use crate::store::accounts::{self, NewStaff};
+use crate::store::audit::{self, Actor};
 use crate::store::{backup, Store, DB_FILE};
 use std::error::Error;
 use std::io::{BufRead, Read, Write};
@@ -61,7 +62,7 @@ fn user(cmd: UserCommand) -> Result<()> {
             let hash = auth::hash_password(&read_password(&password)?)?;
             let store = Store::open(&config::resolve_data_dir(&place)?, Default::default())?;
             let staff = store.write_blocking(move |c| {
-                accounts::create_staff(
+                let staff = accounts::create_staff(
                     c,
                     NewStaff {
                         email,
@@ -71,7 +72,9 @@ fn user(cmd: UserCommand) -> Result<()> {
                         role,
                         password_hash: hash,
                     },
-                )
+                )?;
+                audit::staff_created(c, &Actor::Cli, &staff)?;
+                Ok(staff)
             })?;
             println!("{}", staff.id);
             Ok(())
@@ -109,6 +112,7 @@ fn user(cmd: UserCommand) -> Result<()> {
             let id = store.write_blocking(move |c| {
                 let s = accounts::find_staff(c, &user)?;
                 accounts::set_staff_password(c, &s.id, &hash)?;
+                audit::staff_changed(c, &Actor::Cli, Some(&s), &s, true)?;
                 Ok(s.email)
             })?;
             println!("password changed for {id}; its sessions were signed out");
@@ -123,6 +127,14 @@ fn user(cmd: UserCommand) -> Result<()> {
             let email = store.write_blocking(move |c| {
                 let s = accounts::find_staff(c, &user)?;
                 accounts::set_staff_disabled(c, &s.id, !enable)?;
+                let after = accounts::staff_by_id(c, &s.id)?;
+                audit::staff_changed(
+                    c,
+                    &Actor::Cli,
+                    Some(&s),
+                    after.as_ref().unwrap_or(&s),
+                    false,
+                )?;
                 Ok(s.email)
             })?;
             println!("{email} {}", if enable { "enabled" } else { "disabled" });

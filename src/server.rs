@@ -56,10 +56,15 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(crate::webhooks::Webhooks::start(store.clone(), config.webhook_retry_first).await?),
     )
     .await?;
+    let data_dir = config.data_dir.clone();
     let app = App::new(config, store.clone(), live.clone());
     announce(&app).await?;
     tokio::spawn(purge_tokens_hourly(store.clone()));
     tokio::spawn(crate::store::search::run_indexer(store.clone()));
+    tokio::spawn(crate::store::privacy::run_retention(
+        store.clone(),
+        data_dir,
+    ));
 
     // socketioxide takes `/socket.io/`, everything else falls through to the warp routes.
     let routes = TowerToHyperService::new(warp::service(http::routes(app.clone())));

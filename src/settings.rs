@@ -37,6 +37,8 @@ pub const ASSIGN_TIMEOUT_SECS: std::ops::RangeInclusive<u64> = 5..=3600;
 pub const ASSIGN_MAX_ATTEMPTS: std::ops::RangeInclusive<u64> = 1..=20;
 /// Inactivity times: 0 is off.
 pub const INACTIVITY_SECS: std::ops::RangeInclusive<u64> = 0..=86_400;
+/// Retention: at least a day, at most a hundred years (`null`: keep forever).
+pub const RETENTION_DAYS: std::ops::RangeInclusive<u64> = 1..=36_500;
 pub const MAX_WIDGET_TEXTS: usize = 200;
 pub const MAX_WIDGET_TEXT_CHARS: usize = 500;
 
@@ -91,6 +93,9 @@ pub struct Settings {
     pub widget_texts: std::collections::BTreeMap<String, String>,
     /// The widget's appearance (issue 15); the embed's `data-*` attributes win over it.
     pub widget: WidgetLook,
+    /// Ended chats older than this many days are deleted, with everything of them, once a
+    /// day (`store/privacy.rs`, `run_retention`); `None`: kept forever.
+    pub retention_days: Option<u64>,
     /// SMTP, the sender and the staff notification list (src/email/settings.rs).
     #[serde(flatten)]
     pub email: crate::email::settings::EmailSettings,
@@ -109,6 +114,7 @@ impl Default for Settings {
             prechat: Prechat::default(),
             widget_texts: Default::default(),
             widget: WidgetLook::default(),
+            retention_days: None,
             email: Default::default(),
         }
     }
@@ -175,6 +181,8 @@ impl Settings {
                 }
                 "widget_texts" => next.widget_texts = widget_texts(value)?,
                 "widget" => next.widget = next.widget.merged(value)?,
+                "retention_days" if value.is_null() => next.retention_days = None,
+                "retention_days" => next.retention_days = Some(int_in(key, value, RETENTION_DAYS)?),
                 k if crate::email::settings::KEYS.contains(&k) => next.email.patch(key, value)?,
                 other => return Err(Invalid(format!("{other}: there is no such setting."))),
             }
@@ -210,6 +218,10 @@ impl Settings {
             ("prechat", json(serde_json::json!(self.prechat))),
             ("widget_texts", json(serde_json::json!(self.widget_texts))),
             ("widget", json(serde_json::json!(self.widget))),
+            (
+                "retention_days",
+                json(serde_json::json!(self.retention_days)),
+            ),
         ];
         rows.extend(self.email.rows());
         rows
@@ -262,6 +274,7 @@ pub const KEYS: &[&str] = &[
     "prechat",
     "widget_texts",
     "widget",
+    "retention_days",
     "smtp_url",
     "email_from",
     "notify_emails",

@@ -6,6 +6,7 @@ use super::{bearer, body, parse_json, respond, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::model::is_id;
+use crate::store::audit::{self, Actor};
 use crate::store::canned::{self, Canned};
 use bytes::Bytes;
 use http::StatusCode;
@@ -70,10 +71,10 @@ async fn list(app: &App, token: Option<String>) -> Result<Value, ApiError> {
     Ok(json!({ "results": all }))
 }
 
-async fn admin_only(app: &App, token: Option<String>) -> Result<(), ApiError> {
+async fn admin_only(app: &App, token: Option<String>) -> Result<Actor, ApiError> {
     super::require_admin(app, token, "Only admins can manage canned replies.")
         .await
-        .map(|_| ())
+        .map(|s| Actor::staff(&s))
 }
 
 fn invalid(field: &str, why: &str) -> ApiError {
@@ -155,11 +156,16 @@ where
 }
 
 async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Canned, ApiError> {
-    admin_only(app, token).await?;
+    let by = admin_only(app, token).await?;
     let req: NewCanned = parse_json(body)?;
     let shortcut = check_shortcut(&req.shortcut)?;
     check_text(&req.text)?;
-    change(app, move |c| canned::create_canned(c, &shortcut, &req.text)).await
+    change(app, move |c| {
+        let made = canned::create_canned(c, &shortcut, &req.text)?;
+        audit::canned(c, &by, "canned.created", &made.id, Some(&made.shortcut))?;
+        Ok(made)
+    })
+    .await
 }
 
 async fn update(
@@ -168,7 +174,7 @@ async fn update(
     id: String,
     body: &[u8],
 ) -> Result<Canned, ApiError> {
-    admin_only(app, token).await?;
+    let by = admin_only(app, token).await?;
     if !is_id(&id) {
         return Err(ApiError::not_found("No such canned reply."));
     }
@@ -183,17 +189,23 @@ async fn update(
         check_text(t)?;
     }
     change(app, move |c| {
-        canned::update_canned(c, &id, shortcut.as_deref(), req.text.as_deref())
+        let now = canned::update_canned(c, &id, shortcut.as_deref(), req.text.as_deref())?;
+        audit::canned(c, &by, "canned.changed", &now.id, Some(&now.shortcut))?;
+        Ok(now)
     })
     .await
 }
 
 async fn delete(app: &App, token: Option<String>, id: String) -> Result<(), ApiError> {
-    admin_only(app, token).await?;
+    let by = admin_only(app, token).await?;
     if !is_id(&id) {
         return Err(ApiError::not_found("No such canned reply."));
     }
-    change(app, move |c| canned::delete_canned(c, &id)).await
+    change(app, move |c| {
+        canned::delete_canned(c, &id)?;
+        audit::canned(c, &by, "canned.deleted", &id, None)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod chats;
 pub mod email;
 pub mod history;
 mod ops;
+mod privacy;
 pub mod push;
 mod reports;
 pub mod settings;
@@ -72,6 +73,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(push::routes(app.clone()))
         .unify()
         .or(webhooks::routes(app.clone()))
+        .unify()
+        .or(privacy::routes(app.clone()))
         .unify();
     api.or(assets::routes())
         .unify()

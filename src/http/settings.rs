@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::error::{ApiError, StoreError};
 use crate::settings::{Invalid, Settings};
 use crate::store::accounts;
+use crate::store::audit::Actor;
 use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Map, Value};
@@ -55,7 +56,7 @@ async fn read(app: &App, token: Option<String>) -> Result<Settings, ApiError> {
 }
 
 async fn change(app: &App, token: Option<String>, body: &[u8]) -> Result<Settings, ApiError> {
-    super::require_admin(app, token, "Only admins can change settings.").await?;
+    let me = super::require_admin(app, token, "Only admins can change settings.").await?;
     let patch: Map<String, Value> = parse_json(body)?;
     // Read, change and store in one job of the one writer: two admins saving at once both
     // count, in some order.
@@ -67,6 +68,8 @@ async fn change(app: &App, token: Option<String>, body: &[u8]) -> Result<Setting
                 .patched(&patch)
                 .map_err(|Invalid(why)| StoreError::Invalid(why))?;
             accounts::save_settings(c, &next.to_rows())?;
+            let keys = patch.keys().cloned().collect();
+            crate::store::audit::settings_changed(c, &Actor::staff(&me), &now, &next, keys)?;
             Ok(next)
         })
         .await?;

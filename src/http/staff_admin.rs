@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::live::actor::Revoke;
 use crate::model::{Role, Staff, MAX_MAX_CHATS};
 use crate::store::accounts::{self, NewStaff, StaffChanges};
+use crate::store::audit::{self, Actor};
 use bytes::Bytes;
 use http::StatusCode;
 use serde::Deserialize;
@@ -84,7 +85,7 @@ pub struct NewStaffRequest {
 }
 
 async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, ApiError> {
-    admin_only(app, token).await?;
+    let by = Actor::staff(&admin_only(app, token).await?);
     let req: NewStaffRequest = parse_json(body)?;
     let email = req.email.trim().to_string();
     check_email("email", &email)?;
@@ -97,7 +98,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
     Ok(app
         .store
         .write(move |c| {
-            accounts::create_staff(
+            let staff = accounts::create_staff(
                 c,
                 NewStaff {
                     email,
@@ -107,7 +108,9 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Staff, 
                     role,
                     password_hash,
                 },
-            )
+            )?;
+            audit::staff_created(c, &by, &staff)?;
+            Ok(staff)
         })
         .await?)
 }
@@ -211,11 +214,13 @@ async fn update(
         || changes.title.is_some()
         || changes.email.is_some();
     let target = id.to_string();
+    let (by, password) = (Actor::staff(&me), changes.password_hash.is_some());
     let (before, after) = app
         .store
         .write(move |c| {
             let before = accounts::staff_by_id(c, &target)?;
             let after = accounts::update_staff(c, &target, changes)?;
+            audit::staff_changed(c, &by, before.as_ref(), &after, password)?;
             Ok((before, after))
         })
         .await?;

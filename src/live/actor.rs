@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+mod forget;
+
 const QUEUE_TICK: Duration = Duration::from_millis(500);
 /// How often live connections are checked against their tokens: expiry from memory, and staff
 /// tokens against the database (a CLI in another process may have disabled the account or
@@ -69,6 +71,8 @@ enum Command {
     },
     /// The canned replies changed (an admin edited them).
     Canned(Vec<crate::store::canned::Canned>),
+    /// An admin deletes a visitor and everything of theirs (`actor/forget.rs`).
+    Forget(Box<forget::Forget>, oneshot::Sender<forget::Forgot>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -323,6 +327,9 @@ impl Runner {
                     force,
                     outbox,
                 } => {
+                    if self.forgotten(&who, &outbox) {
+                        continue;
+                    }
                     self.outboxes.insert(conn, outbox);
                     self.next_expiry = self.next_expiry.min(cred.expires_at);
                     let staff = match &who {
@@ -405,6 +412,7 @@ impl Runner {
                     let plan = self.state.set_canned(list);
                     self.carry_out(plan, None).await;
                 }
+                Command::Forget(f, done) => self.forget(f, done, now).await,
                 Command::Tick => {
                     let plan = self.state.tick(now);
                     self.carry_out(plan, None).await;

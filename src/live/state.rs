@@ -20,6 +20,7 @@ use std::time::Duration;
 use views::raw;
 
 pub mod conversation;
+pub mod forget;
 pub mod lifecycle;
 pub mod presence;
 pub mod queues;
@@ -105,6 +106,8 @@ pub struct LiveState {
     /// The webhook events some enabled hook wants (src/webhooks/): one branch per event when
     /// none does (`LiveState::hook`, state/lifecycle.rs).
     pub(crate) hooks: crate::webhooks::Mask,
+    /// Visitors an admin deleted (`forget.rs`): never let back in with an older token.
+    pub(crate) forgotten: std::collections::HashSet<VisitorId>,
 }
 
 impl LiveState {
@@ -123,6 +126,7 @@ impl LiveState {
             unseen: Default::default(),
             push_staff: None,
             hooks: Default::default(),
+            forgotten: Default::default(),
         }
     }
 

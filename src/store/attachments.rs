@@ -173,6 +173,7 @@ pub fn delete_chat(conn: &Connection, chat_id: &str) -> Result<Vec<String>, Stor
     ] {
         conn.prepare_cached(sql)?.execute([chat_id])?;
     }
+    super::privacy::search_mark_back(conn)?;
     Ok(files)
 }
 

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod attachments;
+pub mod audit;
 pub mod backup;
 pub mod canned;
 pub mod chats;
@@ -14,6 +15,7 @@ pub mod email;
 pub mod history;
 pub mod migrate;
 pub mod ops;
+pub mod privacy;
 pub mod push;
 pub mod reports;
 pub mod search;

@@ -663,3 +663,81 @@ async fn every_rest_endpoint_by_every_role() {
     let (st, _) = post(s, "/api/v1/visitors", json!({}), None).await;
     assert_eq!(st, 201);
 }
+
+/// Data protection (issue 16): the visitor deletion, export and audit log routes, by every role.
+/// A refused deletion deletes nothing; the admin's deletion of a missing visitor is 404.
+#[tokio::test]
+async fn privacy_endpoints_by_every_role() {
+    let cast = Cast::new().await;
+    let s = &cast.s;
+    let (vid, vtoken) = s.visitor(Some("V")).await;
+    let (_, ovtoken) = s.visitor(Some("OV")).await;
+    let tokens: Vec<Option<String>> = vec![
+        None,
+        Some(vtoken.clone()),
+        Some(ovtoken),
+        Some(cast.staff(A).2.clone()),
+        Some(cast.staff(A2).2.clone()),
+        Some(cast.staff(S).2.clone()),
+        Some(cast.staff(AD).2.clone()),
+    ];
+    const WHO: [&str; 7] = ["no token", "V", "OV", "A", "A2", "S", "AD"];
+    let missing = "0123456789abcdef0123456789abcdef";
+    let send = |method: &'static str, path: String, token: Option<String>| async move {
+        let mut req = match method {
+            "GET" => http().get(s.url(&path)),
+            _ => http().delete(s.url(&path)),
+        };
+        if let Some(t) = token {
+            req = req.header("Authorization", t);
+        }
+        into_json(req.send().await.expect("request")).await.0
+    };
+    // (method, path, expected status for: none, V, OV, A, A2, S, AD)
+    let table: Vec<(&'static str, String, [u16; 7])> = vec![
+        (
+            "GET",
+            format!("/api/v1/visitors/{vid}/export"),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "GET",
+            format!("/api/v1/visitors/{missing}/export"),
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/audit".into(),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/visitors/{missing}"),
+            [401, 403, 403, 403, 403, 403, 404],
+        ),
+        // Last: the admin's deletion goes through.
+        (
+            "DELETE",
+            format!("/api/v1/visitors/{vid}"),
+            [401, 403, 403, 403, 403, 403, 204],
+        ),
+    ];
+    for (method, path, want) in &table {
+        for (i, token) in tokens.iter().enumerate() {
+            let got = send(method, path.clone(), token.clone()).await;
+            assert_eq!(got, want[i], "{method} {path} as {}", WHO[i]);
+            if *method == "DELETE" && i < 6 {
+                assert_eq!(
+                    get(s, "/api/v1/me", Some(&vtoken)).await.0,
+                    200,
+                    "V survives"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        get(s, "/api/v1/me", Some(&vtoken)).await.0,
+        401,
+        "V is gone"
+    );
+}

@@ -25,6 +25,7 @@ mod load_check;
 mod notes;
 mod offline;
 mod presence;
+mod privacy;
 mod profiles;
 mod protocol;
 mod push;

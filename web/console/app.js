@@ -10,6 +10,7 @@ import { Team } from "/console/team.js";
 import { WidgetSettings } from "/console/widget_settings.js";
 import { HistoryView } from "/console/history_view.js";
 import { ReportsView } from "/console/reports_view.js";
+import { AuditView } from "/console/audit_view.js";
 import { Profile, forgetPushDevice } from "/console/profile.js";
 import { photoOrInitials } from "/console/inbox/ui.js";
 import { ConsoleTabs, summaryText } from "/console/tabs.js";
@@ -26,6 +27,7 @@ let team = null;
 let widgetView = null; // staff who are not admins: the widget's settings, read-only
 let historyView = null;
 let reportsView = null; // supervisors and admins
+let auditView = null; // admins
 let connTimer = null;
 let tabs = null;
 let following = false;   // another tab (or window) holds the live session
@@ -142,6 +144,8 @@ function boot(staff) {
   if (!historyView) historyView = new HistoryView({ me, root: $("history-view") });
   $("nav-reports").hidden = me.role_id === 3;
   if (me.role_id !== 3 && !reportsView) reportsView = new ReportsView({ root: $("reports-view") });
+  $("nav-audit").hidden = me.role_id !== 1;
+  if (me.role_id === 1 && !auditView) auditView = new AuditView({ root: $("audit-view") });
   if (team) inbox.onCannedChanged = (list) => team.canned.changed(list);
 
   tabs = new ConsoleTabs(me.id, {
@@ -270,22 +274,25 @@ function route() {
   const isWidget = r === "widget" && !!widgetView;
   const isHistory = r === "history" && !!historyView;
   const isReports = r === "reports" && !!reportsView;
-  const isInbox = !isTeam && !isWidget && !isHistory && !isReports;
+  const isAudit = r === "audit" && !!auditView;
+  const isInbox = !isTeam && !isWidget && !isHistory && !isReports && !isAudit;
   // While another tab is live this one shows only the "open in another tab" page.
   $("inbox-view").hidden = !isInbox || following;
   $("team-view").hidden = !isTeam || following;
   $("widget-view").hidden = !isWidget || following;
   $("history-view").hidden = !isHistory || following;
   $("reports-view").hidden = !isReports || following;
+  $("audit-view").hidden = !isAudit || following;
   // My availability is the live tab's to set.
   $("availability").hidden = following;
-  for (const [id, on] of [["nav-inbox", isInbox], ["nav-history", isHistory], ["nav-reports", isReports], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
+  for (const [id, on] of [["nav-inbox", isInbox], ["nav-history", isHistory], ["nav-reports", isReports], ["nav-audit", isAudit], ["nav-team", isTeam], ["nav-widget", isWidget]]) {
     $(id).classList.toggle("tab-active", on);
     $(id).setAttribute("aria-current", on ? "page" : "false");
   }
   if (isTeam && !following) team.show();
   if (isWidget && !following) widgetView.show();
   if (isReports && !following) reportsView.show();
+  if (isAudit && !following) auditView.show();
   if (isHistory && !following) {
     historyView.show();
     const chat = new URLSearchParams(query || "").get("chat");

@@ -39,6 +39,7 @@ export class ConversationSettings {
     this.dirty = false;
     $("cs-warning").value = s.inactivity_warning_secs ?? 0;
     $("cs-close").value = s.inactivity_close_secs ?? 0;
+    $("cs-retention").value = s.retention_days ?? "";
     const p = s.prechat || {};
     $("cs-prechat").checked = !!p.enabled;
     $("cs-name").value = LEVELS.includes(p.name) ? p.name : "optional";
@@ -60,6 +61,8 @@ export class ConversationSettings {
     return {
       inactivity_warning_secs: num($("cs-warning").value),
       inactivity_close_secs: num($("cs-close").value),
+      // Empty: keep forever (null).
+      retention_days: $("cs-retention").value.trim() === "" ? null : num($("cs-retention").value),
       prechat: { enabled: $("cs-prechat").checked, name: $("cs-name").value, email: $("cs-email").value },
     };
   }

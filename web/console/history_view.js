@@ -10,6 +10,8 @@ import { t, addTexts } from "/shared/i18n.js";
 import { noteRow, dayLabel } from "/console/inbox/ui.js";
 import { attachmentOf, attachmentView } from "/console/inbox/attachments.js";
 import { systemText } from "/console/inbox/thread.js";
+import { ct } from "/console/texts.js";
+import { getToken } from "/console/api.js";
 
 addTexts("en", {
   "nav.history": "History",
@@ -201,7 +203,8 @@ export class HistoryView {
         (c.tags || []).length ? el("p", null, ...(c.tags || []).map((tag) => el("span", { class: "tag" }, tag))) : null),
       this.thread, this.olderBtn,
       el("section", { class: "hs-others", "aria-labelledby": "hs-earlier-title" },
-        el("h3", { class: "card-sub", id: "hs-earlier-title" }, t("history.earlier")), this.earlier));
+        el("h3", { class: "card-sub", id: "hs-earlier-title" }, t("history.earlier")), this.earlier),
+      this.privacyCard(c));
     this.after = 0;
     this.lastDay = "";
     await this.loadMessages();
@@ -250,5 +253,85 @@ export class HistoryView {
       ? others.map((o) => el("li", null, el("button", { type: "button", class: "link-btn", onclick: () => this.open(o) },
         `${formatFull(o.created_at)} · ${t("history.count", { n: o.message_count ?? 0 })}`)))
       : [el("li", { class: "muted" }, "—")]);
+  }
+
+  // ---- data protection (issue 16; admins): export, delete ------------------------------------
+
+  /** The visitor's data: "Export data" and "Delete visitor and all their data", for admins. */
+  privacyCard(c) {
+    if (this.me.role_id !== 1 || !c.visitor || !c.visitor.id) return null;
+    this.privacyStatus = el("p", { class: "muted", id: "hs-privacy-status", role: "status", "aria-live": "polite" });
+    return el("section", { class: "hs-privacy", "aria-labelledby": "hs-privacy-title" },
+      el("h3", { class: "card-sub", id: "hs-privacy-title" }, ct("privacy.title")),
+      el("p", { class: "muted help", id: "hs-export-help" }, ct("privacy.export_help")),
+      el("div", { class: "hs-privacy-actions" },
+        el("button", { type: "button", class: "btn btn-secondary btn-sm", id: "hs-export", "aria-describedby": "hs-export-help", onclick: () => this.exportVisitor(c) }, ct("privacy.export")),
+        el("button", { type: "button", class: "btn btn-danger btn-sm", id: "hs-delete", onclick: () => this.confirmDelete(c) }, ct("privacy.delete"))),
+      this.privacyStatus);
+  }
+
+  async exportVisitor(c) {
+    const id = c.visitor.id;
+    this.privacyStatus.textContent = ct("privacy.exporting");
+    try {
+      const res = await fetch(`/api/v1/visitors/${encodeURIComponent(id)}/export`, { headers: { Authorization: getToken() || "" } });
+      if (!res.ok) {
+        let msg = `(${res.status})`;
+        try { msg = (await res.json()).error.message; } catch { /* not JSON */ }
+        throw new Error(msg);
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const a = el("a", { href: url, download: `visitor-${id}.json`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      this.privacyStatus.textContent = ct("privacy.exported", { name: visitorName(c.visitor) });
+    } catch (e) {
+      this.privacyStatus.textContent = "";
+      this.error.textContent = e.message;
+    }
+  }
+
+  /** A confirm dialog naming what goes; deleting closes the chat pane and reloads the list. */
+  confirmDelete(c) {
+    const name = visitorName(c.visitor);
+    const error = el("p", { class: "form-error", role: "alert" });
+    const cancel = el("button", { type: "button", class: "btn btn-secondary", id: "forget-cancel" }, ct("privacy.cancel"));
+    const go = el("button", { type: "submit", class: "btn btn-danger", id: "forget-confirm" }, ct("privacy.confirm_button"));
+    const form = el("form", { method: "dialog" },
+      el("h2", { id: "forget-title" }, ct("privacy.confirm_title", { name })),
+      el("div", { id: "forget-text" },
+        el("p", null, ct("privacy.confirm_intro")),
+        el("ul", null, ["details", "chats", "files", "more"].map((k) => el("li", null, ct(`privacy.confirm_${k}`)))),
+        el("p", null, ct("privacy.confirm_live"))),
+      error,
+      el("div", { class: "dialog-actions" }, cancel, go));
+    const dialog = el("dialog", { id: "forget-dialog", "aria-labelledby": "forget-title", "aria-describedby": "forget-text" }, form);
+    const close = () => { dialog.close(); dialog.remove(); document.getElementById("hs-delete")?.focus(); };
+    cancel.addEventListener("click", close);
+    dialog.addEventListener("cancel", (e) => { e.preventDefault(); close(); });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      go.disabled = true;
+      go.textContent = ct("privacy.deleting");
+      try {
+        await api(`/api/v1/visitors/${encodeURIComponent(c.visitor.id)}`, { method: "DELETE" });
+      } catch (err) {
+        error.textContent = err.message;
+        go.disabled = false;
+        go.textContent = ct("privacy.confirm_button");
+        return;
+      }
+      dialog.close();
+      dialog.remove();
+      this.current = null;
+      setChildren(this.pane, el("p", { class: "hs-pick", id: "hs-deleted", role: "status" }, ct("privacy.deleted", { name })));
+      this.pane.focus();
+      this.load(false);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
   }
 }
