@@ -143,6 +143,75 @@ mod tests {
         assert_eq!(v, 1, "the backup is the database as it was");
     }
 
+    /// The rebuild of `messages` (migration 12) keeps every rowid — the search index is keyed
+    /// by it — and still refuses unknown kinds; a message insert builds no temporary b-tree.
+    #[test]
+    fn the_messages_rebuild_keeps_rowids_and_inserts_stay_cheap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("frontdesk.db");
+        let mut conn = Connection::open(&path).unwrap();
+        for (_, sql) in migrations().iter().take(11) {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 11).unwrap();
+        conn.execute_batch(
+            "INSERT INTO visitors (id, name, is_anonymous, created_at) VALUES ('v', 'V', 1, 0);
+             INSERT INTO chats (id, visitor_id, status, created_at) VALUES ('c', 'v', 'ended', 0);
+             INSERT INTO messages (rowid, id, chat_id, sequence_num, type_id, content, created_at)
+                 VALUES (5, 'a', 'c', 1, 1, '{\"content\": \"apple pie\"}', 0),
+                        (9, 'b', 'c', 2, 3, '{\"content\": \"banana split\"}', 0);
+             INSERT INTO message_search (rowid, text) VALUES (5, 'apple pie'), (9, 'banana split');",
+        )
+        .unwrap();
+        migrate(&mut conn, &path).unwrap();
+        let rows: Vec<(i64, String)> = conn
+            .prepare("SELECT rowid, id FROM messages ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [(5, "a".to_string()), (9, "b".to_string())]);
+        let found: String = conn
+            .query_row(
+                "SELECT m.id FROM messages m WHERE m.rowid IN \
+                 (SELECT rowid FROM message_search WHERE message_search MATCH 'banana')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, "b");
+        // Kinds outside 0–3 are refused.
+        assert!(conn
+            .execute(
+                "INSERT INTO messages (id, chat_id, sequence_num, type_id, content, created_at) \
+                 VALUES ('x', 'c', 20, 4, '{}', 0)",
+                [],
+            )
+            .is_err());
+        assert!(conn
+            .execute(
+                "INSERT INTO messages (id, chat_id, sequence_num, type_id, content, created_at) \
+                 VALUES ('y', 'c', 21, -1, '{}', 0)",
+                [],
+            )
+            .is_err());
+        let program: Vec<String> = conn
+            .prepare(
+                "EXPLAIN INSERT INTO messages (id, chat_id, sequence_num, type_id, content, \
+                 created_at) VALUES ('z', 'c', 30, 2, '{}', 0)",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(1))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !program.iter().any(|op| op == "OpenEphemeral"),
+            "a message insert builds a temporary b-tree: {program:?}"
+        );
+    }
+
     #[test]
     fn processes_racing_to_upgrade_migrate_once_and_back_up_once() {
         for start in [0, 1] {
