@@ -7,6 +7,7 @@ use super::{bearer, body, parse_json, require_admin, respond, with_app};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::model::{is_id, new_id, now_ms};
+use crate::store::audit::{self, Actor};
 use crate::store::webhooks::{self as db, Hook};
 use crate::webhooks::{send::check_url, Event, Webhooks, MAX_HOOKS};
 use bytes::Bytes;
@@ -169,6 +170,7 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Hook, A
         created_by: Some(admin.id.to_string()),
     };
     let saved = hook.clone();
+    let by = Actor::staff(&admin);
     let full = app
         .store
         .write(move |c| {
@@ -176,6 +178,8 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Hook, A
                 return Ok(false);
             }
             db::save(c, &saved)?;
+            let detail = json!({ "url": saved.url, "events": saved.events, "enabled": saved.enabled });
+            audit::webhook(c, &by, "webhook.created", &saved.id, detail)?;
             Ok(true)
         })
         .await?;
@@ -198,7 +202,7 @@ struct UpdateRequest {
 }
 
 async fn update(app: &App, token: Option<String>, id: &str, body: &[u8]) -> Result<Hook, ApiError> {
-    require_admin(app, token, ADMINS).await?;
+    let by = Actor::staff(&require_admin(app, token, ADMINS).await?);
     let hooks = sender(app)?;
     let req: UpdateRequest = parse_json(body)?;
     let mut hook = load(app, id).await?;
@@ -215,6 +219,13 @@ async fn update(app: &App, token: Option<String>, id: &str, body: &[u8]) -> Resu
         hook.secret = new_secret();
     }
     let saved = hook.clone();
+    // What changed, for the audit log (the secret only as "rotated").
+    let detail = json!({
+        "url": req.url.as_ref().map(|_| &hook.url),
+        "events": req.events.as_ref().map(|_| &hook.events),
+        "enabled": req.enabled,
+        "secret_rotated": req.rotate_secret == Some(true),
+    });
     // Only if it still exists (a delete may have come in between).
     let kept = app
         .store
@@ -223,6 +234,7 @@ async fn update(app: &App, token: Option<String>, id: &str, body: &[u8]) -> Resu
                 return Ok(false);
             }
             db::save(c, &saved)?;
+            audit::webhook(c, &by, "webhook.changed", &saved.id, detail)?;
             Ok(true)
         })
         .await?;
@@ -234,13 +246,20 @@ async fn update(app: &App, token: Option<String>, id: &str, body: &[u8]) -> Resu
 }
 
 async fn delete(app: &App, token: Option<String>, id: &str) -> Result<(), ApiError> {
-    require_admin(app, token, ADMINS).await?;
+    let by = Actor::staff(&require_admin(app, token, ADMINS).await?);
     let hooks = sender(app)?;
     if !is_id(id) {
         return Err(not_found());
     }
     let id = id.to_string();
-    if !app.store.write(move |c| db::delete(c, &id)).await? {
+    let deleted = app.store.write(move |c| {
+        let gone = db::delete(c, &id)?;
+        if gone {
+            audit::webhook(c, &by, "webhook.deleted", &id, json!({}))?;
+        }
+        Ok(gone)
+    });
+    if !deleted.await? {
         return Err(not_found());
     }
     hooks.reload().await?;

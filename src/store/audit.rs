@@ -215,6 +215,18 @@ pub fn canned(
     record(conn, by, action, Some(("canned_reply", id)), detail)
 }
 
+/// A webhook created, changed or deleted (`action` "webhook.created" / "webhook.changed" /
+/// "webhook.deleted"); `detail` names what changed, never the secret itself.
+pub fn webhook(
+    conn: &Connection,
+    by: &Actor,
+    action: &str,
+    id: &str,
+    detail: Value,
+) -> Result<(), StoreError> {
+    record(conn, by, action, Some(("webhook", id)), detail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -663,6 +663,7 @@ try {
   await (await import("./email_settings15.mjs")).emailSettings15Checks({ check, assert, newPage, BIN, shot });
   await (await import("./history16.mjs")).history16Checks({ check, assert, newPage, BIN, shot });
   await (await import("./webhooks16.mjs")).webhooks16Checks({ check, assert, newPage, BIN, shot });
+  await (await import("./privacy16.mjs")).privacy16Checks({ check, assert, newPage, BIN, shot });
   await (await import("./push15.mjs")).push15Checks({ check, assert, newPage, BIN, shot });
 
   await check("no page errors", async () => {

@@ -517,6 +517,23 @@ async fn bad_bodies_are_refused_naming_the_field_and_only_admins_manage_hooks() 
     assert_ne!(rotated["secret"], hook["secret"]);
     let (_, list) = get(&s, "/api/v1/webhooks", Some(&ad)).await;
     assert_eq!(list["results"][0]["secret"], rotated["secret"]);
+    // Each change is in the audit log, by whom, and never with the secret.
+    let (st, log) = get(&s, "/api/v1/audit", Some(&ad)).await;
+    assert_eq!(st, 200, "{log}");
+    let mine: Vec<&Value> = log["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target_id"] == json!(id))
+        .collect();
+    let actions: Vec<&str> = mine.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["webhook.changed", "webhook.created"], "{log}");
+    assert_eq!(mine[0]["detail"]["secret_rotated"], true);
+    assert_eq!(mine[1]["detail"]["url"], url);
+    for secret in [&hook["secret"], &rotated["secret"]] {
+        let secret = secret.as_str().unwrap();
+        assert!(!log.to_string().contains(secret), "a secret in the log");
+    }
 
     // Agents, supervisors and visitors: 403, and nothing changes; no token: 401.
     let (_, agent) = s.staff("ag@shop.test", "agent").await;
