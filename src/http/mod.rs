@@ -16,6 +16,7 @@ pub mod settings;
 pub mod setup;
 pub mod staff_admin;
 pub mod tickets;
+mod transcript;
 mod visitor_email;
 
 pub use accounts::check_email;
@@ -51,6 +52,8 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(history::routes(app.clone()))
         .unify()
         .or(reports::routes(app.clone()))
+        .unify()
+        .or(transcript::routes(app.clone()))
         .unify()
         .or(staff_admin::routes(app.clone()))
         .unify()

@@ -568,6 +568,20 @@ async fn every_rest_endpoint_by_every_role() {
         ("GET", "/console/".into(), None, [200; 7]),
         ("GET", "/chat/".into(), None, [200; 7]),
         ("GET", "/widget.js".into(), None, [200; 7]),
+        // Issue 16: a transcript follows the chat's visibility, and internal notes in it are
+        // for staff only.
+        (
+            "GET",
+            format!("{chat}/transcript"),
+            None,
+            [401, 200, 404, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            format!("{chat}/transcript?format=json&include_notes=true"),
+            None,
+            [401, 403, 404, 200, 200, 200, 200],
+        ),
     ];
     let staff_list = || async { get(s, "/api/v1/staff", Some(&cast.admin_token)).await.1 };
     let mut checked = 0;

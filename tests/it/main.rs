@@ -35,5 +35,6 @@ mod resume;
 mod routing;
 mod security_accounts;
 mod security_net;
+mod transcript;
 mod transfer;
 mod widget_look;
