@@ -568,8 +568,9 @@ async fn every_rest_endpoint_by_every_role() {
         ("GET", "/console/".into(), None, [200; 7]),
         ("GET", "/chat/".into(), None, [200; 7]),
         ("GET", "/widget.js".into(), None, [200; 7]),
-        // Issue 16: a transcript follows the chat's visibility, and internal notes in it are
-        // for staff only.
+        // Issue 16: the OpenAPI document is public; a transcript follows the chat's visibility,
+        // and internal notes in it are for staff only.
+        ("GET", "/api/v1/openapi.json".into(), None, [200; 7]),
         (
             "GET",
             format!("{chat}/transcript"),

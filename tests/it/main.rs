@@ -24,6 +24,7 @@ mod live_core;
 mod load_check;
 mod notes;
 mod offline;
+mod openapi;
 mod presence;
 mod profiles;
 mod protocol;
