@@ -4,7 +4,9 @@
 
 use super::compose::{build, message_text, Body, Brand};
 use super::Loaded;
-use crate::model::{Message, Visitor, MESSAGE_ATTACHMENT, MESSAGE_CHAT, MESSAGE_SYSTEM};
+use crate::model::{
+    Message, Visitor, MESSAGE_ATTACHMENT, MESSAGE_CHAT, MESSAGE_NOTE, MESSAGE_SYSTEM,
+};
 use lettre::message::Mailbox;
 use lettre::Message as Email;
 
@@ -26,12 +28,25 @@ fn who<'a>(m: &Message, loaded: &'a Loaded) -> &'a str {
 
 /// A message as a line (or lines) of text: "Name: words"; a file by its name and size.
 fn line(m: &Message, loaded: &Loaded) -> Option<String> {
-    let name = who(m, loaded);
+    message_line(m, who(m, loaded), |file, size| {
+        format!("(a file: {file}, {})", human_size(size))
+    })
+}
+
+/// The one transcript formatter (the visitor's emails and `GET /api/v1/chats/{id}/transcript`):
+/// a message as "Name: words" (later lines indented), a file as `file(name, size)` says, a join
+/// or leave in parentheses, an internal note marked as one; `None` for what a transcript does
+/// not show. `name` is the sender's name as the reader should see it.
+pub fn message_line(m: &Message, name: &str, file: impl Fn(&str, u64) -> String) -> Option<String> {
     match m.type_id {
-        MESSAGE_CHAT | MESSAGE_ATTACHMENT => {
+        MESSAGE_CHAT | MESSAGE_ATTACHMENT | MESSAGE_NOTE => {
             let text = match attachment(m) {
-                Some((file, size)) => format!("(a file: {file}, {})", human_size(size)),
+                Some((f, size)) => file(&f, size),
                 None => message_text(&m.content),
+            };
+            let name = match m.type_id {
+                MESSAGE_NOTE => format!("{name} (internal note)"),
+                _ => name.to_string(),
             };
             Some(format!("{name}: {}", text.replace('\n', "\n  ")))
         }
@@ -47,7 +62,8 @@ fn line(m: &Message, loaded: &Loaded) -> Option<String> {
     }
 }
 
-fn attachment(m: &Message) -> Option<(String, u64)> {
+/// A file message's `(name, size)`.
+pub fn attachment(m: &Message) -> Option<(String, u64)> {
     let v: serde_json::Value = serde_json::from_str(m.content.get()).ok()?;
     let a = v.get("attachment")?;
     Some((

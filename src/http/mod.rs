@@ -9,6 +9,7 @@ pub mod canned;
 pub mod chats;
 pub mod email;
 pub mod history;
+mod openapi;
 mod ops;
 mod privacy;
 pub mod push;
@@ -17,6 +18,7 @@ pub mod settings;
 pub mod setup;
 pub mod staff_admin;
 pub mod tickets;
+mod transcript;
 mod visitor_email;
 pub mod webhooks;
 
@@ -53,6 +55,10 @@ pub fn routes(app: App) -> BoxedFilter<(Response,)> {
         .or(history::routes(app.clone()))
         .unify()
         .or(reports::routes(app.clone()))
+        .unify()
+        .or(transcript::routes(app.clone()))
+        .unify()
+        .or(openapi::routes(app.clone()))
         .unify()
         .or(staff_admin::routes(app.clone()))
         .unify()
@@ -175,7 +181,9 @@ async fn handle_rejection(err: Rejection) -> Result<Response, Infallible> {
     let e = if let Some(e) = err.find::<ApiError>() {
         e.clone()
     } else if err.is_not_found() {
-        ApiError::not_found("No such resource.")
+        // No route answers this path: its own code, unlike a resource that does not exist
+        // (the OpenAPI test tells the two apart).
+        ApiError::new(StatusCode::NOT_FOUND, "no_route", "No such resource.")
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,

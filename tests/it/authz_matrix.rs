@@ -606,6 +606,21 @@ async fn every_rest_endpoint_by_every_role() {
             None,
             [401, 403, 403, 403, 403, 403, 404],
         ),
+        // Issue 16: the OpenAPI document is public; a transcript follows the chat's visibility,
+        // and internal notes in it are for staff only.
+        ("GET", "/api/v1/openapi.json".into(), None, [200; 7]),
+        (
+            "GET",
+            format!("{chat}/transcript"),
+            None,
+            [401, 200, 404, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            format!("{chat}/transcript?format=json&include_notes=true"),
+            None,
+            [401, 403, 404, 200, 200, 200, 200],
+        ),
     ];
     let staff_list = || async { get(s, "/api/v1/staff", Some(&cast.admin_token)).await.1 };
     let mut checked = 0;
