@@ -125,12 +125,23 @@ fn build(data: &Path, o: &Opts, now: i64) {
     let t0 = Instant::now();
     add_agents(&bin(), data, STAFF);
     let out = Command::new(bin())
-        .args(["user", "add", "--email", "admin@load.test", "--name", "Admin"])
+        .args([
+            "user",
+            "add",
+            "--email",
+            "admin@load.test",
+            "--name",
+            "Admin",
+        ])
         .args(["--role", "admin", "--password", PASSWORD, "--data"])
         .arg(data)
         .output()
         .expect("user add");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut db = rusqlite::Connection::open(data.join("frontdesk.db")).unwrap();
     db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")
         .unwrap();
@@ -143,18 +154,28 @@ fn build(data: &Path, o: &Opts, now: i64) {
     let tx = db.transaction().unwrap();
     {
         let mut visitor = tx
-            .prepare("INSERT INTO visitors (id, name, is_anonymous, created_at) VALUES (?1, ?2, 1, ?3)")
+            .prepare(
+                "INSERT INTO visitors (id, name, is_anonymous, created_at) VALUES (?1, ?2, 1, ?3)",
+            )
             .unwrap();
         for v in 0..VISITORS.min(o.chats) {
             visitor
-                .execute(params![hex_id(1, v), format!("Visitor {v}"), now - 200 * DAY_MS])
+                .execute(params![
+                    hex_id(1, v),
+                    format!("Visitor {v}"),
+                    now - 200 * DAY_MS
+                ])
                 .unwrap();
         }
         let mut tag = tx
             .prepare("INSERT INTO tags (id, name, created_at) VALUES (?1, ?2, 0)")
             .unwrap();
         for t in 0..21 {
-            let name = if t == 20 { "vip".to_string() } else { format!("tag{t}") };
+            let name = if t == 20 {
+                "vip".to_string()
+            } else {
+                format!("tag{t}")
+            };
             tag.execute(params![hex_id(2, t), name]).unwrap();
         }
         let mut chat = tx
@@ -281,7 +302,9 @@ fn wait_indexed(data: &Path) -> f64 {
     )
     .unwrap();
     let last: i64 = db
-        .query_row("SELECT coalesce(max(rowid), 0) FROM messages", [], |r| r.get(0))
+        .query_row("SELECT coalesce(max(rowid), 0) FROM messages", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     loop {
         let done: i64 = db
@@ -345,7 +368,10 @@ async fn main() {
         println!("reusing {}", data.display());
     }
     let server = ServerProc::start(&bin(), &config(), Some(data.clone()));
-    println!("server ready in {:.0} ms", server.ready_after.as_secs_f64() * 1000.0);
+    println!(
+        "server ready in {:.0} ms",
+        server.ready_after.as_secs_f64() * 1000.0
+    );
     let indexing = wait_indexed(&data);
     println!("search index caught up in {indexing:.0} s");
 
@@ -568,7 +594,10 @@ async fn main() {
         let (p50, max, body) = time_get(&client, &url, token).await;
         let n = body["results"].as_array().map(|a| a.len()).unwrap_or(0);
         println!("{label:<40} {p50:>9.2} {max:>9.2} {n:>8}");
-        summary.insert(label.to_string(), serde_json::json!({"p50_ms": p50, "max_ms": max}));
+        summary.insert(
+            label.to_string(),
+            serde_json::json!({"p50_ms": p50, "max_ms": max}),
+        );
         let plan = history::explain_list(&db, scope, filter, cursor.as_ref(), 100).unwrap();
         plans.push((label.to_string(), plan));
     }
@@ -594,7 +623,10 @@ async fn main() {
     for (label, url) in others {
         let (p50, max, _) = time_get(&client, &url, &admin_token).await;
         println!("{label:<40} {p50:>9.2} {max:>9.2}");
-        summary.insert(label.to_string(), serde_json::json!({"p50_ms": p50, "max_ms": max}));
+        summary.insert(
+            label.to_string(),
+            serde_json::json!({"p50_ms": p50, "max_ms": max}),
+        );
     }
 
     println!("\nEXPLAIN QUERY PLAN of each list query (the SQL the server runs):");

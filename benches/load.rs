@@ -230,7 +230,10 @@ async fn main() {
     let rss_idle = idle_server.rss_mb();
     let rss_anon_idle = idle_server.rss_anon_mb();
     row("(1) idle server RSS, MB", format!("{rss_idle:.1}"));
-    row("(1) idle server RSS, anonymous part, MB", format!("{rss_anon_idle:.1}"));
+    row(
+        "(1) idle server RSS, anonymous part, MB",
+        format!("{rss_anon_idle:.1}"),
+    );
     drop(idle_server);
     let startup_ms = startup_with_messages(o.startup_messages);
     row(

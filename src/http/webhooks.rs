@@ -178,7 +178,8 @@ async fn create(app: &App, token: Option<String>, body: &[u8]) -> Result<Hook, A
                 return Ok(false);
             }
             db::save(c, &saved)?;
-            let detail = json!({ "url": saved.url, "events": saved.events, "enabled": saved.enabled });
+            let detail =
+                json!({ "url": saved.url, "events": saved.events, "enabled": saved.enabled });
             audit::webhook(c, &by, "webhook.created", &saved.id, detail)?;
             Ok(true)
         })

@@ -147,7 +147,9 @@ pub fn explain_list(
     let (sql, params) = list_sql(scope, filter, after, limit);
     Ok(conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?
-        .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))?
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            r.get::<_, String>(3)
+        })?
         .collect::<Result<_, _>>()?)
 }
 
