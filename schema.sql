@@ -358,3 +358,10 @@ ALTER TABLE messages_v12 RENAME TO messages;
 CREATE UNIQUE INDEX messages_client_msg_id
     ON messages (chat_id, IFNULL(sender, ''), client_msg_id)
     WHERE client_msg_id IS NOT NULL;
+
+-- migration: 13
+-- "Did this staff member serve this chat?" asks for both columns (the agent's view of the
+-- history, the staff filter): with only one-column indexes SQLite looked up all of the staff
+-- member's rows for each chat (the history bench: 10 s for one page over 100,000 chats).
+CREATE INDEX chat_staff_pair ON chat_staff(chat_id, staff_id);
+DROP INDEX chat_staff_chat;

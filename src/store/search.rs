@@ -139,6 +139,48 @@ pub fn match_expr(q: &str) -> Option<String> {
     (!terms.is_empty() && terms.len() <= MAX_TERMS).then(|| terms.join(" "))
 }
 
+/// Matches above which a word counts as common (`is_common`). Unit tests use a small number so
+/// that both ways are tried on a small store.
+#[cfg(not(test))]
+pub const COMMON_AT: i64 = 10_000;
+#[cfg(test)]
+pub const COMMON_AT: i64 = 100;
+
+/// Whether the search matches many messages (at least `COMMON_AT`; counting stops there).
+/// A rare search is answered by collecting its few matches once; a common one by asking the
+/// index about each chat's messages in turn, newest chats first, which finds a page of chats
+/// after a few hundred lookups instead of collecting hundreds of thousands of matches.
+pub fn is_common(conn: &Connection, expr: &str) -> Result<bool, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH ?1 \
+             LIMIT ?2)",
+        )?
+        .query_row(params![expr, COMMON_AT], |r| r.get(0))?;
+    Ok(n >= COMMON_AT)
+}
+
+/// The SQL condition "message `m` matches" for `is_common`'s answer: membership in the
+/// collected matches (rare), or the index asked about this one message (common; `FROM` must
+/// be `messages_from(true)`).
+fn matches_sql(common: bool) -> &'static str {
+    if common {
+        "(s.rowid = m.rowid AND s.text MATCH ?)"
+    } else {
+        "m.rowid IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)"
+    }
+}
+
+/// `FROM` of a message lookup for `matches_sql(common)`: CROSS JOIN keeps the chat's messages
+/// as the outer loop, so the index is asked about each of them by rowid.
+fn messages_from(common: bool) -> &'static str {
+    if common {
+        "messages m CROSS JOIN message_search s"
+    } else {
+        "messages m"
+    }
+}
+
 /// The first message of `chat_id` that matches (its number and what it says), for showing
 /// why a chat was found. Notes only when `notes`.
 pub fn first_hit(
@@ -146,15 +188,18 @@ pub fn first_hit(
     chat_id: &str,
     expr: &str,
     notes: bool,
+    common: bool,
 ) -> Result<Option<(i64, String)>, StoreError> {
     use rusqlite::OptionalExtension;
+    let sql = format!(
+        "SELECT m.sequence_num, m.content FROM {} \
+         WHERE m.chat_id = ?1 AND (?3 OR m.type_id <> 3) AND {} \
+         ORDER BY m.sequence_num LIMIT 1",
+        messages_from(common),
+        matches_sql(common).replace('?', "?2"),
+    );
     let hit: Option<(i64, String)> = conn
-        .prepare_cached(
-            "SELECT m.sequence_num, m.content FROM messages m \
-             WHERE m.chat_id = ?1 AND (?3 OR m.type_id <> 3) AND m.rowid IN \
-                 (SELECT rowid FROM message_search WHERE message_search MATCH ?2) \
-             ORDER BY m.sequence_num LIMIT 1",
-        )?
+        .prepare_cached(&sql)?
         .query_row(params![chat_id, expr, notes], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
