@@ -361,6 +361,7 @@ async fn bad_settings_and_capacity_are_refused_naming_the_key_and_change_nothing
         "widget_texts": {},
         "widget": {"color": "#2f6fed", "title": "", "greeting": "", "position": "right",
                    "language": "auto", "launcher_text": ""},
+        "retention_days": null,
         "smtp_url": null, "email_from": null, "notify_emails": [],
         "email_reply_after_secs": 300});
     let (st, got) = get(&s, "/api/v1/settings", Some(&agent.token)).await;
