@@ -62,8 +62,11 @@ chat, visitor, staff = sys.argv[1:4]
 for path, item in doc["paths"].items():
     real = staff if path.startswith("/api/v1/staff/") else (
         visitor if path.startswith("/api/v1/visitors/") else chat)
-    for op in item.values():
-        for p in op.get("parameters", []):
+    # Path parameters are declared per operation or once for the path (`parameters`).
+    lists = [item.get("parameters", [])]
+    lists += [op.get("parameters", []) for op in item.values() if isinstance(op, dict)]
+    for params in lists:
+        for p in params:
             if p.get("in") == "path" and p.get("name") == "id":
                 p["example"] = real
 json.dump(doc, open(sys.argv[4], "w"))
