@@ -21,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 mod forget;
+mod sweep;
 
 const QUEUE_TICK: Duration = Duration::from_millis(500);
 /// How often live connections are checked against their tokens: expiry from memory, and staff
@@ -172,7 +173,7 @@ impl Live {
             live: live.clone(),
             deliveries,
         };
-        tokio::spawn(sweep(live.clone(), store));
+        tokio::spawn(sweep::sweep(live.clone(), store));
         crate::supervise::spawn_critical("live state", runner.run(rx, plan));
         let ticker = live.tx.clone();
         tokio::spawn(async move {
@@ -555,47 +556,6 @@ impl Runner {
             tracing::warn!(
                 "the database writer has stopped; a live chat command was not carried out"
             );
-        }
-    }
-}
-
-/// Every `REVALIDATE_EVERY`: expired connections are cut (from memory, in the owner task), and
-/// the staff connections' tokens are checked in one query; those revoked, expired, disabled
-/// or of a changed role are cut. Changes made through this process's HTTP API are cut at once
-/// by `Live::revoke`; this catches the CLI (another process) and any race with a handshake
-/// that was checked just before the change.
-async fn sweep(live: Live, store: Store) {
-    let mut every = tokio::time::interval(REVALIDATE_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        let (tx, rx) = oneshot::channel();
-        if live.tx.send(Command::Sweep(tx)).await.is_err() {
-            return;
-        }
-        let Ok(staff) = rx.await else { return };
-        if staff.is_empty() {
-            continue;
-        }
-        let hashes: Vec<Vec<u8>> = staff.iter().map(|s| s.1.clone()).collect();
-        let valid = match store
-            .read(move |c| crate::store::accounts::live_staff_tokens(c, &hashes))
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => {
-                // Never cut everyone because one read failed; the next tick tries again.
-                tracing::warn!(error = %e, "could not re-check the staff connections' tokens");
-                continue;
-            }
-        };
-        let stale: Vec<ConnId> = staff
-            .into_iter()
-            .filter(|(_, hash, role)| valid.get(hash) != Some(&role.id()))
-            .map(|(conn, _, _)| conn)
-            .collect();
-        if !stale.is_empty() {
-            live.revoke(Revoke::Conns(stale)).await;
         }
     }
 }
